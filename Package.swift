@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+// Rewind: a replayable command log and diagnostics engine for Redis-compatible data.
+//
+// Module boundaries (see docs/ARCHITECTURE.md):
+//   CZstd, CCRC32C  -> RewindLog       (opaque entries; knows nothing of commands)
+//   RewindRESP      (pure Swift)       RESP2/RESP3 values, parser, encoder
+//   RewindEngine    -> RewindRESP      keyspace and commands; no files, sockets or clocks
+//   RewindReplay    -> Engine, Log, RESP  replay, import/export, digests
+//   RewindCLI       -> all + ArgumentParser; `rewind` is a one-line main.
+//
+// Define REWIND_INTERNAL_CHECKS (swift build -Xswiftc -DREWIND_INTERNAL_CHECKS) to compile the
+// O(n) `_checkInvariants()` verifications into data structures.
+import PackageDescription
+
+let package = Package(
+    name: "Rewind",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "rewind", targets: ["rewind"]),
+        .library(name: "RewindLog", targets: ["RewindLog"]),
+        .library(name: "RewindRESP", targets: ["RewindRESP"]),
+        .library(name: "RewindEngine", targets: ["RewindEngine"]),
+        .library(name: "RewindReplay", targets: ["RewindReplay"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]
+        ),
+        .target(name: "CCRC32C"),
+        .target(name: "RewindRESP"),
+        .target(name: "RewindLog", dependencies: ["CZstd", "CCRC32C"]),
+        .target(
+            name: "RewindEngine",
+            dependencies: [
+                "RewindRESP",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(name: "RewindReplay", dependencies: ["RewindLog", "RewindRESP", "RewindEngine"]),
+        .target(
+            name: "RewindCLI",
+            dependencies: [
+                "RewindLog", "RewindRESP", "RewindEngine", "RewindReplay",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "rewind", dependencies: ["RewindCLI"]),
+        .executableTarget(name: "rewind-bench", dependencies: ["RewindLog", "RewindReplay", "RewindRESP"], path: "tools/rewind-bench"),
+        .target(
+            name: "RewindTestSupport",
+            dependencies: ["RewindLog", "RewindRESP"],
+            path: "Tests/RewindTestSupport"
+        ),
+        .testTarget(name: "RewindLogTests", dependencies: ["RewindLog", "RewindTestSupport", "CCRC32C"]),
+        .testTarget(name: "RewindRESPTests", dependencies: ["RewindRESP", "RewindTestSupport"]),
+        .testTarget(name: "RewindEngineTests", dependencies: ["RewindEngine", "RewindRESP", "RewindTestSupport"]),
+        .testTarget(
+            name: "RewindReplayTests",
+            dependencies: ["RewindReplay", "RewindLog", "RewindRESP", "RewindTestSupport"]
+        ),
+        .testTarget(name: "RewindCLITests", dependencies: ["RewindCLI", "RewindLog", "RewindTestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,3 @@
+import RewindCLI
+
+Rewind.main()
