@@ -1,0 +1,531 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Appends entries to a log directory with group commit.
+///
+/// Any number of threads may call `append` at once. Each entry gets the next sequence number and
+/// is encoded into the pending batch; one background thread takes the whole batch, compresses it
+/// into one record, writes it, and (under `always`) fdatasyncs once for every writer waiting. A
+/// transaction is always exactly one record, so a crash never leaves half of one.
+///
+/// ```swift
+/// let writer = try LogWriter.open(directory: "app.rwlog", options: .init(durability: .always))
+/// let sequence = try writer.append(.command(["SET", "k", "v"], at: nowMilliseconds))
+/// try writer.close()
+/// ```
+public final class LogWriter: @unchecked Sendable {
+    /// How a writer batches, compresses, rotates and syncs.
+    public struct Options: Sendable {
+        public var durability: DurabilityPolicy
+        /// A segment is sealed and a new one started once it passes this size.
+        public var segmentByteCountTarget: Int
+        /// zstd's level, 1 (fastest) to 19.
+        public var compressionLevel: Int32
+        /// Train a zstd dictionary on the log's first entries and store it in the log.
+        public var trainsDictionary: Bool
+        /// The dictionary's maximum size.
+        public var dictionaryByteCountMax: Int
+        /// How many entries to train the dictionary on.
+        public var dictionarySampleEntryCount: Int
+        /// Under `everysec` and `no`, a batch is written once it holds this many uncompressed bytes...
+        public var recordByteCountTarget: Int
+        /// ...or once its first entry has waited this long.
+        public var flushIntervalMilliseconds: Int
+        /// Appenders wait while this many bytes are pending, so a slow disk slows them down
+        /// rather than filling memory.
+        public var pendingByteCountMax: Int
+
+        public init(
+            durability: DurabilityPolicy = .everysec,
+            segmentByteCountTarget: Int = 64 * 1024 * 1024,
+            compressionLevel: Int32 = 3,
+            trainsDictionary: Bool = true,
+            dictionaryByteCountMax: Int = 16 * 1024,
+            dictionarySampleEntryCount: Int = 4096,
+            recordByteCountTarget: Int = 128 * 1024,
+            flushIntervalMilliseconds: Int = 2,
+            pendingByteCountMax: Int = 16 * 1024 * 1024
+        ) {
+            self.durability = durability
+            self.segmentByteCountTarget = segmentByteCountTarget
+            self.compressionLevel = compressionLevel
+            self.trainsDictionary = trainsDictionary
+            self.dictionaryByteCountMax = dictionaryByteCountMax
+            self.dictionarySampleEntryCount = dictionarySampleEntryCount
+            self.recordByteCountTarget = recordByteCountTarget
+            self.flushIntervalMilliseconds = flushIntervalMilliseconds
+            self.pendingByteCountMax = pendingByteCountMax
+        }
+    }
+
+    public let directory: String
+    public let options: Options
+    /// The torn tail cut off when the log was opened, if there was one.
+    public let recoveredDamage: LogDamage?
+
+    // Shared state, guarded by `lock`.
+    private let lock = ConditionLock()
+    private var pending: [UInt8] = []
+    private var pendingEntryCount = 0
+    private var pendingFirstSequence: UInt64 = 0
+    private var pendingBaseTimestamp: Int64 = 0
+    private var pendingStartNanoseconds: UInt64 = 0
+    private var pendingEntryEnds: [Int] = []
+    private var deltaState = EntryCodec.DeltaState(baseTimestampMilliseconds: 0)
+    private var nextSequence: UInt64
+    private var writtenSequence: UInt64
+    private var durableSequence: UInt64
+    private var requestedWritten: UInt64 = 0
+    private var requestedDurable: UInt64 = 0
+    private var collectsSamples: Bool
+    private var failure: LogError?
+    private var closing = false
+    private var closed = false
+
+    // Owned by the flusher thread once it runs.
+    private var segmentFile: SegmentFile
+    private var manifest: Manifest
+    private var compressor: ZstdCompressor
+    private var samples: [UInt8] = []
+    private var trainingFinished = false
+    private var sampleSizes: [Int] = []
+    private var recordBuffer: [UInt8] = []
+    private var lastSyncNanoseconds: UInt64 = 0
+    private var flusher: WorkerThread?
+    private let lockFile: Int32
+
+    // MARK: - Opening
+
+    /// Opens the log in `directory` for appending, creating it when it does not exist.
+    ///
+    /// An incomplete or corrupt final record (a write cut short by a crash) is cut off and
+    /// returned in `recoveredDamage`; any other damage is an error: run `rewind verify` and
+    /// `rewind repair` first.
+    public static func open(directory: String, options: Options = Options()) throws -> LogWriter {
+        try LogWriter(directory: directory, options: options)
+    }
+
+    private init(directory: String, options: Options) throws {
+        self.directory = directory
+        self.options = options
+        let manifestPath = FileIO.join(directory, LogFormat.manifestFileName)
+        if !FileIO.exists(manifestPath) {
+            try FileIO.makeDirectory(directory)
+            let stray = try FileIO.listDirectory(directory).filter { $0 != "LOCK" && $0 != LogFormat.manifestTemporaryFileName }
+            if !stray.isEmpty {
+                throw LogError(.notALog, path: directory, "directory is not empty and holds no Rewind manifest; refusing to write into it")
+            }
+        }
+        lockFile = try Self.acquireLock(directory: directory)
+        do {
+            if !FileIO.exists(manifestPath) {
+                let first = Manifest.Segment(id: 1, fileName: LogFormat.segmentFileName(id: 1), firstSequence: 1)
+                let file = try SegmentFile.create(directory: directory, header: SegmentHeader(
+                    dictionaryID: 0, segmentID: 1, firstSequence: 1, createdMilliseconds: FileIO.nowMilliseconds()),
+                    fileName: first.fileName)
+                manifest = Manifest(segments: [first])
+                try ManifestStore.replace(manifest, directory: directory)
+                segmentFile = file
+                nextSequence = 1
+                recoveredDamage = nil
+            } else {
+                let reader = try LogReader(directory: directory)
+                manifest = reader.manifest
+                guard let last = manifest.segments.last else {
+                    throw LogError(.badManifest, path: manifestPath, "the manifest lists no segments")
+                }
+                // Read only the last segment; only there can a crash have torn a record.
+                let summary = try reader.forEachEntry(from: .max, recovery: .tolerateTail) { _ in }
+                let tail = summary.damages.last { $0.kind == .tornTail }
+                guard let end = summary.tail, end.segmentIndex == manifest.segments.count - 1 else {
+                    throw LogError(.damaged, path: directory, "the last segment \(last.fileName) is unreadable")
+                }
+                if tail != nil { try FileIO.truncate(FileIO.join(directory, last.fileName), to: end.byteOffset) }
+                recoveredDamage = tail
+                nextSequence = summary.recordCount > 0 && summary.lastSequence >= last.firstSequence
+                    ? summary.lastSequence + 1 : last.firstSequence
+                segmentFile = try SegmentFile.openForAppend(directory: directory, fileName: last.fileName)
+            }
+        } catch {
+            Glibc.close(lockFile)
+            throw error
+        }
+        writtenSequence = nextSequence - 1
+        durableSequence = nextSequence - 1
+        let dictionaryID = segmentFile.header.dictionaryID
+        var dictionaryBytes: [UInt8]?
+        if dictionaryID != 0, let entry = manifest.dictionaries.first(where: { $0.id == dictionaryID }) {
+            let bytes = try FileIO.readFile(FileIO.join(directory, entry.fileName), byteCountMax: LogLimits.dictionaryByteCountMax + 64)
+            dictionaryBytes = try StoredDictionary.decode(bytes, id: dictionaryID).mapError {
+                LogError(.damaged, path: entry.fileName, $0.reason)
+            }.get()
+        }
+        compressor = ZstdCompressor(level: options.compressionLevel, dictionary: dictionaryBytes)
+        collectsSamples = options.trainsDictionary && manifest.dictionaries.isEmpty
+        lastSyncNanoseconds = FileIO.monotonicNanoseconds()
+        flusher = WorkerThread { [unowned self] in self.flusherLoop() }
+    }
+
+    private static func acquireLock(directory: String) throws -> Int32 {
+        let path = FileIO.join(directory, "LOCK")
+        let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw FileIO.fail(path, "open") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            Glibc.close(descriptor)
+            throw LogError(.locked, path: directory, "another writer has this log open")
+        }
+        return descriptor
+    }
+
+    deinit {
+        if !closed { try? close() }
+    }
+
+    // MARK: - Appending
+
+    /// Appends one entry and returns its sequence number. Under `always`, returns only once the
+    /// entry is on disk.
+    @discardableResult
+    public func append(_ entry: LogEntry) throws -> UInt64 {
+        try append(contentsOf: CollectionOfOne(entry), transaction: false).lowerBound
+    }
+
+    /// Appends entries in order, as one unit when `transaction` is true: then they are framed by
+    /// `transactionBegin`/`transactionEnd` markers (which take sequence numbers too) in a single
+    /// record. Returns the sequence numbers taken.
+    @discardableResult
+    public func append<Entries: Collection<LogEntry>>(contentsOf entries: Entries, transaction: Bool = false) throws -> ClosedRange<UInt64> {
+        var estimate = 0
+        for entry in entries {
+            if let problem = EntryCodec.validate(entry) { throw LogError(.entryTooLarge, path: directory, problem) }
+            estimate += 24 + entry.arguments.count * 10 + entry.arguments.reduce(0) { $0 + $1.count }
+        }
+        guard let first = entries.first else { throw LogError(.entryTooLarge, path: directory, "nothing to append") }
+        guard estimate <= LogLimits.recordUncompressedByteCountMax / 2 else {
+            throw LogError(.entryTooLarge, path: directory, "\(estimate) bytes do not fit in one record")
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        // A batch never grows past the record limit: wait for the flusher to take the current one.
+        while failure == nil && !closing && pending.count + estimate > LogLimits.recordUncompressedByteCountMax / 2 {
+            requestedWritten = max(requestedWritten, nextSequence - 1)
+            lock.broadcast()
+            lock.wait()
+        }
+        if let failure { throw failure }
+        guard !closing else { throw LogError(.writerClosed, path: directory, "the writer is closed") }
+        if pendingEntryCount == 0 {
+            pendingFirstSequence = nextSequence
+            pendingBaseTimestamp = first.timestampMilliseconds
+            pendingStartNanoseconds = FileIO.monotonicNanoseconds()
+            deltaState = EntryCodec.DeltaState(baseTimestampMilliseconds: first.timestampMilliseconds)
+        }
+        let firstSequence = nextSequence
+        if transaction {
+            encodePending(LogEntry(timestampMilliseconds: first.timestampMilliseconds, db: first.db, kind: .transactionBegin, arguments: []))
+        }
+        for entry in entries { encodePending(entry) }
+        if transaction {
+            encodePending(LogEntry(timestampMilliseconds: first.timestampMilliseconds, db: first.db, kind: .transactionEnd, arguments: []))
+        }
+        let lastSequence = nextSequence - 1
+        switch options.durability {
+        case .always:
+            requestedDurable = max(requestedDurable, lastSequence)
+            lock.broadcast()
+            while durableSequence < lastSequence && failure == nil { lock.wait() }
+            if durableSequence < lastSequence, let failure { throw failure }
+        case .everysec, .no:
+            if pendingEntryCount == Int(lastSequence - firstSequence) + 1 || pending.count >= options.recordByteCountTarget {
+                lock.broadcast()
+            }
+            while pending.count >= options.pendingByteCountMax && failure == nil && !closing { lock.wait() }
+        }
+        return firstSequence...lastSequence
+    }
+
+    @inline(__always)
+    private func encodePending(_ entry: LogEntry) {
+        EntryCodec.encode(entry, into: &pending, state: &deltaState)
+        pendingEntryCount += 1
+        nextSequence += 1
+        if collectsSamples { pendingEntryEnds.append(pending.count) }
+    }
+
+    /// The sequence number the next append will get.
+    public var nextSequenceNumber: UInt64 { lock.withLock { nextSequence } }
+    /// Every entry up to this one has been handed to the OS.
+    public var writtenSequenceNumber: UInt64 { lock.withLock { writtenSequence } }
+    /// Every entry up to this one has been fdatasync'ed.
+    public var durableSequenceNumber: UInt64 { lock.withLock { durableSequence } }
+
+    /// Returns once every entry up to `sequence` has been written to the OS.
+    public func waitUntilWritten(_ sequence: UInt64) throws {
+        try wait(until: sequence, durable: false)
+    }
+
+    /// Returns once every entry up to `sequence` has been fdatasync'ed.
+    public func waitUntilDurable(_ sequence: UInt64) throws {
+        try wait(until: sequence, durable: true)
+    }
+
+    /// Writes and fdatasyncs everything appended so far.
+    public func sync() throws {
+        let last = lock.withLock { nextSequence - 1 }
+        try waitUntilDurable(last)
+    }
+
+    private func wait(until sequence: UInt64, durable: Bool) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        let target = min(sequence, nextSequence - 1)
+        if durable { requestedDurable = max(requestedDurable, target) } else { requestedWritten = max(requestedWritten, target) }
+        lock.broadcast()
+        while failure == nil && (durable ? durableSequence : writtenSequence) < target { lock.wait() }
+        if (durable ? durableSequence : writtenSequence) < target, let failure { throw failure }
+    }
+
+    /// Writes and syncs everything pending, stops the background thread and closes the files.
+    public func close() throws {
+        let alreadyClosed = lock.withLock { () -> Bool in
+            defer { closing = true }
+            lock.broadcast()
+            return closing
+        }
+        if alreadyClosed { return }
+        flusher?.join()
+        flusher = nil
+        closed = true
+        defer {
+            segmentFile.close()
+            Glibc.close(lockFile)
+        }
+        if let failure = lock.withLock({ failure }) { throw failure }
+        try segmentFile.sync()
+    }
+
+    // MARK: - The flusher thread
+
+    private func flusherLoop() {
+        let intervalNanoseconds = UInt64(max(options.flushIntervalMilliseconds, 0)) * 1_000_000
+        lock.lock()
+        while failure == nil {
+            let syncDue = options.durability == .everysec && durableSequence < writtenSequence
+                && FileIO.monotonicNanoseconds() - lastSyncNanoseconds >= 1_000_000_000
+            let wantsDurable = durableSequence < requestedDurable && requestedDurable <= nextSequence - 1
+            if pendingEntryCount == 0 {
+                if closing { break }
+                if syncDue || (wantsDurable && writtenSequence >= requestedDurable) {
+                    let target = writtenSequence
+                    lock.unlock()
+                    let result = Result { try segmentFile.sync() }
+                    lock.lock()
+                    finishSync(result, upTo: target)
+                    continue
+                }
+                if options.durability == .everysec && durableSequence < writtenSequence {
+                    lock.wait(nanoseconds: 1_000_000_000 - min(FileIO.monotonicNanoseconds() - lastSyncNanoseconds, 999_000_000))
+                } else {
+                    lock.wait()
+                }
+                continue
+            }
+            let age = FileIO.monotonicNanoseconds() &- pendingStartNanoseconds
+            let urgent = options.durability == .always || closing || wantsDurable || requestedWritten >= pendingFirstSequence
+                || pending.count >= options.recordByteCountTarget || age >= intervalNanoseconds
+            if !urgent {
+                lock.wait(nanoseconds: intervalNanoseconds - age)
+                continue
+            }
+            // Take the whole batch; appenders start a new one while this one is written.
+            var batch: [UInt8] = []
+            swap(&batch, &pending)
+            pending.reserveCapacity(batch.count)
+            let firstSequence = pendingFirstSequence
+            let entryCount = pendingEntryCount
+            let baseTimestamp = pendingBaseTimestamp
+            var entryEnds: [Int] = []
+            swap(&entryEnds, &pendingEntryEnds)
+            pendingEntryCount = 0
+            let syncAfter = options.durability == .always || requestedDurable >= firstSequence || syncDue
+            lock.broadcast()
+            lock.unlock()
+            let lastSequence = firstSequence + UInt64(entryCount) - 1
+            let result = Result {
+                try writeRecord(batch, firstSequence: firstSequence, entryCount: entryCount, baseTimestamp: baseTimestamp)
+                if !entryEnds.isEmpty { try collectSamples(batch, entryEnds: entryEnds, nextSequence: lastSequence + 1) }
+                if segmentFile.byteCount >= options.segmentByteCountTarget {
+                    try rotate(firstSequence: lastSequence + 1, dictionaryID: segmentFile.header.dictionaryID)
+                }
+                if syncAfter { try segmentFile.sync() }
+            }
+            lock.lock()
+            if case .failure(let error) = result {
+                fail(error)
+            } else {
+                writtenSequence = lastSequence
+                if syncAfter { finishSync(.success(()), upTo: lastSequence) }
+                lock.broadcast()
+            }
+        }
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// Called with the lock held.
+    private func finishSync(_ result: Result<Void, Error>, upTo sequence: UInt64) {
+        switch result {
+        case .success:
+            durableSequence = max(durableSequence, sequence)
+            lastSyncNanoseconds = FileIO.monotonicNanoseconds()
+        case .failure(let error):
+            fail(error)
+        }
+        lock.broadcast()
+    }
+
+    /// Called with the lock held. After a failed write or sync nothing more is acknowledged: the
+    /// file's state is unknown, so the writer stops, as Redis stops accepting writes.
+    private func fail(_ error: Error) {
+        failure = (error as? LogError) ?? LogError(.fileSystem, path: directory, "\(error)")
+        lock.broadcast()
+    }
+
+    private func writeRecord(_ payload: [UInt8], firstSequence: UInt64, entryCount: Int, baseTimestamp: Int64) throws {
+        recordBuffer.removeAll(keepingCapacity: true)
+        var compressed: [UInt8] = []
+        try payload.withUnsafeBytes { try compressor.compress($0, appendingTo: &compressed) }
+        let useCompressed = compressed.count < payload.count
+        var header = RecordHeader(
+            storedByteCount: UInt32(useCompressed ? compressed.count : payload.count),
+            uncompressedByteCount: UInt32(payload.count),
+            firstSequence: firstSequence,
+            entryCount: UInt32(entryCount),
+            compression: useCompressed ? (compressor.usesDictionary ? .zstdDictionary : .zstd) : .none,
+            baseTimestampMilliseconds: baseTimestamp)
+        if useCompressed {
+            compressed.withUnsafeBytes { header.append(payload: $0, to: &recordBuffer) }
+        } else {
+            header.compression = .none
+            payload.withUnsafeBytes { header.append(payload: $0, to: &recordBuffer) }
+        }
+        try segmentFile.append(recordBuffer)
+    }
+
+    // MARK: - Dictionary and rotation
+
+    private func collectSamples(_ payload: [UInt8], entryEnds: [Int], nextSequence: UInt64) throws {
+        // Batches queued while the dictionary was being trained still carry entry boundaries.
+        guard !trainingFinished else { return }
+        var start = 0
+        for end in entryEnds {
+            samples.append(contentsOf: payload[start..<end])
+            sampleSizes.append(end - start)
+            start = end
+        }
+        guard sampleSizes.count >= options.dictionarySampleEntryCount else { return }
+        lock.withLock { collectsSamples = false }
+        trainingFinished = true
+        defer {
+            samples = []
+            sampleSizes = []
+        }
+        guard let dictionary = ZstdDictionaryTrainer.train(
+            samples: samples, sampleSizes: sampleSizes, byteCountMax: options.dictionaryByteCountMax)
+        else { return }
+        let id = (manifest.dictionaries.map(\.id).max() ?? 0) + 1
+        let fileName = LogFormat.dictionaryFileName(id: id)
+        try FileIO.writeFileDurably(FileIO.join(directory, fileName), StoredDictionary.encode(id: id, dictionary: dictionary))
+        manifest.dictionaries.append(Manifest.Dictionary(id: id, fileName: fileName))
+        // Records compressed with the dictionary go into a new segment whose header names it, so
+        // every record before stays readable without it.
+        try rotate(firstSequence: nextSequence, dictionaryID: id)
+        compressor = ZstdCompressor(level: options.compressionLevel, dictionary: dictionary)
+    }
+
+    private func rotate(firstSequence: UInt64, dictionaryID: UInt32) throws {
+        // A sealed segment is always synced, whatever the policy: only the last segment may end
+        // in a torn record.
+        try segmentFile.sync()
+        let id = (manifest.segments.last?.id ?? 0) + 1
+        let fileName = LogFormat.segmentFileName(id: id)
+        let file = try SegmentFile.create(
+            directory: directory,
+            header: SegmentHeader(dictionaryID: dictionaryID, segmentID: id, firstSequence: firstSequence,
+                                  createdMilliseconds: FileIO.nowMilliseconds()),
+            fileName: fileName)
+        var next = manifest
+        next.segments.append(Manifest.Segment(id: id, fileName: fileName, firstSequence: firstSequence))
+        do {
+            try ManifestStore.replace(next, directory: directory)
+        } catch {
+            file.close()
+            throw error
+        }
+        manifest = next
+        segmentFile.close()
+        segmentFile = file
+    }
+}
+
+/// One open segment file, appended to by the flusher thread only.
+final class SegmentFile {
+    let path: String
+    let header: SegmentHeader
+    private(set) var byteCount: Int
+    private var descriptor: Int32
+
+    private init(path: String, header: SegmentHeader, byteCount: Int, descriptor: Int32) {
+        self.path = path
+        self.header = header
+        self.byteCount = byteCount
+        self.descriptor = descriptor
+    }
+
+    /// Creates the file with its header, fsyncs it and the directory, so that a manifest naming it
+    /// never names a file without a whole header.
+    static func create(directory: String, header: SegmentHeader, fileName: String) throws -> SegmentFile {
+        let path = FileIO.join(directory, fileName)
+        let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw FileIO.fail(path, "create segment") }
+        let file = SegmentFile(path: path, header: header, byteCount: 0, descriptor: descriptor)
+        do {
+            try file.append(header.encoded())
+            try file.sync()
+            try FileIO.syncDirectory(directory)
+        } catch {
+            file.close()
+            throw error
+        }
+        return file
+    }
+
+    static func openForAppend(directory: String, fileName: String) throws -> SegmentFile {
+        let path = FileIO.join(directory, fileName)
+        let bytes = try FileIO.readPrefix(path, byteCount: LogFormat.segmentHeaderByteCount)
+        guard case .success(let header) = bytes.withUnsafeBytes({ SegmentHeader.parse($0) }) else {
+            throw LogError(.damaged, path: path, "bad segment header")
+        }
+        let descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileIO.fail(path, "open segment") }
+        return SegmentFile(path: path, header: header, byteCount: try FileIO.fileSize(path), descriptor: descriptor)
+    }
+
+    func append(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try FileIO.writeAll(descriptor, $0, path: path) }
+        byteCount += bytes.count
+    }
+
+    func sync() throws {
+        guard descriptor >= 0 else { return }
+        guard fdatasync(descriptor) == 0 else { throw FileIO.fail(path, "fdatasync") }
+    }
+
+    func close() {
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = -1
+    }
+}

@@ -1,0 +1,136 @@
+// The entry encoding inside a record payload. See docs/FORMAT.md, "Entries".
+//
+// entry  := flags:u8 [db:varint] timestampDelta:svarint argumentCount:varint argument* [replyHash:u64le]
+// flags  := bits 0-1 kind, bit 2 reply hash present, bit 3 db follows (differs from the previous
+//           entry of the record, which starts at db 0); bits 4-7 zero
+// first argument := varint v; v odd: well-known token number v>>1; v even: v>>1 bytes follow
+// other argument := varint length, then the bytes
+
+/// Encodes and decodes the entries of one record payload.
+enum EntryCodec {
+    static let kindMask: UInt8 = 0b0000_0011
+    static let replyHashFlag: UInt8 = 0b0000_0100
+    static let dbFlag: UInt8 = 0b0000_1000
+    static let reservedFlags: UInt8 = 0b1111_0000
+
+    /// Running state of the delta encoding inside one record.
+    struct DeltaState {
+        var previousTimestampMilliseconds: Int64
+        var previousDb: UInt32 = 0
+
+        init(baseTimestampMilliseconds: Int64) {
+            previousTimestampMilliseconds = baseTimestampMilliseconds
+        }
+    }
+
+    /// Appends one entry. The caller has checked it against `LogLimits` (see `validate`).
+    static func encode(_ entry: LogEntry, into buffer: inout [UInt8], state: inout DeltaState) {
+        var flags = entry.kind.rawValue
+        if entry.replyHash != nil { flags |= replyHashFlag }
+        if entry.db != state.previousDb { flags |= dbFlag }
+        buffer.append(flags)
+        if entry.db != state.previousDb {
+            buffer.appendVarint(UInt64(entry.db))
+            state.previousDb = entry.db
+        }
+        // Wrapping subtraction: the delta of any two Int64 timestamps round-trips through zigzag.
+        buffer.appendSignedVarint(entry.timestampMilliseconds &- state.previousTimestampMilliseconds)
+        state.previousTimestampMilliseconds = entry.timestampMilliseconds
+        buffer.appendVarint(UInt64(entry.arguments.count))
+        for (index, argument) in entry.arguments.enumerated() {
+            if index == 0, let token = WellKnownTokens.number(of: argument) {
+                buffer.appendVarint(UInt64(token) << 1 | 1)
+                continue
+            }
+            buffer.appendVarint(UInt64(argument.count) << (index == 0 ? 1 : 0))
+            buffer.append(contentsOf: argument)
+        }
+        if let hash = entry.replyHash { buffer.appendLittleEndian(hash) }
+    }
+
+    /// Why an entry cannot be written, or nil when it can.
+    static func validate(_ entry: LogEntry) -> String? {
+        if entry.arguments.count > LogLimits.argumentCountMax {
+            return "entry has \(entry.arguments.count) arguments; the limit is \(LogLimits.argumentCountMax)"
+        }
+        for argument in entry.arguments where argument.count > LogLimits.argumentByteCountMax {
+            return "argument of \(argument.count) bytes exceeds the limit of \(LogLimits.argumentByteCountMax)"
+        }
+        if entry.kind == .command && entry.arguments.isEmpty { return "a command entry needs at least one argument" }
+        return nil
+    }
+
+    /// Why a payload failed to decode; the record's checksum was fine, so this is a writer bug or
+    /// a deliberately forged record.
+    struct DecodeFailure: Error {
+        let reason: String
+        let entryIndex: Int
+    }
+
+    /// Decodes `entryCount` entries, calling `body` with each; the payload must be consumed exactly.
+    ///
+    /// `spans` is scratch storage reused between calls, so that decoding does not allocate.
+    static func decode(
+        payload: UnsafeRawBufferPointer,
+        firstSequence: UInt64,
+        entryCount: Int,
+        baseTimestampMilliseconds: Int64,
+        spans: inout [ArgumentSpan],
+        body: (EntryView) throws -> Void
+    ) throws {
+        var cursor = ByteCursor(payload)
+        var state = DeltaState(baseTimestampMilliseconds: baseTimestampMilliseconds)
+        for entryIndex in 0..<entryCount {
+            func fail(_ reason: String) -> DecodeFailure { DecodeFailure(reason: reason, entryIndex: entryIndex) }
+            guard let flags = cursor.readByte() else { throw fail("payload ends before entry \(entryIndex)") }
+            guard flags & reservedFlags == 0, let kind = LogEntry.Kind(rawValue: flags & kindMask) else {
+                throw fail("reserved entry flag bits set (0x\(String(flags, radix: 16)))")
+            }
+            if flags & dbFlag != 0 {
+                guard let db = cursor.readVarint(), db <= UInt64(UInt32.max) else { throw fail("bad db index") }
+                state.previousDb = UInt32(db)
+            }
+            guard let delta = cursor.readSignedVarint() else { throw fail("bad timestamp") }
+            state.previousTimestampMilliseconds = state.previousTimestampMilliseconds &+ delta
+            // Each argument takes at least one byte, so the count is also bounded by the bytes left.
+            guard let argumentCount = cursor.readCount(max: min(LogLimits.argumentCountMax, cursor.remaining)) else {
+                throw fail("bad argument count")
+            }
+            spans.removeAll(keepingCapacity: true)
+            for argumentIndex in 0..<argumentCount {
+                guard let raw = cursor.readVarint() else { throw fail("bad argument length") }
+                if argumentIndex == 0 && raw & 1 == 1 {
+                    guard raw >> 1 < UInt64(WellKnownTokens.count) else { throw fail("unknown token \(raw >> 1)") }
+                    spans.append(WellKnownTokens.span(Int(raw >> 1)))
+                    continue
+                }
+                let length = argumentIndex == 0 ? raw >> 1 : raw
+                guard length <= UInt64(LogLimits.argumentByteCountMax), let slice = cursor.readSlice(Int(length)) else {
+                    throw fail("argument \(argumentIndex) overruns the payload")
+                }
+                spans.append(ArgumentSpan(base: slice.baseAddress, byteCount: slice.count))
+            }
+            var replyHash: UInt64?
+            if flags & replyHashFlag != 0 {
+                guard let hash = cursor.readLittleEndian(UInt64.self) else { throw fail("truncated reply hash") }
+                replyHash = hash
+            }
+            if kind == .command && argumentCount == 0 { throw fail("command entry without arguments") }
+            try spans.withUnsafeBufferPointer { spanBuffer in
+                try body(
+                    EntryView(
+                        sequence: firstSequence &+ UInt64(entryIndex),
+                        timestampMilliseconds: state.previousTimestampMilliseconds,
+                        db: state.previousDb,
+                        kind: kind,
+                        replyHash: replyHash,
+                        arguments: EntryView.Arguments(spans: spanBuffer)
+                    )
+                )
+            }
+        }
+        guard cursor.isAtEnd else {
+            throw DecodeFailure(reason: "\(cursor.remaining) bytes left after the last entry", entryIndex: entryCount)
+        }
+    }
+}

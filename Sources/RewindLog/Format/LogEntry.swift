@@ -1,0 +1,100 @@
+/// One logged command, or a marker the log keeps beside the commands.
+///
+/// The log stores entries as opaque data: it never interprets `arguments`. Sequence numbers are
+/// dense from 1 and assigned by the writer; `sequence` is ignored when an entry is appended.
+public struct LogEntry: Hashable, Sendable {
+    /// What an entry is. The raw values are part of format version 1.
+    public enum Kind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+        /// A command as it must be replayed (already deterministic).
+        case command = 0
+        /// A state digest at this point of the log; `arguments[0]` holds the digest bytes.
+        case checkpoint = 1
+        /// Opens a transaction (MULTI). Its commands follow, then `transactionEnd`, in one record.
+        case transactionBegin = 2
+        /// Closes a transaction (EXEC).
+        case transactionEnd = 3
+
+        public var description: String {
+            switch self {
+            case .command: "command"
+            case .checkpoint: "checkpoint"
+            case .transactionBegin: "multi"
+            case .transactionEnd: "exec"
+            }
+        }
+    }
+
+    /// Dense from 1 across the whole log.
+    public var sequence: UInt64
+    /// When the command ran, in milliseconds since the Unix epoch.
+    public var timestampMilliseconds: Int64
+    /// The database index the command ran in (Redis SELECT).
+    public var db: UInt32
+    public var kind: Kind
+    /// The command's arguments as binary-safe byte strings, the command name first.
+    public var arguments: [[UInt8]]
+    /// A 64-bit hash of the reply the client got, when the writer recorded one.
+    public var replyHash: UInt64?
+
+    public init(
+        sequence: UInt64 = 0,
+        timestampMilliseconds: Int64,
+        db: UInt32 = 0,
+        kind: Kind = .command,
+        arguments: [[UInt8]],
+        replyHash: UInt64? = nil
+    ) {
+        self.sequence = sequence
+        self.timestampMilliseconds = timestampMilliseconds
+        self.db = db
+        self.kind = kind
+        self.arguments = arguments
+        self.replyHash = replyHash
+    }
+
+    /// A command entry from text arguments (tests and tools).
+    public static func command(_ arguments: [String], at timestampMilliseconds: Int64, db: UInt32 = 0) -> LogEntry {
+        LogEntry(timestampMilliseconds: timestampMilliseconds, db: db, arguments: arguments.map { Array($0.utf8) })
+    }
+}
+
+/// A decoded entry that borrows its bytes from the record buffer being read.
+///
+/// Valid only inside the closure it is passed to: it points into the reader's buffers, so that
+/// reading and checking a log does not allocate per argument. Call `materialize()` to keep it.
+public struct EntryView {
+    public let sequence: UInt64
+    public let timestampMilliseconds: Int64
+    public let db: UInt32
+    public let kind: LogEntry.Kind
+    public let replyHash: UInt64?
+    public let arguments: Arguments
+
+    /// The arguments of an `EntryView`, each a slice of the decompressed record.
+    public struct Arguments: RandomAccessCollection {
+        let spans: UnsafeBufferPointer<ArgumentSpan>
+        public var startIndex: Int { 0 }
+        public var endIndex: Int { spans.count }
+        public subscript(position: Int) -> UnsafeRawBufferPointer {
+            let span = spans[position]
+            return UnsafeRawBufferPointer(start: span.base, count: span.byteCount)
+        }
+    }
+
+    /// Copies the entry out of the reader's buffers.
+    public func materialize() -> LogEntry {
+        LogEntry(
+            sequence: sequence,
+            timestampMilliseconds: timestampMilliseconds,
+            db: db,
+            kind: kind,
+            arguments: arguments.map { Array($0) },
+            replyHash: replyHash
+        )
+    }
+}
+
+struct ArgumentSpan {
+    var base: UnsafeRawPointer?
+    var byteCount: Int
+}
