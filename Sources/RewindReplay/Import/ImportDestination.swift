@@ -1,0 +1,146 @@
+import Foundation
+import RewindLog
+
+/// What an import did, for the one-line summary `rewind import` prints.
+public struct ImportSummary: Hashable, Sendable, CustomStringConvertible {
+    /// The source files read, in order (an appenddir's base and incr files).
+    public var files: [String] = []
+    /// Command entries written (SELECT, MULTI and EXEC are not commands of their own).
+    public var commandCount = 0
+    /// Transactions written, each one record framed by MULTI/EXEC markers.
+    public var transactionCount = 0
+    /// Sequence numbers used: commands plus two markers per transaction.
+    public var entryCount = 0
+    /// Records the log holds after the import.
+    public var recordCount = 0
+    /// Source lines or commands that were read but not imported (MONITOR: reads and scripts).
+    public var skippedCount = 0
+    /// Bytes of the source files.
+    public var sourceByteCount = 0
+    /// Wall-clock seconds the import took.
+    public var seconds = 0.0
+    /// Where a truncated last file was cut, when `allowsTruncatedTail` let the import go on.
+    public var truncation: ImportError?
+
+    public init() {}
+
+    public var description: String {
+        var text = "imported \(entryCount) entries (\(commandCount) commands, \(transactionCount) transactions) in \(recordCount) records"
+        text += " from \(sourceByteCount) bytes in \(String(format: "%.2f", seconds)) s"
+        if skippedCount > 0 { text += ", \(skippedCount) skipped" }
+        if let truncation { text += "; dropped the truncated tail at \(truncation.file) @\(truncation.byteOffset ?? 0)" }
+        return text
+    }
+}
+
+/// How far an import has got, for a progress line.
+public struct ImportProgress: Sendable {
+    public var sourceBytesRead: Int
+    public var sourceByteCount: Int
+    public var entryCount: Int
+}
+
+/// Writes imported entries into a new log, atomically: the log appears under its name only once
+/// every entry is written, synced and read back; on any failure nothing is left behind.
+///
+/// Entries go to a sibling directory `<log>.importing-<pid>`, which is renamed to `<log>` at the
+/// end. A destination that already exists is refused (unless it is an empty directory), so an
+/// import never writes into, or half-replaces, an existing log.
+final class ImportDestination {
+    let finalPath: String
+    let workingPath: String
+    private var writer: LogWriter?
+    private(set) var summary = ImportSummary()
+    private var transaction: [LogEntry]?
+
+    init(path: String, writerOptions: LogWriter.Options) throws {
+        var path = path
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        finalPath = path
+        workingPath = path + ".importing-\(getpid())"
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            let contents = isDirectory.boolValue ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? ["?"]) : ["?"]
+            guard contents.isEmpty else {
+                throw LogError(.fileSystem, path: path, "already exists; import writes a new log, so choose a path that does not exist")
+            }
+        }
+        try? FileManager.default.removeItem(atPath: workingPath)
+        writer = try LogWriter.open(directory: workingPath, options: writerOptions)
+    }
+
+    /// True while a MULTI block is being collected.
+    var inTransaction: Bool { transaction != nil }
+
+    func append(_ entry: LogEntry) throws {
+        if transaction != nil {
+            transaction!.append(entry)
+            return
+        }
+        guard let writer else { return }
+        try writer.append(entry)
+        summary.commandCount += 1
+        summary.entryCount += 1
+    }
+
+    func beginTransaction() { transaction = [] }
+
+    /// Writes the collected MULTI block as one transaction record; an empty block writes nothing,
+    /// as Redis propagates nothing for a MULTI/EXEC without writes.
+    func endTransaction() throws {
+        guard let entries = transaction else { return }
+        transaction = nil
+        guard !entries.isEmpty, let writer else { return }
+        let range = try writer.append(contentsOf: entries, transaction: true)
+        summary.commandCount += entries.count
+        summary.transactionCount += 1
+        summary.entryCount += range.count
+    }
+
+    /// Drops a MULTI block that never reached EXEC.
+    func discardTransaction() { transaction = nil }
+
+    /// Closes the writer, reads the new log back, checks it holds what was written and gives it
+    /// its final name.
+    func commit() throws -> ImportSummary {
+        try writer?.close()
+        writer = nil
+        do {
+            let reader = try LogReader(directory: workingPath)
+            let readBack = try reader.forEachEntry(recovery: .absolute) { _ in }
+            guard readBack.entryCount == summary.entryCount else {
+                throw LogError(.damaged, path: workingPath, "read back \(readBack.entryCount) entries after writing \(summary.entryCount)")
+            }
+            summary.recordCount = readBack.recordCount
+            if FileManager.default.fileExists(atPath: finalPath) { try FileManager.default.removeItem(atPath: finalPath) }
+            try FileManager.default.moveItem(atPath: workingPath, toPath: finalPath)
+        } catch {
+            abandon()
+            throw error
+        }
+        return summary
+    }
+
+    /// Removes everything written so far.
+    func abandon() {
+        if let writer { try? writer.close() }
+        writer = nil
+        try? FileManager.default.removeItem(atPath: workingPath)
+    }
+
+    deinit { if writer != nil { abandon() } }
+
+    func setSkipped(_ count: Int) { summary.skippedCount = count }
+    func setSource(files: [String], byteCount: Int) {
+        summary.files = files
+        summary.sourceByteCount = byteCount
+    }
+    func setTruncation(_ error: ImportError) { summary.truncation = error }
+    func setSeconds(_ seconds: Double) { summary.seconds = seconds }
+}
+
+/// A small clock for the import summary, monotonic so that a clock step cannot make it negative.
+struct Stopwatch {
+    private let start = DispatchTime.now().uptimeNanoseconds
+    var seconds: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+}
