@@ -169,7 +169,7 @@ public final class LogWriter: @unchecked Sendable {
         flusher = WorkerThread { [unowned self] in self.flusherLoop() }
     }
 
-    private static func acquireLock(directory: String) throws -> Int32 {
+    static func acquireLock(directory: String) throws -> Int32 {
         let path = FileIO.join(directory, "LOCK")
         let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw FileIO.fail(path, "open") }
