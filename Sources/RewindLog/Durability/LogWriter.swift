@@ -94,6 +94,9 @@ public final class LogWriter: @unchecked Sendable {
     private var sampleSizes: [Int] = []
     private var recordBuffer: [UInt8] = []
     private var lastSyncNanoseconds: UInt64 = 0
+    private var lastBatchEntryCount = 0
+    /// The longest a batch waits for more writers under `always`: about one fdatasync here.
+    static let commitDelayNanoseconds: UInt64 = 150_000
     private var flusher: WorkerThread?
     private let lockFile: Int32
 
@@ -169,7 +172,7 @@ public final class LogWriter: @unchecked Sendable {
         flusher = WorkerThread { [unowned self] in self.flusherLoop() }
     }
 
-    private static func acquireLock(directory: String) throws -> Int32 {
+    static func acquireLock(directory: String) throws -> Int32 {
         let path = FileIO.join(directory, "LOCK")
         let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw FileIO.fail(path, "open") }
@@ -212,8 +215,8 @@ public final class LogWriter: @unchecked Sendable {
         // A batch never grows past the record limit: wait for the flusher to take the current one.
         while failure == nil && !closing && pending.count + estimate > LogLimits.recordUncompressedByteCountMax / 2 {
             requestedWritten = max(requestedWritten, nextSequence - 1)
-            lock.broadcast()
-            lock.wait()
+            lock.signalWork()
+            lock.wait(.progress)
         }
         if let failure { throw failure }
         guard !closing else { throw LogError(.writerClosed, path: directory, "the writer is closed") }
@@ -235,14 +238,14 @@ public final class LogWriter: @unchecked Sendable {
         switch options.durability {
         case .always:
             requestedDurable = max(requestedDurable, lastSequence)
-            lock.broadcast()
-            while durableSequence < lastSequence && failure == nil { lock.wait() }
+            lock.signalWork()
+            while durableSequence < lastSequence && failure == nil { lock.wait(.progress) }
             if durableSequence < lastSequence, let failure { throw failure }
         case .everysec, .no:
             if pendingEntryCount == Int(lastSequence - firstSequence) + 1 || pending.count >= options.recordByteCountTarget {
-                lock.broadcast()
+                lock.signalWork()
             }
-            while pending.count >= options.pendingByteCountMax && failure == nil && !closing { lock.wait() }
+            while pending.count >= options.pendingByteCountMax && failure == nil && !closing { lock.wait(.progress) }
         }
         return firstSequence...lastSequence
     }
@@ -283,8 +286,8 @@ public final class LogWriter: @unchecked Sendable {
         defer { lock.unlock() }
         let target = min(sequence, nextSequence - 1)
         if durable { requestedDurable = max(requestedDurable, target) } else { requestedWritten = max(requestedWritten, target) }
-        lock.broadcast()
-        while failure == nil && (durable ? durableSequence : writtenSequence) < target { lock.wait() }
+        lock.signalWork()
+        while failure == nil && (durable ? durableSequence : writtenSequence) < target { lock.wait(.progress) }
         if (durable ? durableSequence : writtenSequence) < target, let failure { throw failure }
     }
 
@@ -292,7 +295,7 @@ public final class LogWriter: @unchecked Sendable {
     public func close() throws {
         let alreadyClosed = lock.withLock { () -> Bool in
             defer { closing = true }
-            lock.broadcast()
+            lock.signalWork()
             return closing
         }
         if alreadyClosed { return }
@@ -327,17 +330,27 @@ public final class LogWriter: @unchecked Sendable {
                     continue
                 }
                 if options.durability == .everysec && durableSequence < writtenSequence {
-                    lock.wait(nanoseconds: 1_000_000_000 - min(FileIO.monotonicNanoseconds() - lastSyncNanoseconds, 999_000_000))
+                    lock.wait(.work, nanoseconds: 1_000_000_000 - min(FileIO.monotonicNanoseconds() - lastSyncNanoseconds, 999_000_000))
                 } else {
-                    lock.wait()
+                    lock.wait(.work)
                 }
                 continue
             }
             let age = FileIO.monotonicNanoseconds() &- pendingStartNanoseconds
+            // Group-commit delay (PostgreSQL's commit_delay, made adaptive): when the last sync
+            // served many writers, give them a moment to queue again, so that one fdatasync
+            // serves them all instead of a few. A lone writer never waits: its batches are of one.
+            if options.durability == .always && !closing && pendingEntryCount * 4 < lastBatchEntryCount * 3 {
+                let sinceSync = FileIO.monotonicNanoseconds() &- lastSyncNanoseconds
+                if sinceSync < Self.commitDelayNanoseconds {
+                    lock.wait(.work, nanoseconds: Self.commitDelayNanoseconds - sinceSync)
+                    continue
+                }
+            }
             let urgent = options.durability == .always || closing || wantsDurable || requestedWritten >= pendingFirstSequence
                 || pending.count >= options.recordByteCountTarget || age >= intervalNanoseconds
             if !urgent {
-                lock.wait(nanoseconds: intervalNanoseconds - age)
+                lock.wait(.work, nanoseconds: intervalNanoseconds - age)
                 continue
             }
             // Take the whole batch; appenders start a new one while this one is written.
@@ -349,9 +362,10 @@ public final class LogWriter: @unchecked Sendable {
             let baseTimestamp = pendingBaseTimestamp
             var entryEnds: [Int] = []
             swap(&entryEnds, &pendingEntryEnds)
+            lastBatchEntryCount = entryCount
             pendingEntryCount = 0
             let syncAfter = options.durability == .always || requestedDurable >= firstSequence || syncDue
-            lock.broadcast()
+            lock.broadcastProgress()
             lock.unlock()
             let lastSequence = firstSequence + UInt64(entryCount) - 1
             let result = Result {
@@ -368,10 +382,10 @@ public final class LogWriter: @unchecked Sendable {
             } else {
                 writtenSequence = lastSequence
                 if syncAfter { finishSync(.success(()), upTo: lastSequence) }
-                lock.broadcast()
+                lock.broadcastProgress()
             }
         }
-        lock.broadcast()
+        lock.broadcastProgress()
         lock.unlock()
     }
 
@@ -384,14 +398,14 @@ public final class LogWriter: @unchecked Sendable {
         case .failure(let error):
             fail(error)
         }
-        lock.broadcast()
+        lock.broadcastProgress()
     }
 
     /// Called with the lock held. After a failed write or sync nothing more is acknowledged: the
     /// file's state is unknown, so the writer stops, as Redis stops accepting writes.
     private func fail(_ error: Error) {
         failure = (error as? LogError) ?? LogError(.fileSystem, path: directory, "\(error)")
-        lock.broadcast()
+        lock.broadcastProgress()
     }
 
     private func writeRecord(_ payload: [UInt8], firstSequence: UInt64, entryCount: Int, baseTimestamp: Int64) throws {

@@ -6,6 +6,7 @@
 /// ```
 /// rewind-log 1
 /// dictionary 1 dict-000001.zdict
+/// lost 5000 5012
 /// segment 1 incr seg-000000000001.rwseg 1
 /// segment 2 incr seg-000000000002.rwseg 4097
 /// crc32c 5f3a9c1e
@@ -36,15 +37,31 @@ public struct Manifest: Hashable, Sendable {
 
     public var segments: [Segment]
     public var dictionaries: [Dictionary]
+    /// Sequence numbers a repair dropped with damaged records. Readers do not report the holes
+    /// they leave as new damage: the loss was reported, and accepted, when the log was repaired.
+    public var lostSequences: [ClosedRange<UInt64>]
 
-    public init(segments: [Segment] = [], dictionaries: [Dictionary] = []) {
+    public init(segments: [Segment] = [], dictionaries: [Dictionary] = [], lostSequences: [ClosedRange<UInt64>] = []) {
         self.segments = segments
         self.dictionaries = dictionaries
+        self.lostSequences = lostSequences
+    }
+
+    /// True when every sequence number in `range` was dropped by an earlier repair.
+    func isAcknowledgedLoss(_ range: ClosedRange<UInt64>) -> Bool {
+        var next = range.lowerBound
+        for lost in lostSequences.sorted(by: { $0.lowerBound < $1.lowerBound }) where lost.upperBound >= next {
+            guard lost.lowerBound <= next else { return false }
+            if lost.upperBound >= range.upperBound { return true }
+            next = lost.upperBound + 1
+        }
+        return false
     }
 
     func encoded() -> [UInt8] {
         var text = LogFormat.manifestFirstLine + "\n"
         for dictionary in dictionaries { text += "dictionary \(dictionary.id) \(dictionary.fileName)\n" }
+        for lost in lostSequences { text += "lost \(lost.lowerBound) \(lost.upperBound)\n" }
         for segment in segments {
             text += "segment \(segment.id) \(segment.kind.rawValue) \(segment.fileName) \(segment.firstSequence)\n"
         }
@@ -83,6 +100,11 @@ public struct Manifest: Hashable, Sendable {
                     Self.isPlainFileName(fields[3]), let first = UInt64(fields[4]), first >= 1
                 else { throw bad("line \(number + 1): malformed segment line") }
                 manifest.segments.append(Segment(id: id, kind: kind, fileName: fields[3], firstSequence: first))
+            case "lost":
+                guard fields.count == 3, let from = UInt64(fields[1]), let to = UInt64(fields[2]), from >= 1, from <= to else {
+                    throw bad("line \(number + 1): malformed lost line")
+                }
+                manifest.lostSequences.append(from...to)
             default:
                 throw bad("line \(number + 1): unknown item '\(field(0) ?? "")'")
             }

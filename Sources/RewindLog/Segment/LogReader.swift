@@ -150,7 +150,9 @@ public final class LogReader {
                 }
                 continue
             }
-            if segment.firstSequence != expected, pending == nil, let known = expected, segment.firstSequence > known {
+            if segment.firstSequence != expected, pending == nil, let known = expected, segment.firstSequence > known,
+                !manifest.isAcknowledgedLoss(known...(segment.firstSequence - 1))
+            {
                 pending = LogDamage(
                     kind: .sequenceGap, segmentFileName: segment.fileName, byteOffset: 0, byteCount: 0, recordIndex: 0,
                     reason: "segment starts at #\(segment.firstSequence), expected #\(known)")
@@ -176,7 +178,9 @@ public final class LogReader {
                             recordIndex += 1
                             continue
                         }
-                        if let known = expected, header.firstSequence > known, pending == nil {
+                        if let known = expected, header.firstSequence > known, pending == nil,
+                            !manifest.isAcknowledgedLoss(known...(header.firstSequence - 1))
+                        {
                             pending = LogDamage(
                                 kind: .sequenceGap, segmentFileName: segment.fileName, byteOffset: offset, byteCount: 0,
                                 recordIndex: recordIndex, reason: "record starts at #\(header.firstSequence), expected #\(known)")
