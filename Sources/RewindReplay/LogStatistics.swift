@@ -96,7 +96,7 @@ public struct LogStatistics: Hashable, Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for name in names {
             let size = (try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int) ?? 0
-            statistics.bytesOnDisk += size ?? 0
+            statistics.bytesOnDisk += size
         }
         return statistics
     }

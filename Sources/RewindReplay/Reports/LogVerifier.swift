@@ -65,9 +65,8 @@ public enum LogVerifier {
             init(_ targets: [DamageReporter]) { self.targets = targets }
             func report(_ damage: LogDamage) { for target in targets { target.report(damage) } }
         }
-        let summary = try reader.forEachEntry(recovery: .skipDamaged, reporter: Forwarder([collector] + (reporter.map { [$0] } ?? []))) { _ in }
+        let summary = try reader.forEachEntry(recovery: .skipDamaged, reporter: Forwarder([collector] + (reporter.map { [$0] } ?? []))) { _ in report.entryCount += 1 }
         report.damages = collector.damages
-        report.entryCount = summary.entryCount
         report.recordCount = summary.recordCount
         report.lastSequence = summary.lastSequence
         return report
