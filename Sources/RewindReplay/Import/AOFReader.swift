@@ -119,7 +119,12 @@ struct AOFReader {
         guard digits.first == UInt8(ascii: marker), digits.count >= 2,
             digits.dropFirst().allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = Int(String(decoding: digits.dropFirst(), as: UTF8.self))
         else {
-            let found = line.first.map(Self.describe) ?? "an empty line"
+            let found: String
+            if let first = digits.first, first == UInt8(ascii: marker) {
+                found = digits.dropFirst().first { $0 < 48 || $0 > 57 }.map(Self.describe) ?? "no digits"
+            } else {
+                found = line.first.map(Self.describe) ?? "an empty line"
+            }
             throw ImportError(.malformed, file: displayName, byteOffset: lineStart,
                 "expected '\(marker)' and \(what) in decimal digits, found \(found)")
         }

@@ -1,0 +1,128 @@
+import Foundation
+
+/// A redis-server 7.0 started for one test on a free loopback port, in its own directory, and
+/// stopped with `SHUTDOWN NOSAVE` (or SIGKILL) when the test is done.
+final class RedisProcess {
+    let port: Int
+    let directory: String
+    private let process: Process
+
+    /// Whether redis-server and redis-cli are installed; the redis-backed tests need them.
+    static var isAvailable: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server") && FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-cli")
+    }
+
+    /// Starts redis-server in `directory` with `--save '' --enable-debug-command yes` and `arguments`.
+    init(directory: String, arguments: [String] = []) throws {
+        self.directory = directory
+        var lastError: Error?
+        for _ in 0..<20 {
+            let port = Self.freePort()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+            process.arguments = [
+                "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
+                "--enable-debug-command", "yes", "--logfile", directory + "/redis.log",
+            ] + arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            do {
+                try process.run()
+            } catch {
+                lastError = error
+                continue
+            }
+            for _ in 0..<200 where process.isRunning {
+                if (try? Self.cli(port: port, ["PING"])) == "PONG" {
+                    self.port = port
+                    self.process = process
+                    return
+                }
+                usleep(25_000)
+            }
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
+            lastError = RedisError(message: "redis-server did not start on port \(port): \(log.suffix(800))")
+        }
+        throw lastError ?? RedisError(message: "redis-server did not start")
+    }
+
+    struct RedisError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    /// Runs redis-cli with `arguments` against this server; returns its output without the last newline.
+    func cli(_ arguments: [String]) throws -> String { try Self.cli(port: port, arguments) }
+
+    /// `DEBUG DIGEST` of the whole data set.
+    func digest() throws -> String { try cli(["DEBUG", "DIGEST"]) }
+
+    func stop() {
+        _ = try? cli(["SHUTDOWN", "NOSAVE"])
+        for _ in 0..<100 where process.isRunning { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { stop() } }
+
+    static func cli(port: Int, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
+        process.arguments = ["-p", String(port)] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        var text = String(decoding: data, as: UTF8.self)
+        if text.hasSuffix("\n") { text.removeLast() }
+        return text
+    }
+
+    /// A port the kernel says is free now, in the range the brief sets aside (19379 and up).
+    static func freePort() -> Int {
+        for _ in 0..<200 {
+            let port = Int.random(in: 19_500...29_000)
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(descriptor) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if bound == 0 { return port }
+        }
+        return 19_500
+    }
+
+    /// Starts a server that loads the AOF at `aofPath` as its `appendonly.aof` (a single-file AOF,
+    /// which Redis 7 loads and upgrades to an appenddir) and returns the digest of what it loaded.
+    static func digestOfLoading(aofFile aofPath: String, in scratch: String) throws -> String {
+        let directory = scratch + "/load-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: aofPath, toPath: directory + "/appendonly.aof")
+        return try digestOfServer(directory: directory, arguments: ["--appendonly", "yes", "--appendfilename", "appendonly.aof"])
+    }
+
+    /// Starts a server that loads the Redis 7 appenddir at `appendDirectory` and returns its digest.
+    static func digestOfLoading(appendDirectory: String, in scratch: String) throws -> String {
+        let directory = scratch + "/load-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: appendDirectory, toPath: directory + "/appendonlydir")
+        return try digestOfServer(directory: directory, arguments: ["--appendonly", "yes", "--appenddirname", "appendonlydir", "--appendfilename", "appendonly.aof"])
+    }
+
+    private static func digestOfServer(directory: String, arguments: [String]) throws -> String {
+        let server = try RedisProcess(directory: directory, arguments: arguments)
+        defer { server.stop() }
+        let keys = try server.cli(["DBSIZE"])
+        _ = keys
+        return try server.digest()
+    }
+}
