@@ -95,6 +95,8 @@ public final class LogWriter: @unchecked Sendable {
     private var recordBuffer: [UInt8] = []
     private var lastSyncNanoseconds: UInt64 = 0
     private var lastBatchEntryCount = 0
+    /// Under `always`, appenders wake the flusher once the batch holds this many entries.
+    private var flusherWakeEntryCount = 1
     /// The longest a batch waits for more writers under `always`: about one fdatasync here.
     static let commitDelayNanoseconds: UInt64 = 150_000
     private var flusher: WorkerThread?
@@ -238,7 +240,9 @@ public final class LogWriter: @unchecked Sendable {
         switch options.durability {
         case .always:
             requestedDurable = max(requestedDurable, lastSequence)
-            lock.signalWork()
+            // Wake the flusher only when it waits for exactly this: every needless wake-up is a
+            // context switch, and with many writers on few cores those decide the throughput.
+            if pendingEntryCount >= flusherWakeEntryCount { lock.signalWork() }
             while durableSequence < lastSequence && failure == nil { lock.wait(.progress) }
             if durableSequence < lastSequence, let failure { throw failure }
         case .everysec, .no:
@@ -343,7 +347,9 @@ public final class LogWriter: @unchecked Sendable {
             if options.durability == .always && !closing && pendingEntryCount * 4 < lastBatchEntryCount * 3 {
                 let sinceSync = FileIO.monotonicNanoseconds() &- lastSyncNanoseconds
                 if sinceSync < Self.commitDelayNanoseconds {
+                    flusherWakeEntryCount = (lastBatchEntryCount * 3 + 3) / 4
                     lock.wait(.work, nanoseconds: Self.commitDelayNanoseconds - sinceSync)
+                    flusherWakeEntryCount = 1
                     continue
                 }
             }
