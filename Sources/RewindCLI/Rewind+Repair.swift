@@ -21,6 +21,9 @@ extension Rewind {
         public init() {}
 
         public func execute(_ output: CommandOutput) throws -> ExitCode {
+            // Refuse a missing or foreign directory before LogRepair takes the log's lock, which
+            // would create a LOCK file in it.
+            _ = try LogReader(directory: location.log)
             let report = try LogRepair.repair(directory: location.log, skipDamaged: skipDamaged)
             output.write(RepairRendering.render(report, directory: location.log))
             return .success

@@ -52,6 +52,7 @@ public struct Rewind: ParsableCommand {
     /// The entry point of the `rewind` executable.
     public static func main() {
         let code = run(Array(CommandLine.arguments.dropFirst()), output: .standard)
+        CommandOutput.standard.flush()
         Foundation.exit(code)
     }
 }
@@ -65,6 +66,7 @@ public protocol RewindCommand: ParsableCommand {
 
 extension RewindCommand {
     public mutating func run() throws {
+        defer { CommandOutput.standard.flush() }
         let code = try execute(.standard)
         if code != .success { throw code }
     }
@@ -86,16 +88,29 @@ public final class CommandOutput: @unchecked Sendable {
         self.writeError = error
     }
 
-    /// The process's standard output and standard error.
-    public static let standard = CommandOutput(
-        showsProgress: isatty(2) == 1, columns: nil,
-        out: { text in FileHandle.standardOutput.write(Data((text + "\n").utf8)) },
-        error: { text in FileHandle.standardError.write(Data((text + "\n").utf8)) })
+    /// The process's standard output (buffered: `inspect` prints millions of lines) and
+    /// standard error (unbuffered).
+    public static let standard: CommandOutput = {
+        let buffer = StandardOutputBuffer()
+        let output = CommandOutput(
+            showsProgress: isatty(2) == 1, columns: nil,
+            out: { text in buffer.append(text) },
+            error: { text in FileHandle.standardError.write(Data((text + "\n").utf8)) })
+        output.flushOut = { buffer.flush() }
+        return output
+    }()
+
+    private var flushOut: (() -> Void)?
 
     /// Writes one line (or several) of results.
     public func write(_ line: String) { writeOut(line) }
-    /// Writes one line to the error stream.
-    public func error(_ line: String) { writeError(line) }
+    /// Writes one line to the error stream, after the results written so far.
+    public func error(_ line: String) {
+        flush()
+        writeError(line)
+    }
+    /// Hands buffered results to the operating system.
+    public func flush() { flushOut?() }
     /// Shows a progress line, overwritten by the next, only on a terminal.
     public func progress(_ line: String) {
         guard showsProgress else { return }
@@ -120,5 +135,20 @@ final class PrintingReporter: DamageReporter {
     }
     func report(_ damage: LogDamage) {
         if toErrorStream { output.error(prefix + damage.description) } else { output.write(prefix + damage.description) }
+    }
+}
+
+/// Collects standard output and writes it in large pieces.
+final class StandardOutputBuffer: @unchecked Sendable {
+    private var bytes: [UInt8] = []
+    func append(_ line: String) {
+        bytes.append(contentsOf: line.utf8)
+        bytes.append(10)
+        if bytes.count >= 64 * 1024 { flush() }
+    }
+    func flush() {
+        guard !bytes.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(bytes))
+        bytes.removeAll(keepingCapacity: true)
     }
 }

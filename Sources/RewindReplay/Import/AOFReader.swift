@@ -162,10 +162,11 @@ struct AOFReader {
                 bufferBaseOffset += position
                 position = 0
             }
-            let want = max(Limits.chunkByteCount, count - (buffer.count - position))
+            // One chunk at a time, whatever the length field claims: memory grows only with
+            // bytes that are really in the file.
             let data: Data
             do {
-                data = try handle.read(upToCount: want) ?? Data()
+                data = try handle.read(upToCount: Limits.chunkByteCount) ?? Data()
             } catch {
                 throw ImportError(.fileSystem, file: displayName, byteOffset: byteOffset, "read failed: \(error.localizedDescription)")
             }
