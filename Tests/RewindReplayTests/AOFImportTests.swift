@@ -201,3 +201,51 @@ struct AOFImportTests {
         return nil
     }
 }
+
+@Suite("AOF import of damaged appenddirs")
+struct DamagedAppendDirectoryTests {
+    /// A copy of the fixture appenddir with `file` cut by `count` bytes.
+    static func copy(cutting file: String, by count: Int, in directory: TemporaryDirectory) throws -> String {
+        let target = directory.appending("appendonlydir")
+        try FileManager.default.copyItem(atPath: Fixtures.appendDirectory, toPath: target)
+        let path = target + "/" + file
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        try bytes.prefix(bytes.count - count).write(to: URL(fileURLWithPath: path))
+        return target
+    }
+
+    @Test("A truncated base file is an error even with allowsTruncatedTail: only the last file may end short")
+    func truncatedBase() throws {
+        let directory = try TemporaryDirectory()
+        let source = try Self.copy(cutting: "appendonly.aof.2.base.aof", by: 3, in: directory)
+        for allow in [false, true] {
+            let error = try #require(throws: ImportError.self) {
+                try AOFImporter.importAOF(from: source, to: directory.appending("log-\(allow)"), options: .init(allowsTruncatedTail: allow))
+            }
+            #expect(error.code == .truncated)
+            #expect(error.file == "appendonly.aof.2.base.aof")
+            #expect(error.message.contains("only the last file of an appenddir may end short"))
+        }
+    }
+
+    @Test("A truncated last incr file imports up to its last whole command when allowed")
+    func truncatedLastIncr() throws {
+        let directory = try TemporaryDirectory()
+        let source = try Self.copy(cutting: "appendonly.aof.2.incr.aof", by: 1, in: directory)
+        let error = try #require(throws: ImportError.self) { try AOFImporter.importAOF(from: source, to: directory.appending("a")) }
+        #expect(error.file == "appendonly.aof.2.incr.aof")
+        #expect(error.byteOffset == 659 - "*3\r\n$3\r\nSET\r\n$4\r\nlast\r\n$3\r\nyes\r\n".utf8.count)
+        let summary = try AOFImporter.importAOF(from: source, to: directory.appending("b"), options: .init(allowsTruncatedTail: true))
+        #expect(summary.entryCount == 35)
+    }
+
+    @Test("A manifest naming a missing file is refused with the file's name")
+    func missingFile() throws {
+        let directory = try TemporaryDirectory()
+        let target = directory.appending("appendonlydir")
+        try FileManager.default.copyItem(atPath: Fixtures.appendDirectory, toPath: target)
+        try FileManager.default.removeItem(atPath: target + "/appendonly.aof.2.incr.aof")
+        let error = try #require(throws: ImportError.self) { try AOFImporter.sourceFiles(at: target) }
+        #expect(error.description == "appendonly.aof.2.incr.aof: named by appendonly.aof.manifest but missing from the appenddir")
+    }
+}

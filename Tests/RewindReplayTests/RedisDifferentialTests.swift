@@ -6,9 +6,9 @@ import Testing
 
 /// A seeded random workload sent to a real redis-server 7.0 writing a multi-part AOF (rewritten
 /// half-way), then imported, exported and loaded into another redis-server: the digests must match.
-@Suite("Seeded differential against redis-server", .serialized, .enabled(if: RedisProcess.isAvailable))
-struct RedisDifferentialTests {
-    @Test("A random mixed workload survives import and export with the same DEBUG DIGEST", arguments: [UInt64(1), 2])
+/// Part of the serialized redis-backed suite.
+extension RedisRoundTripTests {
+    @Test("Seeded random workload with a mid-way BGREWRITEAOF: import, export, load gives the live server's digest", arguments: [UInt64(1), 2])
     func randomWorkload(seed: UInt64) throws {
         let directory = try TemporaryDirectory()
         let serverDirectory = directory.appending("server")

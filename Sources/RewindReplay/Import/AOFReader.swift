@@ -108,7 +108,28 @@ struct AOFReader {
     // MARK: - Lines and buffering
 
     /// Reads `*N` or `$N` and its line end; returns N.
-    private mutating func readHeader(marker: Unicode.Scalar, commandStart: Int, what: String, max: Int) throws -> Int {
+    private mutating func readHeader(marker: Unicode.Scalar, commandStart: Int, what: @autoclosure () -> String, max: Int) throws -> Int {
+        // Fast path: the marker, 1 to 18 digits and CRLF, all buffered.
+        try fill(atLeast: Limits.headerLineByteCountMax)
+        var index = position
+        if index < buffer.count && buffer[index] == UInt8(ascii: marker) {
+            index += 1
+            var value = 0
+            let digitsStart = index
+            while index < buffer.count && index - digitsStart < 18 && buffer[index] >= 48 && buffer[index] <= 57 {
+                value = value * 10 + Int(buffer[index] - 48)
+                index += 1
+            }
+            if index > digitsStart && index + 1 < buffer.count && buffer[index] == 13 && buffer[index + 1] == 10 && value <= max {
+                position = index + 2
+                return value
+            }
+        }
+        return try readHeaderSlowly(marker: marker, commandStart: commandStart, what: what(), max: max)
+    }
+
+    /// The general case, and every error message: an `\n` line end, long digit strings, limits.
+    private mutating func readHeaderSlowly(marker: Unicode.Scalar, commandStart: Int, what: String, max: Int) throws -> Int {
         let lineStart = byteOffset
         guard let line = try readLine(maxByteCount: Limits.headerLineByteCountMax, what: what) else {
             throw ImportError(.truncated, file: displayName, byteOffset: commandStart,
@@ -117,7 +138,7 @@ struct AOFReader {
         var digits = line[...]
         if digits.last == 13 { digits = digits.dropLast() }
         guard digits.first == UInt8(ascii: marker), digits.count >= 2,
-            digits.dropFirst().allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = Int(String(decoding: digits.dropFirst(), as: UTF8.self))
+            digits.count <= 20, digits.dropFirst().allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = Self.decimal(digits.dropFirst())
         else {
             let found: String
             if let first = digits.first, first == UInt8(ascii: marker) {
@@ -172,6 +193,18 @@ struct AOFReader {
             }
             if data.isEmpty { atEndOfFile = true } else { buffer.append(contentsOf: data) }
         }
+    }
+
+    /// The value of ASCII decimal digits, nil on overflow.
+    static func decimal(_ digits: ArraySlice<UInt8>) -> Int? {
+        var value = 0
+        for digit in digits {
+            let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(Int(digit - 48))
+            if overflow1 || overflow2 { return nil }
+            value = sum
+        }
+        return value
     }
 
     static func describe(_ byte: UInt8) -> String {
