@@ -73,3 +73,34 @@ struct MonitorImportTests {
         #expect(!FileManager.default.fileExists(atPath: directory.appending("log")))
     }
 }
+
+@Suite("MONITOR import: relative expiry made absolute")
+struct MonitorDeterminismTests {
+    @Test("Relative expiries become the absolute forms Redis propagates", arguments: [
+        ("EXPIRE k 10", "PEXPIREAT k 1700000010500"),
+        ("expire k 10 NX", "PEXPIREAT k 1700000010500 NX"),
+        ("PEXPIRE k 250", "PEXPIREAT k 1700000000750"),
+        ("EXPIREAT k 1800000000", "PEXPIREAT k 1800000000000"),
+        ("SETEX k 5 v", "SET k v PXAT 1700000005500"),
+        ("PSETEX k 5 v", "SET k v PXAT 1700000000505"),
+        ("SET k v EX 2", "SET k v PXAT 1700000002500"),
+        ("SET k v NX px 2 GET", "SET k v NX PXAT 1700000000502 GET"),
+        ("SET k v EXAT 1800000000", "SET k v PXAT 1800000000000"),
+        ("SET k v KEEPTTL", "SET k v KEEPTTL"),
+        ("GETEX k EX 1", "PEXPIREAT k 1700000001500"),
+        ("GETEX k PXAT 1800000000000", "PEXPIREAT k 1800000000000"),
+        ("GETEX k PERSIST", "PERSIST k"),
+        ("EXPIRE k notanumber", "EXPIRE k notanumber"),
+        ("HSET h f v", "HSET h f v"),
+    ])
+    func rewrites(sent: String, logged: String) {
+        let arguments = sent.split(separator: " ").map { Array($0.utf8) }
+        let result = MonitorImporter.deterministic(arguments, at: 1_700_000_000_500)
+        #expect(result?.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ") == logged)
+    }
+
+    @Test("A plain GETEX changes nothing and is not logged")
+    func plainGetex() {
+        #expect(MonitorImporter.deterministic([Array("GETEX".utf8), Array("k".utf8)], at: 1) == nil)
+    }
+}

@@ -16,9 +16,11 @@ import RewindRESP
 /// MONITOR shows the writes they make as `lua` lines, which are kept; the writes of one script
 /// call become one transaction, as Redis propagates them.
 ///
-/// MONITOR shows commands as clients sent them, not as Redis propagates them: a relative expiry
-/// (`EXPIRE k 10`), `SPOP` or a blocking pop is imported as sent, so replaying it need not give
-/// the original state. An AOF import has no such gap; prefer it when you can.
+/// MONITOR shows commands as clients sent them, not as Redis propagates them. Relative expiries
+/// are rewritten to absolute times from the line's timestamp (``deterministic(_:at:)``), but
+/// random choices (`SPOP`, `SRANDMEMBER`-based scripts), blocking pops and commands that failed
+/// (MONITOR shows a WRONGTYPE failure like a success) are imported as sent, so replaying such a
+/// capture need not give the original state. An AOF has none of these gaps; prefer it when you can.
 public enum MonitorImporter {
     public struct Options: Sendable {
         public var writerOptions: LogWriter.Options
@@ -119,7 +121,8 @@ public enum MonitorImporter {
                 guard let line = try parse(Array(bytes[start..<end]), file: name, lineNumber: lineNumber) else { continue }
                 if line.client != "lua" { try flushScript() }
                 let command = String(decoding: line.arguments[0], as: UTF8.self).lowercased()
-                let entry = LogEntry(timestampMilliseconds: line.timestampMilliseconds, db: line.db, arguments: line.arguments)
+                let logged = deterministic(line.arguments, at: line.timestampMilliseconds)
+                let entry = LogEntry(timestampMilliseconds: line.timestampMilliseconds, db: line.db, arguments: logged ?? [])
                 switch command {
                 case "multi":
                     transactions[line.client] = []
@@ -132,7 +135,7 @@ public enum MonitorImporter {
                 case "discard":
                     transactions[line.client] = nil
                 default:
-                    guard writeCommands.contains(command) else {
+                    guard writeCommands.contains(command), logged != nil else {
                         skipped += 1
                         continue
                     }
