@@ -1,6 +1,11 @@
 // Reads the commands and annotations of one Redis AOF file as Redis 7.0 loads them
 // (`loadSingleAppendOnlyFile` in Redis's aof.c): `*N` then N times `$len` + bytes + CRLF, with
 // lines starting with `#` being annotations such as `#TS:1700000000`.
+//
+// Why not `RESPParser.nextRequest()`: that parser reads what a server reads from a client, where
+// `#TS:...` would be an inline command and errors are Redis's client-facing protocol errors. An
+// AOF has its own grammar (annotations, no inline commands, a short read at the end of the last
+// file that Redis tolerates) and its errors must name the file and what was expected there.
 
 import Foundation
 
