@@ -32,6 +32,19 @@ struct InspectStatsImportTests {
         #expect(binary == #"#14  1970-01-01T00:00:00.000Z  db 0  SET "bin:1" "bin\x00ary\xff\xfe\r\n""#)
     }
 
+    @Test("inspect shortens long arguments unless --full")
+    func inspectShortens() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("log")
+        let writer = try LogWriter.open(directory: log, options: .init(durability: .no, trainsDictionary: false))
+        try writer.append(LogEntry(timestampMilliseconds: 0, arguments: [Array("SET".utf8), Array("k".utf8), [UInt8](repeating: 0x61, count: 5000)]))
+        try writer.close()
+        let short = rewind(["inspect", log]).outLines[0]
+        #expect(short == "#1  1970-01-01T00:00:00.000Z  db 0  SET \"k\" \"" + String(repeating: "a", count: 48) + "…\" (+4 KiB)")
+        let full = rewind(["inspect", "--full", log]).outLines[0]
+        #expect(full.hasSuffix(String(repeating: "a", count: 5000) + "\""))
+    }
+
     @Test("inspect --json: one object per line with seq, time_ms, db, kind and args")
     func inspectJSON() throws {
         let directory = try TemporaryDirectory()
@@ -88,6 +101,8 @@ struct InspectStatsImportTests {
         #expect(imported.code == 0)
         #expect(imported.outLines.count == 1)
         #expect(imported.outLines[0].hasPrefix("imported 28 entries (24 commands, 2 transactions) in "))
+        #expect(imported.outLines[0].contains(" records from 1286 bytes in "))
+        #expect(imported.err.isEmpty, "no progress when standard error is not a terminal")
         let file = directory.appending("out.aof")
         let exported = rewind(["export", "--format", "aof", "--timestamps", log, file])
         #expect(exported.code == 0)
