@@ -27,12 +27,12 @@ extension Rewind {
         @Flag(help: "Write #TS: annotation lines with the entries' times, as Redis does with aof-timestamp-enabled.")
         var timestamps = false
 
+        @OptionGroup var recoveryOptions: RecoveryOptions
+
         @OptionGroup var location: LogArgument
 
         @Argument(help: ArgumentHelp("Write the AOF to this file, replacing it.", valueName: "file"))
         var file: String
-
-        @OptionGroup var recoveryOptions: RecoveryOptions
 
         public init() {}
 
