@@ -91,12 +91,13 @@ public enum MonitorImporter {
     ) throws -> ImportSummary {
         let clock = Stopwatch()
         let name = (source as NSString).lastPathComponent
-        guard let data = FileManager.default.contents(atPath: source) else {
-            throw ImportError(.fileSystem, file: source, "cannot read the file")
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: source))?[.size] as? Int else {
+            throw ImportError(.fileSystem, file: source, "no such file")
         }
+        var reader = try LineReader(path: source, displayName: name)
         let destination = try ImportDestination(path: log, writerOptions: options.writerOptions)
         do {
-            destination.setSource(files: [name], byteCount: data.count)
+            destination.setSource(files: [name], byteCount: size)
             var skipped = 0
             /// MULTI blocks by client: their write commands, in order.
             var transactions: [String: [LogEntry]] = [:]
@@ -111,14 +112,10 @@ public enum MonitorImporter {
                     try destination.endTransaction()
                 }
             }
-            let bytes = Array(data)
             var lineNumber = 0
-            var start = 0
-            while start < bytes.count {
-                let end = bytes[start...].firstIndex(of: 10) ?? bytes.count
+            while let text = try reader.nextLine() {
                 lineNumber += 1
-                defer { start = end + 1 }
-                guard let line = try parse(Array(bytes[start..<end]), file: name, lineNumber: lineNumber) else { continue }
+                guard let line = try parse(text, file: name, lineNumber: lineNumber) else { continue }
                 if line.client != "lua" { try flushScript() }
                 let command = String(decoding: line.arguments[0], as: UTF8.self).lowercased()
                 let logged = deterministic(line.arguments, at: line.timestampMilliseconds)
@@ -148,7 +145,7 @@ public enum MonitorImporter {
                     }
                 }
                 if lineNumber % 10_000 == 0 {
-                    progress?(ImportProgress(sourceBytesRead: end, sourceByteCount: bytes.count, entryCount: destination.summary.entryCount))
+                    progress?(ImportProgress(sourceBytesRead: reader.byteOffset, sourceByteCount: size, entryCount: destination.summary.entryCount))
                 }
             }
             try flushScript()
