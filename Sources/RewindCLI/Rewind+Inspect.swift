@@ -54,7 +54,7 @@ extension Rewind {
             if !format.json {
                 let range = first.map { "#\($0)-#\(last)" } ?? "none"
                 let total = summary.map { ", log ends at #\($0.lastSequence)" } ?? ""
-                output.write("(\(shown) entries shown: \(range)\(total))")
+                output.write("(\(counted(shown, "entry")) shown: \(range)\(total))")
             }
             return .success
         }

@@ -35,14 +35,14 @@ extension Rewind {
 enum RepairRendering {
     static func render(_ report: LogRepair.Report, directory: String) -> String {
         guard report.changed else {
-            return "OK: \(directory) is clean; nothing was changed (\(report.entriesKept) entries)."
+            return "OK: \(directory) is clean; nothing was changed (\(counted(report.entriesKept, "entry")))."
         }
         var lines = report.damages.map { "dropped " + $0.description }
         let ranges = report.lostSequences.map { $0.count == 1 ? "#\($0.lowerBound)" : "#\($0.lowerBound)-#\($0.upperBound)" }
         let lost = ranges.isEmpty
             ? "no whole entry lost (a torn record was never fully written)"
-            : "\(report.entriesLost) entries lost (\(ranges.joined(separator: ", ")))"
-        lines.append("REPAIRED: \(report.bytesDropped) bytes dropped, \(lost); \(report.entriesKept) entries kept.")
+            : "\(counted(report.entriesLost, "entry")) lost (\(ranges.joined(separator: ", ")))"
+        lines.append("REPAIRED: \(report.bytesDropped) bytes dropped, \(lost); \(counted(report.entriesKept, "entry")) kept.")
         return lines.joined(separator: "\n")
     }
 }

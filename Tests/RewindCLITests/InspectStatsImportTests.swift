@@ -101,7 +101,7 @@ struct InspectStatsImportTests {
         #expect(imported.code == 0)
         #expect(imported.outLines.count == 1)
         #expect(imported.outLines[0].hasPrefix("imported 28 entries (24 commands, 2 transactions) in "))
-        #expect(imported.outLines[0].contains(" records from 1286 bytes in "))
+        #expect(imported.outLines[0].contains(" from 1286 bytes in "))
         #expect(imported.err.isEmpty, "no progress when standard error is not a terminal")
         let file = directory.appending("out.aof")
         let exported = rewind(["export", "--format", "aof", "--timestamps", log, file])

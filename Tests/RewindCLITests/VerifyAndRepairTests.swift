@@ -12,7 +12,7 @@ struct VerifyAndRepairTests {
         try makeLog(at: log)
         let result = rewind(["verify", log])
         #expect(result.code == 0)
-        #expect(result.outLines == ["OK: 10 entries in 10 records, 1 segments, last #10; no damage."])
+        #expect(result.outLines == ["OK: 10 entries in 10 records, 1 segment, last #10; no damage."])
         #expect(result.err.isEmpty)
     }
 
@@ -28,7 +28,7 @@ struct VerifyAndRepairTests {
         #expect(result.code == 1)
         #expect(result.outLines.count == 2)
         #expect(result.outLines[0].hasPrefix("seg-000000000001.rwseg @\(last.byteOffset): torn tail"))
-        #expect(result.outLines[1] == "DAMAGED: a torn tail (\(last.recordByteCount - 3) bytes after #9); 9 entries in 9 records, 1 segments readable; run `rewind repair \(log)` to cut the torn tail.")
+        #expect(result.outLines[1] == "DAMAGED: a torn tail (\(last.recordByteCount - 3) bytes after #9); 9 entries in 9 records, 1 segment readable; run `rewind repair \(log)` to cut the torn tail.")
         // Under tolerate-tail a torn tail is accepted (still listed).
         let tolerated = rewind(["verify", "--recovery", "tolerate-tail", log])
         #expect(tolerated.code == 0)
@@ -51,7 +51,7 @@ struct VerifyAndRepairTests {
         #expect(result.outLines[0].contains("entry #3 lost"))
         #expect(result.outLines[1].hasPrefix("seg-000000000001.rwseg @\(infos[6].byteOffset): "))
         #expect(result.outLines[1].contains("entry #7 lost"))
-        #expect(result.outLines[2] == "DAMAGED: 2 damaged ranges, 2 entries lost; 8 entries in 8 records, 1 segments readable; run `rewind repair --skip-damaged \(log)` to keep the 8 good entries.")
+        #expect(result.outLines[2] == "DAMAGED: 2 damaged ranges, 2 entries lost; 8 entries in 8 records, 1 segment readable; run `rewind repair --skip-damaged \(log)` to keep the 8 good entries.")
         #expect(rewind(["verify", "--recovery", "tolerate-tail", log]).code == 1)
         #expect(rewind(["verify", "--recovery", "skip-damaged", log]).code == 0)
     }
@@ -132,7 +132,7 @@ struct VerifyAndRepairTests {
         #expect(try snapshot(log) == before)
         let repaired = rewind(["repair", "--skip-damaged", log])
         #expect(repaired.code == 0)
-        #expect(repaired.outLines.last == "REPAIRED: \(infos[4].recordByteCount) bytes dropped, 1 entries lost (#5); 9 entries kept.")
+        #expect(repaired.outLines.last == "REPAIRED: \(infos[4].recordByteCount) bytes dropped, 1 entry lost (#5); 9 entries kept.")
         let verified = rewind(["verify", log])
         #expect(verified.code == 0)
         let entries = try LogReader(directory: log).readAll().entries

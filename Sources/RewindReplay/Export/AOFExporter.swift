@@ -118,9 +118,9 @@ public enum AOFExporter {
         public var seconds = 0.0
 
         public var description: String {
-            var text = "exported \(commandCount) commands (\(transactionCount) transactions, up to #\(lastSequence)) as \(byteCount) bytes in \(String(format: "%.2f", seconds)) s"
-            if droppedTransactionEntryCount > 0 { text += "; left out a transaction of \(droppedTransactionEntryCount) entries that --until cut in two" }
-            if !damages.isEmpty { text += "; \(damages.count) damaged range(s) skipped" }
+            var text = "exported \(counted(commandCount, "command")) (\(counted(transactionCount, "transaction")), up to #\(lastSequence)) as \(byteCount) bytes in \(String(format: "%.2f", seconds)) s"
+            if droppedTransactionEntryCount > 0 { text += "; left out a transaction of \(counted(droppedTransactionEntryCount, "entry")) that --until cut in two" }
+            if !damages.isEmpty { text += "; \(counted(damages.count, "damaged range")) skipped" }
             return text
         }
     }

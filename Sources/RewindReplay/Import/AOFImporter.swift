@@ -24,7 +24,7 @@ import RewindRESP
 ///
 /// ```swift
 /// let summary = try AOFImporter.importAOF(from: "appendonlydir", to: "app.rwlog")
-/// print(summary)  // imported 61 entries (55 commands, 3 transactions) in 2 records from 1577 bytes in 0.01 s
+/// print(summary)  // imported 36 entries (32 commands, 2 transactions) in 1 record from 1577 bytes in 0.01 s
 /// ```
 public enum AOFImporter {
     public struct Options: Sendable {

@@ -25,7 +25,7 @@ public struct ImportSummary: Hashable, Sendable, CustomStringConvertible {
     public init() {}
 
     public var description: String {
-        var text = "imported \(entryCount) entries (\(commandCount) commands, \(transactionCount) transactions) in \(recordCount) records"
+        var text = "imported \(counted(entryCount, "entry")) (\(counted(commandCount, "command")), \(counted(transactionCount, "transaction"))) in \(counted(recordCount, "record"))"
         text += " from \(sourceByteCount) bytes in \(String(format: "%.2f", seconds)) s"
         if skippedCount > 0 { text += ", \(skippedCount) skipped" }
         if let truncation { text += "; dropped the truncated tail at \(truncation.file) @\(truncation.byteOffset ?? 0)" }

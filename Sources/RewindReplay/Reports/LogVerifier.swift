@@ -36,17 +36,17 @@ public enum LogVerifier {
 
         /// The last line of `rewind verify`: the verdict and what to do next.
         public var summaryLine: String {
-            let counts = "\(entryCount) entries in \(recordCount) records, \(segmentCount) segments"
+            let counts = "\(counted(entryCount, "entry")) in \(counted(recordCount, "record")), \(counted(segmentCount, "segment"))"
             if isClean { return "OK: \(counts), last #\(lastSequence); no damage." }
             let onlyTail = damages.allSatisfy { $0.kind == .tornTail }
             let what = onlyTail
                 ? "a torn tail (\(damages.reduce(0) { $0 + $1.byteCount }) bytes after #\(lastSequence))"
-                : "\(damages.count) damaged range\(damages.count == 1 ? "" : "s")"
-                    + (lostEntryCount > 0 ? ", \(lostEntryCount) entries lost" : "")
+                : counted(damages.count, "damaged range")
+                    + (lostEntryCount > 0 ? ", \(counted(lostEntryCount, "entry")) lost" : "")
             let verdict = passes ? "ACCEPTED under --recovery \(recovery)" : "DAMAGED"
             let advice = onlyTail
                 ? "run `rewind repair \(directory)` to cut the torn tail"
-                : "run `rewind repair --skip-damaged \(directory)` to keep the \(entryCount) good entries"
+                : "run `rewind repair --skip-damaged \(directory)` to keep the \(counted(entryCount, "good entry", "good entries"))"
             return "\(verdict): \(what); \(counts) readable; \(advice)."
         }
     }
