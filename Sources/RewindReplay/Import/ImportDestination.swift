@@ -116,6 +116,13 @@ final class ImportDestination {
             summary.recordCount = readBack.recordCount
             if FileManager.default.fileExists(atPath: finalPath) { try FileManager.default.removeItem(atPath: finalPath) }
             try FileManager.default.moveItem(atPath: workingPath, toPath: finalPath)
+            // Make the rename itself durable, as the log's own manifest replacement does.
+            let parent = (finalPath as NSString).deletingLastPathComponent
+            let descriptor = open(parent.isEmpty ? "." : parent, O_RDONLY)
+            if descriptor >= 0 {
+                _ = fsync(descriptor)
+                close(descriptor)
+            }
         } catch {
             abandon()
             throw error
