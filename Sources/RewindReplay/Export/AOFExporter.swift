@@ -187,6 +187,12 @@ public enum AOFExporter {
             try? FileManager.default.removeItem(atPath: temporary)
             throw LogError(.fileSystem, path: file, "cannot rename \(temporary) to it: \(reason)")
         }
+        let parent = (file as NSString).deletingLastPathComponent
+        let descriptor = open(parent.isEmpty ? "." : parent, O_RDONLY)
+        if descriptor >= 0 {
+            _ = fsync(descriptor)
+            close(descriptor)
+        }
         summary.seconds = clock.seconds
         return summary
     }
