@@ -249,3 +249,42 @@ struct DamagedAppendDirectoryTests {
         #expect(error.description == "appendonly.aof.2.incr.aof: named by appendonly.aof.manifest but missing from the appenddir")
     }
 }
+
+@Suite("AOF import of hand-built appenddirs")
+struct BuiltAppendDirectoryTests {
+    @Test("Several incr files load in manifest order, quoted names included, with annotations carried across files")
+    func severalIncrFiles() throws {
+        let directory = try TemporaryDirectory()
+        let target = directory.appending("appendonlydir")
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        let base = try Data(contentsOf: URL(fileURLWithPath: Fixtures.appendDirectory + "/appendonly.aof.2.base.aof"))
+        let incr = try Array(Data(contentsOf: URL(fileURLWithPath: Fixtures.appendDirectory + "/appendonly.aof.2.incr.aof")))
+        // Split the incr file just before its MULTI: the second part has no #TS line of its own.
+        let split = try #require(AOFImportTests.lastIndex(of: Array("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*1\r\n$5\r\nMULTI".utf8), in: incr))
+        try base.write(to: URL(fileURLWithPath: target + "/base file.aof"))
+        try Data(incr[0..<split]).write(to: URL(fileURLWithPath: target + "/a.incr.aof"))
+        try Data(incr[split...]).write(to: URL(fileURLWithPath: target + "/b.incr.aof"))
+        try Data("file \"base file.aof\" seq 2 type b\nfile a.incr.aof seq 2 type i\nfile b.incr.aof seq 3 type i\n".utf8)
+            .write(to: URL(fileURLWithPath: target + "/x.manifest"))
+        let files = try AOFImporter.sourceFiles(at: target)
+        #expect(files.map(\.name) == ["base file.aof", "a.incr.aof", "b.incr.aof"])
+        let log = directory.appending("log")
+        let summary = try AOFImporter.importAOF(from: target, to: log)
+        #expect(summary.entryCount == 36)
+        let split1 = try LogReader(directory: log).readAll().entries
+        let whole = directory.appending("whole")
+        _ = try AOFImporter.importAOF(from: Fixtures.appendDirectory, to: whole)
+        let expected = try LogReader(directory: whole).readAll().entries
+        #expect(split1 == expected)
+    }
+
+    @Test("Incr files out of seq order are refused")
+    func incrOrder() throws {
+        let directory = try TemporaryDirectory()
+        let target = directory.appending("appendonlydir")
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        try Data("file a seq 3 type i\nfile b seq 2 type i\n".utf8).write(to: URL(fileURLWithPath: target + "/appendonly.aof.manifest"))
+        let error = try #require(throws: ImportError.self) { try AOFImporter.sourceFiles(at: target) }
+        #expect(error.description == "appendonly.aof.manifest line 2: incr file seq 2 is not above the previous incr seq 3")
+    }
+}
