@@ -132,7 +132,6 @@ final class ImportDestination {
 
     /// Removes everything written so far.
     func abandon() {
-        if getenv("REWIND_KEEP_FAILED_IMPORT") != nil { return }
         if let writer { try? writer.close() }
         writer = nil
         try? FileManager.default.removeItem(atPath: workingPath)
