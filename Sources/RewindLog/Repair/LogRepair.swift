@@ -36,6 +36,8 @@ public enum LogRepair {
     /// - Throws: `LogError` `.damaged` when the damage needs `skipDamaged`; `.locked` when a
     ///   writer has the log open; file system errors.
     public static func repair(directory: String, skipDamaged: Bool) throws -> Report {
+        // Refuse a directory that holds no log before creating anything in it (the LOCK file).
+        _ = try ManifestStore.load(directory: directory)
         let lock = try LogWriter.acquireLock(directory: directory)
         defer { close(lock) }
         let reader = try LogReader(directory: directory)
