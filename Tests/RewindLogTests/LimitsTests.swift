@@ -21,9 +21,10 @@ struct LimitsTests {
         // A record fits in a segment, and a segment fits in memory addressing.
         #expect(LogFormat.segmentHeaderByteCount + LogFormat.recordHeaderByteCount + LogLimits.recordStoredByteCountMax
             <= LogLimits.segmentByteCountMax)
-        // The writer refuses batches estimated over half the record bound; that half still
-        // holds the largest argument.
-        #expect(LogLimits.argumentByteCountMax + 24 + 10 <= LogLimits.recordUncompressedByteCountMax / 2)
+        // LogWriter.append refuses an append whose estimate (24 bytes per entry, 10 per argument,
+        // plus the argument bytes) exceeds the record bound less 4 KiB of slack; the largest
+        // entry a Redis client can send (a command, a key, a 512 MiB value) is under it.
+        #expect(LogLimits.argumentByteCountMax + 24 + 3 * 10 + 64 <= LogLimits.recordUncompressedByteCountMax - 4096)
     }
 
     @Test("The entry count bound follows from the payload bound and fits the header field")
