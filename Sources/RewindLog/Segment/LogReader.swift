@@ -311,6 +311,10 @@ public final class LogReader {
         }
         if header.compression == .none { return try decodePayload(stored) }
         let count = Int(header.uncompressedByteCount)
+        // Believe the header's size only when the frame declares the same, before allocating it.
+        guard ZstdDecompressor.declaredContentSize(stored) == UInt64(count) else {
+            throw DecodeDamage(detail: .init(kind: .undecodablePayload, reason: "zstd frame does not hold the \(count) bytes the header claims"))
+        }
         if payloadBuffer.count < count { payloadBuffer = [UInt8](repeating: 0, count: count) }
         try payloadBuffer.withUnsafeMutableBytes { buffer in
             let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
