@@ -160,6 +160,7 @@ public final class LogReader {
             let shouldStop = try segmentBytes.withUnsafeBytes { bytes -> Bool in
                 var offset = LogFormat.segmentHeaderByteCount
                 var recordIndex = 0
+                var checksumBudget = Self.resynchronizationBudget(segmentByteCount: bytes.count)
                 summary.tail = (segmentIndex, offset)
                 while offset < bytes.count {
                     switch RecordHeader.parse(bytes, at: offset) {
@@ -207,7 +208,7 @@ public final class LogReader {
                         recordIndex += 1
                         summary.tail = (segmentIndex, offset)
                     case .incomplete(let reason), .damaged(_, let reason):
-                        let next = Self.resynchronize(bytes, after: offset)
+                        let next = Self.resynchronize(bytes, after: offset, budget: &checksumBudget)
                         var kind = LogDamage.Kind.badRecordHeader
                         if case .damaged(let parsedKind, _) = RecordHeader.parse(bytes, at: offset) { kind = parsedKind }
                         if next == nil { kind = isLast ? .tornTail : (kind == .checksumMismatch ? kind : .truncatedSegment) }
@@ -233,18 +234,36 @@ public final class LogReader {
 
     /// The offset of the next valid record after a damaged one, found by its magic and checked by
     /// its CRC; nil when none follows. Lengths inside the damaged range are not trusted.
-    static func resynchronize(_ bytes: UnsafeRawBufferPointer, after offset: Int) -> Int? {
+    ///
+    /// `budget` bounds the bytes checksummed for records that prove damaged, over a whole segment
+    /// (see `resynchronizationBudget`): a hostile file packed with magics whose lengths claim most
+    /// of the file would otherwise cost a checksum of the file per candidate, a quadratic hang.
+    /// Once it is spent the answer is nil, and the rest of the segment is one damaged range.
+    static func resynchronize(_ bytes: UnsafeRawBufferPointer, after offset: Int, budget: inout Int) -> Int? {
         let magic: (UInt8, UInt8, UInt8, UInt8) = (0x52, 0x57, 0x52, 0x31)
+        budget -= checkedByteCount(bytes, at: offset)  // the damaged record itself was checksummed
         var candidate = offset + 1
-        while candidate + LogFormat.recordHeaderByteCount <= bytes.count {
+        while candidate + LogFormat.recordHeaderByteCount <= bytes.count && budget >= 0 {
             if bytes[candidate] == magic.0 && bytes[candidate + 1] == magic.1 && bytes[candidate + 2] == magic.2
                 && bytes[candidate + 3] == magic.3
             {
                 if case .valid = RecordHeader.parse(bytes, at: candidate) { return candidate }
+                budget -= checkedByteCount(bytes, at: candidate)
             }
             candidate += 1
         }
         return nil
+    }
+
+    /// Bytes of failed checksums one segment may cost: sixteen times its size, far more than any
+    /// real damage needs (each damaged record costs at most the file once), linear all the same.
+    static func resynchronizationBudget(segmentByteCount: Int) -> Int { 16 * segmentByteCount + (16 << 20) }
+
+    /// What checking the record at `offset` checksums: its header and the payload it claims.
+    private static func checkedByteCount(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int {
+        guard offset + 12 <= bytes.count else { return 0 }
+        let stored = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self)))
+        return 2 * LogFormat.recordHeaderByteCount + min(stored, bytes.count - offset)
     }
 
     // MARK: - Segments and payloads
