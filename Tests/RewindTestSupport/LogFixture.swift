@@ -15,6 +15,7 @@ public struct LogBatch: Sendable {
 /// What reading a log produced: the entries delivered, the summary, every damage the reporter
 /// saw, and the error when the recovery mode refused the damage.
 public struct ReadOutcome {
+    /// Entries delivered, including those delivered before an error was thrown.
     public var entries: [LogEntry] = []
     public var summary: LogReader.Summary?
     public var reported: [LogDamage] = []
@@ -183,17 +184,18 @@ public final class LogFixture {
     public static func read(directory: String, recovery: RecoveryMode, from sequence: UInt64 = 1) -> ReadOutcome {
         var outcome = ReadOutcome()
         let collector = DamageCollector()
+        // Entries delivered before an error are kept: a caller has seen them.
+        var entries: [LogEntry] = []
         do {
             let reader = try LogReader(directory: directory)
-            var entries: [LogEntry] = []
             outcome.summary = try reader.forEachEntry(from: sequence, recovery: recovery, reporter: collector) {
                 entries.append($0.materialize())
             }
-            outcome.entries = entries
         } catch {
             outcome.error = error
         }
         outcome.reported = collector.damages
+        outcome.entries = entries
         return outcome
     }
 
