@@ -81,10 +81,16 @@ public final class LogReader {
         onRecord: ((RecordInfo) throws -> Void)? = nil,
         _ body: (EntryView) throws -> Void
     ) throws -> Summary {
-        try scan(from: sequence, recovery: recovery, reporter: reporter) { info, header, stored in
+        var delivered = 0
+        var summary = try scan(from: sequence, recovery: recovery, reporter: reporter) { info, header, stored in
             try onRecord?(info)
-            try self.decode(header: header, stored: stored, from: sequence, body: body)
+            try self.decode(header: header, stored: stored, from: sequence) { entry in
+                delivered += 1
+                try body(entry)
+            }
         }
+        summary.entryCount = delivered
+        return summary
     }
 
     /// Reads every entry from `sequence` on into memory.
