@@ -55,6 +55,7 @@ struct TruncationTests {
                     #expect(summary.tail?.byteOffset == length)
                 }
                 #expect(summary.lastSequence == (survivors.last?.sequence ?? 0))
+                #expect(summary.entryCount == survivors.count)
             }
             // Absolute consistency refuses the torn tail, naming it.
             let absolute = fixture.read(.absolute)
@@ -204,6 +205,7 @@ struct TruncationTests {
             #expect(entryDifference(outcome.entries, fixture.entries) == nil)
             #expect(outcome.summary?.stoppedAtDamage == false)
             #expect(outcome.summary?.recordCount == fixture.records.count)
+            #expect(outcome.summary?.entryCount == fixture.entries.count)
         }
         let writer = try LogWriter.open(directory: fixture.path, options: LogFixture.smallOptions)
         #expect(writer.recoveredDamage == nil)
