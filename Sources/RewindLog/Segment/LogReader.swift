@@ -173,7 +173,8 @@ public final class LogReader {
                     case .valid(let header):
                         let recordEnd = offset + header.recordByteCount
                         if let known = expected, header.firstSequence < known {
-                            pending = nil
+                            // Damage just before a regressing record is still reported, first.
+                            guard try settle(nextSequence: nil) else { return true }
                             let damage = LogDamage(
                                 kind: .sequenceRegression, segmentFileName: segment.fileName, byteOffset: offset,
                                 byteCount: header.recordByteCount, recordIndex: recordIndex,
