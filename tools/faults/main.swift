@@ -17,6 +17,8 @@
 import Foundation
 import RewindLog
 
+setvbuf(stdout, nil, _IOLBF, 0)  // one line at a time, also into a file: progress is visible
+
 struct Generator: RandomNumberGenerator {
     var state: UInt64
     mutating func next() -> UInt64 {
