@@ -141,6 +141,7 @@ struct BitFlipTests {
             byFile[files[fileIndex], default: 0] += 1
         }
         #expect(detected == 1000)
+        print("bit flips: \(detected) of 1000 detected; by file \(byFile.sorted { $0.key < $1.key })")
         // The draw covered every file of the log.
         #expect(Set(byFile.keys) == Set(files))
         // And the log is back as it was.

@@ -75,6 +75,7 @@ struct TruncationTests {
         }
         #expect(boundaries == 3)
         #expect(checked == fileSize - start - 3)
+        print("truncation: \(fileSize - start) cuts in the last 3 records (\(checked) torn tails, \(boundaries) boundaries), 4 modes each")
     }
 
     @Test("Reopening after a cut at every offset trims the tail, continues the sequence, and reads back whole")
