@@ -209,13 +209,15 @@ public final class LogWriter: @unchecked Sendable {
             estimate += 24 + entry.arguments.count * 10 + entry.arguments.reduce(0) { $0 + $1.count }
         }
         guard let first = entries.first else { throw LogError(.entryTooLarge, path: directory, "nothing to append") }
-        guard estimate <= LogLimits.recordUncompressedByteCountMax / 2 else {
+        // The whole record bound, less slack for framing the estimate leaves out (transaction
+        // markers, reply hashes): an entry with one argument of `argumentByteCountMax` must fit.
+        guard estimate <= LogLimits.recordUncompressedByteCountMax - 4096 else {
             throw LogError(.entryTooLarge, path: directory, "\(estimate) bytes do not fit in one record")
         }
         lock.lock()
         defer { lock.unlock() }
         // A batch never grows past the record limit: wait for the flusher to take the current one.
-        while failure == nil && !closing && pending.count + estimate > LogLimits.recordUncompressedByteCountMax / 2 {
+        while failure == nil && !closing && !pending.isEmpty && pending.count + estimate > LogLimits.recordUncompressedByteCountMax / 2 {
             requestedWritten = max(requestedWritten, nextSequence - 1)
             lock.signalWork()
             lock.wait(.progress)
