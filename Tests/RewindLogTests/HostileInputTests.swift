@@ -259,14 +259,7 @@ struct HostileInputTests {
         #expect(damage.byteCount == forged.count)
         #expect(damage.recordIndex == record.recordIndex)
         #expect(damage.lostSequences == range)
-        if name == "bytes after the last entry" {
-            // Every entry decoded before the trailing bytes were found was already delivered.
-            withKnownIssue("LogReader delivers the entries of a record decoded before its payload fails") {
-                #expect(entryDifference(skip.entries, fixture.entries(excluding: [range])) == nil, "\(name)")
-            }
-        } else {
-            #expect(entryDifference(skip.entries, fixture.entries(excluding: [range])) == nil, "\(name)")
-        }
+        #expect(entryDifference(skip.entries, fixture.entries(excluding: [range])) == nil, "\(name)")
         let strict = fixture.read(.tolerateTail)
         #expect(strict.logError?.code == .damaged)
         #expect(strict.logError?.damage?.kind == .undecodablePayload)
@@ -289,9 +282,7 @@ struct HostileInputTests {
             let outcome = fixture.read(mode)
             #expect(outcome.reported.map(\.kind) == [.undecodablePayload])
             #expect(outcome.reported.first?.lostSequences == range)
-            withKnownIssue("LogReader delivers the entries of a record decoded before its payload fails") {
-                #expect(!outcome.entries.contains { range.contains($0.sequence) }, "\(mode): half a transaction was delivered")
-            }
+            #expect(!outcome.entries.contains { range.contains($0.sequence) }, "\(mode): half a transaction was delivered")
         }
     }
 

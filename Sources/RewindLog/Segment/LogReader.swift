@@ -15,7 +15,7 @@ public final class LogReader {
     public let manifest: Manifest
     private let decompressor = ZstdDecompressor()
     private var failedDictionaries: [UInt32: LogDamage.Detail] = [:]
-    private var spans: [ArgumentSpan] = []
+    private var scratch = EntryCodec.Scratch()
     private var payloadBuffer: [UInt8] = []
 
     /// Opens the log in `directory` for reading; fails when it holds no readable manifest.
@@ -331,7 +331,7 @@ public final class LogReader {
             do {
                 try EntryCodec.decode(
                     payload: payload, firstSequence: header.firstSequence, entryCount: Int(header.entryCount),
-                    baseTimestampMilliseconds: header.baseTimestampMilliseconds, spans: &spans
+                    baseTimestampMilliseconds: header.baseTimestampMilliseconds, scratch: &scratch
                 ) { entry in
                     if entry.sequence >= startSequence { try body(entry) }
                 }
