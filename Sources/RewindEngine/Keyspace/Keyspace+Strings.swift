@@ -350,3 +350,89 @@ extension Keyspace {
         return .bulkString(printed)
     }
 }
+
+// MARK: - LCS
+
+extension Keyspace {
+    /// The most DP cells LCS allocates (4 bytes each); beyond it Redis would also fail to
+    /// allocate, and replies the same error.
+    static var lcsCellCountMax: Int { 1 << 28 }
+
+    /// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN] (Redis 7.0 `lcsCommand`): the
+    /// classic dynamic programme, then a walk back from the end that emits matched ranges, last
+    /// match first, exactly as Redis does.
+    func lcsCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
+        let first = lookup(context.arguments[1], &context)
+        let second = lookup(context.arguments[2], &context)
+        if let first, !first.isString { throw ErrorReply.lcsNotStrings }
+        if let second, !second.isString { throw ErrorReply.lcsNotStrings }
+        let a = first?.stringBytes ?? []
+        let b = second?.stringBytes ?? []
+        var wantsIndexes = false, wantsLength = false, withMatchLength = false
+        var minimumMatchLength: Int64 = 0
+        var index = 3
+        while index < context.argumentCount {
+            if context.argument(index, is: "IDX") { wantsIndexes = true }
+            else if context.argument(index, is: "LEN") { wantsLength = true }
+            else if context.argument(index, is: "WITHMATCHLEN") { withMatchLength = true }
+            else if context.argument(index, is: "MINMATCHLEN") && index + 1 < context.argumentCount {
+                minimumMatchLength = max(try context.integer(at: index + 1), 0)
+                index += 1
+            } else {
+                throw ErrorReply.syntax
+            }
+            index += 1
+        }
+        if wantsIndexes && wantsLength { throw ErrorReply.lcsBothIdxAndLen }
+        let width = b.count + 1
+        guard (a.count + 1).multipliedReportingOverflow(by: width).partialValue <= Self.lcsCellCountMax else {
+            throw CommandError("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
+        }
+        var table = [UInt32](repeating: 0, count: (a.count + 1) * width)
+        for i in stride(from: 1, through: a.count, by: 1) {
+            for j in stride(from: 1, through: b.count, by: 1) {
+                table[i * width + j] = a[i - 1] == b[j - 1]
+                    ? table[(i - 1) * width + j - 1] + 1
+                    : max(table[(i - 1) * width + j], table[i * width + j - 1])
+            }
+        }
+        let length = Int(table[a.count * width + b.count])
+        if wantsLength && !wantsIndexes { return .integer(Int64(length)) }
+        var result = [UInt8](repeating: 0, count: length)
+        var matches: [RESPValue] = []
+        var remaining = length
+        var i = a.count, j = b.count
+        var aStart = a.count, aEnd = 0, bStart = 0, bEnd = 0  // aStart == a.count: no range open
+        while i > 0 && j > 0 {
+            var emit = false
+            if a[i - 1] == b[j - 1] {
+                result[remaining - 1] = a[i - 1]
+                if aStart == a.count {
+                    (aStart, aEnd, bStart, bEnd) = (i - 1, i - 1, j - 1, j - 1)
+                } else if aStart == i && bStart == j {
+                    aStart -= 1
+                    bStart -= 1
+                } else {
+                    emit = true
+                }
+                if aStart == 0 || bStart == 0 { emit = true }
+                remaining -= 1; i -= 1; j -= 1
+            } else {
+                if table[(i - 1) * width + j] > table[i * width + j - 1] { i -= 1 } else { j -= 1 }
+                if aStart != a.count { emit = true }
+            }
+            let matchLength = aEnd - aStart + 1
+            if emit {
+                if wantsIndexes && (minimumMatchLength == 0 || Int64(matchLength) >= minimumMatchLength) {
+                    var match: [RESPValue] = [.array([.integer(Int64(aStart)), .integer(Int64(aEnd))]),
+                                              .array([.integer(Int64(bStart)), .integer(Int64(bEnd))])]
+                    if withMatchLength { match.append(.integer(Int64(matchLength))) }
+                    matches.append(.array(match))
+                }
+                aStart = a.count
+            }
+        }
+        guard wantsIndexes else { return .bulkString(result) }
+        return .map([RESPPair(.bulk("matches"), .array(matches)), RESPPair(.bulk("len"), .integer(Int64(length)))])
+    }
+}
