@@ -19,7 +19,7 @@ public enum KeySpec: Hashable, Sendable {
     case keyNum(index: Int, first: Int, step: Int)
 
     /// The first/last/step triple `COMMAND INFO` reports.
-    var legacyTriple: (first: Int, last: Int, step: Int) {
+    public var legacyTriple: (first: Int, last: Int, step: Int) {
         switch self {
         case .none, .keyNum: return (0, 0, 0)
         case .range(let first, let last, let step): return (first, last, step)
@@ -56,6 +56,8 @@ public struct ExtraCategories: OptionSet, Hashable, Sendable {
     public init(rawValue: UInt8) { self.rawValue = rawValue }
     /// `@dangerous`: may be slow or destructive on a large data set (KEYS, FLUSHALL).
     public static let dangerous = ExtraCategories(rawValue: 1)
+    /// `@connection` for a command outside the connection group (COMMAND, in the server group).
+    public static let connection = ExtraCategories(rawValue: 2)
 }
 
 /// One command: its name, arity in Redis's convention, flags, key positions, group and body.
@@ -106,7 +108,8 @@ public struct CommandSpec {
         categories.append(flags.contains(.fast) ? "@fast" : "@slow")
         if flags.contains(.blocking) { categories.append("@blocking") }
         if extraCategories.contains(.dangerous) { categories.append("@dangerous") }
-        if group == .connection || group == .transactions { categories.append("@" + (group == .connection ? "connection" : "transaction")) }
+        if group == .connection || extraCategories.contains(.connection) { categories.append("@connection") }
+        if group == .transactions { categories.append("@transaction") }
         return categories
     }
 }

@@ -16,7 +16,7 @@ enum CommandTable {
         CommandSpec("blpop", arity: -3, flags: [.write, .noscript, .blocking], keys: .range(first: 1, last: -2, step: 1), group: .list, run: Keyspace.blpopCommand),
         CommandSpec("brpop", arity: -3, flags: [.write, .noscript, .blocking], keys: .range(first: 1, last: -2, step: 1), group: .list, run: Keyspace.brpopCommand),
         CommandSpec("brpoplpush", arity: 4, flags: [.write, .denyOOM, .noscript, .blocking], keys: .range(first: 1, last: 2, step: 1), group: .list, run: Keyspace.brpoplpushCommand),
-        CommandSpec("command", arity: -1, flags: [.loading, .stale], keys: .none, group: .server, run: Keyspace.commandCommand),
+        CommandSpec("command", arity: -1, flags: [.loading, .stale], keys: .none, group: .server, extraCategories: [.connection], run: Keyspace.commandCommand),
         CommandSpec("copy", arity: -3, flags: [.write, .denyOOM], keys: .range(first: 1, last: 2, step: 1), group: .generic, run: Keyspace.copyCommand),
         CommandSpec("dbsize", arity: 1, flags: [.readonly, .fast], keys: .none, group: .generic, run: Keyspace.dbsizeCommand),
         CommandSpec("decr", arity: 2, flags: [.write, .denyOOM, .fast], keys: .range(first: 1, last: 1, step: 1), group: .string, run: Keyspace.decrCommand),

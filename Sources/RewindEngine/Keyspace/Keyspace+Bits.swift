@@ -28,7 +28,7 @@ extension Keyspace {
         let existing = try lookupString(key, &context)
         var bytes = existing ?? []
         let grew = existing == nil || bytes.count < byteCount
-        if bytes.count < byteCount { bytes.append(contentsOf: repeatElement(0, count: byteCount - bytes.count)) }
+        if bytes.count < byteCount { bytes += [UInt8](repeating: 0, count: byteCount - bytes.count) }
         return (bytes, grew)
     }
 

@@ -283,7 +283,7 @@ extension Keyspace {
         var bytes = current ?? []
         let start = Int(offset)
         if bytes.count < start + patch.count {
-            bytes.append(contentsOf: repeatElement(0, count: start + patch.count - bytes.count))
+            bytes += [UInt8](repeating: 0, count: start + patch.count - bytes.count)
         }
         bytes.replaceSubrange(start..<(start + patch.count), with: patch)
         setKey(db: context.db, key, .string(bytes), keepingTTL: true)
