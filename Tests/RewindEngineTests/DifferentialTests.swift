@@ -7,7 +7,7 @@ import Testing
 @Suite("Engine against redis-server 7.0", .serialized)
 struct DifferentialTests {
     /// Seeds and operation counts of the in-suite run; tools/ holds the large-scale runner.
-    static let seeds: [UInt64] = [1, 2, 3, 4]
+    static let seeds: [UInt64] = [1, 2, 3, 4, 5, 6, 7, 8]
     static let operationsPerSeed = 1500
 
     @Test("Seeded random commands get Redis's replies and leave Redis's state")
