@@ -210,3 +210,137 @@ struct SortedSetModelTests {
         #expect(SortedSet.normalizedRankRange(start: 2, stop: 1, count: 3) == nil)
     }
 }
+
+@Suite("SortedSet against redis-server", .serialized, .enabled(if: RedisTestServer.isAvailable))
+struct SortedSetRedisTests {
+    typealias Reply = RedisTestServer.Reply
+
+    static func text(_ score: Double) -> [UInt8] { DigestMixer.formatPercent17g(score) }
+
+    static func withScores(_ elements: [SortedSet.Element]) -> Reply {
+        .array(elements.flatMap { [Reply.bulk($0.member), .bulk(text($0.score))] })
+    }
+
+    static let scoreTexts = ["-inf", "-2.5", "-1", "-0", "0", "0.5", "1", "3", "1e300", "+inf", "0.1"]
+
+    /// Runs seeded random sorted-set commands on Redis and on `SortedSet`, comparing every reply.
+    @Test("Seeded random ZADD/ZINCRBY/ZREM/ranges/removals give Redis's replies", arguments: [
+        (UInt64(11), 128), (12, 8), (13, 0),
+    ])
+    func differential(seed: UInt64, listpackEntries: Int) throws {
+        let server = try RedisTestServer(extraArguments: ["--zset-max-listpack-entries", String(listpackEntries)])
+        var random = TestRandom(seed: seed)
+        var set: SortedSet? = nil
+        let key = b("z")
+        var commands: [[[UInt8]]] = []
+        var expected: [Reply] = []
+        func expect(_ command: [[UInt8]], _ reply: Reply) {
+            commands.append(command)
+            expected.append(reply)
+        }
+        for step in 0..<4000 {
+            let member = randomMember(&random)
+            let scoreText = Self.scoreTexts.randomElement(using: &random)!
+            let score = Double(scoreText.replacingOccurrences(of: "+", with: ""))!
+            let current = set ?? SortedSet(encoding: SortedSet.preferredEncoding(
+                firstMemberByteCount: member.count, compactEntryCountMax: listpackEntries), compactEntryCountMax: listpackEntries)
+            var working = current
+            switch Int.random(in: 0..<12, using: &random) {
+            case 0...3:
+                let flags: [(String, SortedSet.AddOptions)] = [("", []), ("NX", .onlyNew), ("XX", .onlyExisting), ("GT", .onlyGreater), ("LT", .onlyLess)]
+                let (flag, options) = flags.randomElement(using: &random)!
+                let increment = Int.random(in: 0..<4, using: &random) == 0
+                let outcome = working.add(member, score: score, options: increment ? options.union(.increment) : options)
+                let command = [b("ZADD"), key] + (flag.isEmpty ? [] : [b(flag)]) + (increment ? [b("INCR")] : []) + [b(scoreText), member]
+                switch outcome {
+                case .added(let newScore), .updated(let newScore), .unchanged(let newScore):
+                    expect(command, increment ? .bulk(Self.text(newScore)) : .integer(outcome == .added(score: newScore) ? 1 : 0))
+                case .skipped: expect(command, increment ? .bulk(nil) : .integer(0))
+                case .notANumber: expect(command, .error("ERR resulting score is not a number (NaN)"))
+                }
+                if set == nil, case .skipped = outcome { continue }  // XX on a missing key creates nothing
+                if set == nil, case .notANumber = outcome { continue }
+                set = working
+            case 4:
+                guard set != nil else { continue }
+                let removed = working.remove(member) != nil
+                expect([b("ZREM"), key, member], .integer(removed ? 1 : 0))
+                set = working.isEmpty ? nil : working
+            case 5, 6:
+                let min = randomScoreBound(&random), max = randomScoreBound(&random)
+                let range = try #require(SortedSetScoreRange.parse(min: min, max: max))
+                let reverse = Bool.random(using: &random)
+                let offset = Int.random(in: -1...3, using: &random), limit = Int.random(in: -1...4, using: &random)
+                let result = current.elements(inScoreRange: range, reverse: reverse, offset: offset, limit: limit)
+                expect([b(reverse ? "ZREVRANGEBYSCORE" : "ZRANGEBYSCORE"), key] + (reverse ? [max, min] : [min, max])
+                       + [b("WITHSCORES"), b("LIMIT"), b(String(offset)), b(String(limit))], Self.withScores(result))
+                expect([b("ZCOUNT"), key, min, max], .integer(Int64(current.count(inScoreRange: range))))
+            case 7:
+                // Lex ranges over mixed scores are only deterministic in Redis's listpack.
+                guard current.encoding == .compact else { continue }
+                let min = randomLexBound(&random), max = randomLexBound(&random)
+                let range = try #require(SortedSetLexRange.parse(min: min, max: max))
+                let reverse = Bool.random(using: &random)
+                let result = current.elements(inLexRange: range, reverse: reverse, offset: 0, limit: nil)
+                expect([b(reverse ? "ZREVRANGEBYLEX" : "ZRANGEBYLEX"), key] + (reverse ? [max, min] : [min, max]),
+                       .array(result.map { .bulk($0.member) }))
+                expect([b("ZLEXCOUNT"), key, min, max], .integer(Int64(current.count(inLexRange: range))))
+                if Int.random(in: 0..<5, using: &random) == 0, set != nil {
+                    let removed = working.removeElements(inLexRange: range)
+                    expect([b("ZREMRANGEBYLEX"), key, min, max], .integer(Int64(removed.count)))
+                    set = working.isEmpty ? nil : working
+                }
+            case 8:
+                guard set != nil, Int.random(in: 0..<3, using: &random) == 0 else { continue }
+                let min = randomScoreBound(&random), max = randomScoreBound(&random)
+                let removed = working.removeElements(inScoreRange: try #require(SortedSetScoreRange.parse(min: min, max: max)))
+                expect([b("ZREMRANGEBYSCORE"), key, min, max], .integer(Int64(removed.count)))
+                set = working.isEmpty ? nil : working
+            case 9:
+                let start = Int64.random(in: -6...6, using: &random), stop = Int64.random(in: -6...6, using: &random)
+                let ranks = SortedSet.normalizedRankRange(start: start, stop: stop, count: current.count)
+                let reverse = Bool.random(using: &random)
+                expect([b(reverse ? "ZREVRANGE" : "ZRANGE"), key, b(String(start)), b(String(stop)), b("WITHSCORES")],
+                       Self.withScores(ranks.map { current.elements(inRankRange: $0, reverse: reverse) } ?? []))
+                if set != nil, Int.random(in: 0..<4, using: &random) == 0 {
+                    let removed = ranks.map { working.removeElements(inRankRange: $0) } ?? []
+                    expect([b("ZREMRANGEBYRANK"), key, b(String(start)), b(String(stop))], .integer(Int64(removed.count)))
+                    set = working.isEmpty ? nil : working
+                }
+            default:
+                expect([b("ZRANK"), key, member], current.rank(of: member).map { .integer(Int64($0)) } ?? .bulk(nil))
+                expect([b("ZREVRANK"), key, member], current.reverseRank(of: member).map { .integer(Int64($0)) } ?? .bulk(nil))
+                expect([b("ZSCORE"), key, member], .bulk(current.score(of: member).map(Self.text)))
+            }
+            if step % 50 == 0 {
+                expect([b("ZRANGE"), key, b("0"), b("-1"), b("WITHSCORES")], Self.withScores(set?.elements ?? []))
+                if let set { expect([b("OBJECT"), b("ENCODING"), key], .bulk(b(set.encoding.rawValue))) }
+            }
+        }
+        let replies = try server.pipeline(commands)
+        #expect(replies.count == expected.count)
+        var mismatches = 0
+        for (index, reply) in replies.enumerated() where reply != expected[index] && mismatches < 5 {
+            mismatches += 1
+            Issue.record("command \(commands[index].map { String(decoding: $0, as: UTF8.self) }): redis \(reply), rewind \(expected[index])")
+        }
+        set?._checkInvariants()
+    }
+
+    @Test("-0 reads back as 0 from a listpack and as -0 from a skiplist, as in Redis")
+    func negativeZero() throws {
+        let server = try RedisTestServer()
+        var compact = SortedSet()
+        _ = compact.add(b("a"), score: -0.0)
+        var skiplist = SortedSet(encoding: .skiplist)
+        _ = skiplist.add(b("a"), score: -0.0)
+        _ = skiplist.add(b("a"), score: 0)  // 0 == -0: unchanged, the -0 stays
+        try server.command("ZADD", "small", "-0", "a")
+        try server.command("CONFIG", "SET", "zset-max-listpack-entries", "0")
+        try server.command("ZADD", "big", "-0", "a")
+        try server.command("ZADD", "big", "0", "a")
+        #expect(try server.command("ZSCORE", "small", "a") == .bulk(Self.text(compact.score(of: b("a"))!)))
+        #expect(try server.command("ZSCORE", "big", "a") == .bulk(Self.text(skiplist.score(of: b("a"))!)))
+        #expect(Self.text(skiplist.score(of: b("a"))!) == b("-0"))
+    }
+}
