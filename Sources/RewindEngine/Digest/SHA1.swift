@@ -42,13 +42,35 @@ public struct SHA1: Sendable {
     ///
     /// - Complexity: O(n) in the number of bytes.
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        for byte in bytes {
-            pending.append(byte)
-            messageByteCount &+= 1
-            if pending.count == 64 {
-                compressPendingBlock()
-            }
+        let handled: Void? = bytes.withContiguousStorageIfAvailable { buffer in
+            update(contiguous: UnsafeRawBufferPointer(buffer))
         }
+        if handled == nil {
+            update(contiguous: Array(bytes))
+        }
+    }
+
+    /// Hashes contiguous bytes: whole 64-byte blocks straight from the input, the rest buffered.
+    private mutating func update(contiguous bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update(contiguous: $0) }
+    }
+
+    private mutating func update(contiguous buffer: UnsafeRawBufferPointer) {
+        messageByteCount &+= UInt64(buffer.count)
+        var offset = 0
+        if !pending.isEmpty {
+            let taken = Swift.min(64 - pending.count, buffer.count)
+            pending.append(contentsOf: buffer[0..<taken])
+            offset = taken
+            guard pending.count == 64 else { return }
+            pending.withUnsafeBytes { compress(block: $0) }
+            pending.removeAll(keepingCapacity: true)
+        }
+        while buffer.count - offset >= 64 {
+            compress(block: UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + 64)]))
+            offset += 64
+        }
+        pending.append(contentsOf: buffer[offset...])
     }
 
     /// Pads the message and returns the digest. The hasher must not be used afterwards.
@@ -59,13 +81,15 @@ public struct SHA1: Sendable {
         pending.append(0x80)
         if pending.count > 56 {
             while pending.count < 64 { pending.append(0) }
-            compressPendingBlock()
+            pending.withUnsafeBytes { compress(block: $0) }
+            pending.removeAll(keepingCapacity: true)
         }
         while pending.count < 56 { pending.append(0) }
         for shift in stride(from: 56, through: 0, by: -8) {
             pending.append(UInt8(truncatingIfNeeded: messageBitCount >> UInt64(shift)))
         }
-        compressPendingBlock()
+        pending.withUnsafeBytes { compress(block: $0) }
+        pending.removeAll(keepingCapacity: true)
         var digest: [UInt8] = []
         digest.reserveCapacity(SHA1.digestByteCount)
         for word in [state.0, state.1, state.2, state.3, state.4] {
@@ -77,49 +101,49 @@ public struct SHA1: Sendable {
         return digest
     }
 
-    /// Runs the 80-round compression function over the 64 pending bytes.
-    private mutating func compressPendingBlock() {
-        assert(pending.count == 64)
-        var schedule = [UInt32](repeating: 0, count: 80)
-        for wordIndex in 0..<16 {
-            let base = wordIndex * 4
-            schedule[wordIndex] =
-                UInt32(pending[base]) << 24 | UInt32(pending[base + 1]) << 16
-                | UInt32(pending[base + 2]) << 8 | UInt32(pending[base + 3])
-        }
-        for wordIndex in 16..<80 {
-            let mixed =
-                schedule[wordIndex - 3] ^ schedule[wordIndex - 8] ^ schedule[wordIndex - 14]
-                ^ schedule[wordIndex - 16]
-            schedule[wordIndex] = mixed.rotatedLeft(by: 1)
-        }
-        var (a, b, c, d, e) = state
-        for round in 0..<80 {
-            let f: UInt32
-            let k: UInt32
-            switch round {
-            case 0..<20:
-                f = (b & c) | (~b & d)
-                k = 0x5A82_7999
-            case 20..<40:
-                f = b ^ c ^ d
-                k = 0x6ED9_EBA1
-            case 40..<60:
-                f = (b & c) | (b & d) | (c & d)
-                k = 0x8F1B_BCDC
-            default:
-                f = b ^ c ^ d
-                k = 0xCA62_C1D6
+    /// Runs the 80-round compression function over one 64-byte block.
+    private mutating func compress(block: UnsafeRawBufferPointer) {
+        assert(block.count == 64)
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { schedule in
+            for wordIndex in 0..<16 {
+                let base = wordIndex * 4
+                schedule[wordIndex] =
+                    UInt32(block[base]) << 24 | UInt32(block[base + 1]) << 16
+                    | UInt32(block[base + 2]) << 8 | UInt32(block[base + 3])
             }
-            let temporary = a.rotatedLeft(by: 5) &+ f &+ e &+ k &+ schedule[round]
-            e = d
-            d = c
-            c = b.rotatedLeft(by: 30)
-            b = a
-            a = temporary
+            for wordIndex in 16..<80 {
+                let mixed =
+                    schedule[wordIndex - 3] ^ schedule[wordIndex - 8] ^ schedule[wordIndex - 14]
+                    ^ schedule[wordIndex - 16]
+                schedule[wordIndex] = mixed.rotatedLeft(by: 1)
+            }
+            var (a, b, c, d, e) = state
+            for round in 0..<80 {
+                let f: UInt32
+                let k: UInt32
+                switch round {
+                case 0..<20:
+                    f = (b & c) | (~b & d)
+                    k = 0x5A82_7999
+                case 20..<40:
+                    f = b ^ c ^ d
+                    k = 0x6ED9_EBA1
+                case 40..<60:
+                    f = (b & c) | (b & d) | (c & d)
+                    k = 0x8F1B_BCDC
+                default:
+                    f = b ^ c ^ d
+                    k = 0xCA62_C1D6
+                }
+                let temporary = a.rotatedLeft(by: 5) &+ f &+ e &+ k &+ schedule[round]
+                e = d
+                d = c
+                c = b.rotatedLeft(by: 30)
+                b = a
+                a = temporary
+            }
+            state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e)
         }
-        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e)
-        pending.removeAll(keepingCapacity: true)
     }
 }
 

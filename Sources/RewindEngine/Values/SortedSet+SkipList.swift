@@ -59,8 +59,17 @@ extension SortedSet {
 
         /// Inserts a member known to be absent (Redis `zslInsert`).
         mutating func insert(_ member: [UInt8], score: Double) {
-            var update = [Int](repeating: 0, count: SkipList.levelMax)
-            var rank = [Int](repeating: 0, count: SkipList.levelMax)
+            // Scratch arrays on the stack: an insert must not allocate beyond the node itself.
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * SkipList.levelMax) { scratch in
+                scratch.initialize(repeating: 0)
+                insert(member, score: score,
+                       update: UnsafeMutableBufferPointer(rebasing: scratch[0..<SkipList.levelMax]),
+                       rank: UnsafeMutableBufferPointer(rebasing: scratch[SkipList.levelMax...]))
+            }
+        }
+
+        private mutating func insert(_ member: [UInt8], score: Double, update: UnsafeMutableBufferPointer<Int>,
+                                     rank: UnsafeMutableBufferPointer<Int>) {
             var current = 0
             for levelIndex in stride(from: level - 1, through: 0, by: -1) {
                 rank[levelIndex] = levelIndex == level - 1 ? 0 : rank[levelIndex + 1]
@@ -110,7 +119,13 @@ extension SortedSet {
 
         /// Removes a present member (Redis `zslDelete` + `zslDeleteNode`).
         mutating func remove(_ member: [UInt8], score: Double) {
-            var update = [Int](repeating: 0, count: SkipList.levelMax)
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: SkipList.levelMax) { update in
+                update.initialize(repeating: 0)
+                remove(member, score: score, update: update)
+            }
+        }
+
+        private mutating func remove(_ member: [UInt8], score: Double, update: UnsafeMutableBufferPointer<Int>) {
             var current = 0
             for levelIndex in stride(from: level - 1, through: 0, by: -1) {
                 while true {
