@@ -376,6 +376,16 @@ struct DigestRedisTests {
         let small = RedisDigest.digestOfSortedSet([(member: Array("a".utf8), score: 0.0)])
         let big = RedisDigest.digestOfSortedSet([(member: Array("a".utf8), score: -0.0)])
         #expect(small != big)
+        var compactSet = SortedSet()
+        _ = compactSet.add(Array("a".utf8), score: -0.0)
+        var skiplistSet = SortedSet(encoding: .skiplist)
+        _ = skiplistSet.add(Array("a".utf8), score: -0.0)
+        var fromCompact = DigestMixer.forValue(type: .sortedSet)
+        fromCompact.addSortedSet(compactSet)
+        var fromSkiplist = DigestMixer.forValue(type: .sortedSet)
+        fromSkiplist.addSortedSet(skiplistSet)
+        #expect(fromCompact.finish(hasExpiry: false) == small)
+        #expect(fromSkiplist.finish(hasExpiry: false) == big)
         #expect(try server.command("DEBUG", "DIGEST-VALUE", "small", "big") == .array([.simple(small.hexString), .simple(big.hexString)]))
     }
 }

@@ -123,3 +123,11 @@ extension RedisDigest {
         return builder.digest
     }
 }
+
+extension DigestMixer {
+    /// Adds every member of a sorted set with the score it stores, which is what Redis digests:
+    /// a compact set has already turned `-0` into `0`, as a listpack does.
+    public mutating func addSortedSet(_ set: SortedSet) {
+        for element in set.elements { addSortedSetMember(element.member, score: element.score) }
+    }
+}
