@@ -12,7 +12,7 @@ struct DifferentialTests {
 
     @Test("Seeded random commands get Redis's replies and leave Redis's state")
     func randomCommandsMatchRedis() throws {
-        guard let server = try RedisTestServer.start() else {
+        guard let server = try RedisServerProcess.start() else {
             print("redis-server not installed; differential test skipped")
             return
         }
@@ -35,7 +35,7 @@ struct DifferentialTests {
 
     @Test("Every command table row matches COMMAND INFO of redis-server")
     func commandTableMatchesRedis() throws {
-        guard let server = try RedisTestServer.start() else { return }
+        guard let server = try RedisServerProcess.start() else { return }
         defer { server.stop() }
         let client = try RESPTestClient(port: server.port)
         for spec in Keyspace.commandTable {
