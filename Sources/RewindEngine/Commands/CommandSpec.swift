@@ -98,6 +98,7 @@ public struct CommandSpec {
     public var aclCategories: [String] {
         var categories: [String] = []
         if group == .generic { categories.append("@keyspace") }
+        if flags.contains(.admin) { categories.append("@admin") }
         if flags.contains(.write) { categories.append("@write") }
         if flags.contains(.readonly) { categories.append("@read") }
         switch group {

@@ -214,6 +214,7 @@ final class DifferentialRunner {
             }
         }
         try both(words("SELECT \(restoreDB)"), .exact)
+        try both(words("DEBUG DIGEST"), .exact)
     }
 
     static func matches(_ redis: RESPValue, _ engine: RESPValue, _ comparison: ReplyComparison) -> Bool {
