@@ -34,7 +34,8 @@ extension Keyspace {
         if context.argument(1, is: "DIGEST-VALUE") {
             var replies: [RESPValue] = []
             for key in context.arguments.dropFirst(2) {
-                guard let value = lookup(key, &context) else {
+                // Like Redis, DEBUG reads logically expired keys too instead of expiring them.
+                guard let value = databases[context.db].entries[key] else {
                     replies.append(.simpleString(RedisDigest.zero.hexString))
                     continue
                 }

@@ -20,7 +20,9 @@ extension Keyspace {
         for key in keys {
             let string = try hyperLogLogString(key, &context)
             if let string {
-                do { _ = try HyperLogLog.validate(string) } catch { throw CommandError(error.replyText) }
+                // Decoding every register finds both a foreign string and damaged registers, in
+                // the order Redis meets them while merging key by key.
+                do { _ = try HyperLogLog.count([string]) } catch { throw CommandError(error.replyText) }
             }
             strings.append(string)
         }
@@ -37,7 +39,9 @@ extension Keyspace {
             changed = try HyperLogLog.pfadd(Array(context.arguments.dropFirst(2)), to: &string)
         } catch {
             // Redis keeps the elements added before the damaged part; so does the engine.
-            if let string, existed { setKey(db: context.db, key, .string(string), keepingTTL: true) }
+            if error == .corrupted, let string, existed {
+                setKey(db: context.db, key, .string(string), keepingTTL: true)
+            }
             throw CommandError(error.replyText)
         }
         guard changed, let string else { return .integer(0) }
