@@ -47,6 +47,8 @@ extension Keyspace {
                 case .set(let set):
                     contents = set.elements
                     if !inSlotOrder { contents.sort(by: lexicographic) }
+                case .sortedSet(let sortedSet):
+                    contents = sortedSet.elements.elements.flatMap { [$0.member, formatScore($0.score)] }
                 }
                 entries.append(KeyspaceSnapshot.Entry(key: slot.key, type: slot.value.typeName, contents: contents,
                                                       expiresAtMilliseconds: expireTime(db: db, slot.key)))
