@@ -11,6 +11,12 @@ extension Keyspace {
         try zrangeGeneric(&context, fixedKind: nil, fixedReverse: nil)
     }
 
+    /// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]: stores the range
+    /// (dropping dst's TTL) and replies its size; an empty range deletes dst.
+    func zrangestoreCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
+        try zrangeGeneric(&context, fixedKind: nil, fixedReverse: nil, storesInto: context.arguments[1])
+    }
+
     func zrevrangeCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
         try zrangeGeneric(&context, fixedKind: .rank, fixedReverse: true)
     }
@@ -38,16 +44,17 @@ extension Keyspace {
     ///   - fixedKind: set by the legacy commands, which then refuse BYSCORE/BYLEX.
     ///   - fixedReverse: set by the legacy commands, which then refuse REV.
     private func zrangeGeneric(_ context: inout CommandContext, fixedKind: SortedSetRangeKind?,
-                               fixedReverse: Bool?) throws(CommandError) -> RESPValue {
+                               fixedReverse: Bool?, storesInto destination: [UInt8]? = nil) throws(CommandError) -> RESPValue {
+        let first = destination == nil ? 1 : 2  // the source key's index; min and max follow it
         var kind = fixedKind
         var reverse = fixedReverse
         var withScores = false
         var offset: Int64 = 0
         var limit: Int64 = -1
-        var index = 4
+        var index = first + 3
         while index < context.argumentCount {
             let remaining = context.argumentCount - index - 1
-            if context.argument(index, is: "WITHSCORES") {
+            if destination == nil && context.argument(index, is: "WITHSCORES") {
                 withScores = true
             } else if context.argument(index, is: "LIMIT") && remaining >= 2 {
                 offset = try context.integer(at: index + 1)
@@ -73,13 +80,13 @@ extension Keyspace {
         let clampedOffset = Int(min(offset, Int64(Int32.max)))
         let clampedLimit: Int? = limit < 0 ? nil : Int(min(limit, Int64(Int32.max)))
         let swapsBounds = isReverse && rangeKind != .rank
-        let minimum = context.arguments[swapsBounds ? 3 : 2]
-        let maximum = context.arguments[swapsBounds ? 2 : 3]
+        let minimum = context.arguments[first + (swapsBounds ? 2 : 1)]
+        let maximum = context.arguments[first + (swapsBounds ? 1 : 2)]
         let select: (SortedSet) -> [SortedSet.Element]
         switch rangeKind {
         case .rank:
-            let start = try context.integer(at: 2)
-            let stop = try context.integer(at: 3)
+            let start = try context.integer(at: first + 1)
+            let stop = try context.integer(at: first + 2)
             select = { sortedSet in
                 guard let ranks = SortedSet.normalizedRankRange(start: start, stop: stop, count: sortedSet.count) else { return [] }
                 return sortedSet.elements(inRankRange: ranks, reverse: isReverse)
@@ -91,7 +98,21 @@ extension Keyspace {
             guard let range = SortedSetLexRange.parse(min: minimum, max: maximum) else { throw ErrorReply.lexRangeInvalid }
             select = { $0.elements(inLexRange: range, reverse: isReverse, offset: clampedOffset, limit: clampedLimit) }
         }
-        guard let sortedSet = try lookupSortedSet(context.arguments[1], &context) else { return .array([]) }
-        return reply(select(sortedSet.elements), withScores: withScores)
+        let source = try lookupSortedSet(context.arguments[first], &context)
+        guard let destination else {
+            guard let source else { return .array([]) }
+            return reply(select(source.elements), withScores: withScores)
+        }
+        let selected = source.map { select($0.elements) } ?? []
+        guard let firstMember = selected.first?.member else {
+            if deleteKey(db: context.db, destination) { context.dirty += 1 }
+            return .integer(0)
+        }
+        var stored = SortedSet(encoding: SortedSet.preferredEncoding(firstMemberByteCount: firstMember.count))
+        for element in selected { _ = stored.add(element.member, score: element.score) }
+        expireIfNeeded(destination, &context)
+        setKey(db: context.db, destination, .sortedSet(SortedSetValue(stored)))
+        context.dirty += 1
+        return .integer(Int64(selected.count))
     }
 }
