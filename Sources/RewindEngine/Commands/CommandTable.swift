@@ -133,7 +133,12 @@ enum CommandTable {
         CommandSpec("zadd", arity: -4, flags: [.write, .denyOOM, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zaddCommand),
         CommandSpec("zcard", arity: 2, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zcardCommand),
         CommandSpec("zcount", arity: 4, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zcountCommand),
+        CommandSpec("zdiff", arity: -3, flags: [.readonly, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zdiffCommand),
+        CommandSpec("zdiffstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .destinationThenKeyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.zdiffstoreCommand),
         CommandSpec("zincrby", arity: 4, flags: [.write, .denyOOM, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zincrbyCommand),
+        CommandSpec("zinter", arity: -3, flags: [.readonly, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zinterCommand),
+        CommandSpec("zintercard", arity: -3, flags: [.readonly, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zintercardCommand),
+        CommandSpec("zinterstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .destinationThenKeyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.zinterstoreCommand),
         CommandSpec("zlexcount", arity: 4, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zlexcountCommand),
         CommandSpec("zmpop", arity: -4, flags: [.write, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zmpopCommand),
         CommandSpec("zmscore", arity: -3, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zmscoreCommand),
@@ -154,6 +159,8 @@ enum CommandTable {
         CommandSpec("zrevrangebyscore", arity: -4, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zrevrangebyscoreCommand),
         CommandSpec("zrevrank", arity: 3, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zrevrankCommand),
         CommandSpec("zscore", arity: 3, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zscoreCommand),
+        CommandSpec("zunion", arity: -3, flags: [.readonly, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zunionCommand),
+        CommandSpec("zunionstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .destinationThenKeyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.zunionstoreCommand),
     ]
 
     /// Lookup by name, holding both the lower- and the upper-case spelling so the usual client
