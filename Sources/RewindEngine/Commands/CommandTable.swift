@@ -4,7 +4,7 @@
 /// The declarative table the dispatcher, `COMMAND` and key extraction all read.
 enum CommandTable {
     /// Every command, sorted by name.
-    static let all: [CommandSpec] = [
+    static let all: [CommandSpec] = ([
         CommandSpec("append", arity: 3, flags: [.write, .denyOOM, .fast], keys: .range(first: 1, last: 1, step: 1), group: .string, run: Keyspace.appendCommand),
         CommandSpec("bitcount", arity: -2, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .bitmap, run: Keyspace.bitcountCommand),
         CommandSpec("bitfield", arity: -2, flags: [.write, .denyOOM], keys: .range(first: 1, last: 1, step: 1), group: .bitmap, run: Keyspace.bitfieldCommand),
@@ -123,7 +123,7 @@ enum CommandTable {
         CommandSpec("unlink", arity: -2, flags: [.write, .fast], keys: .range(first: 1, last: -1, step: 1), group: .generic, run: Keyspace.unlinkCommand),
         CommandSpec("unwatch", arity: 1, flags: [.noscript, .loading, .stale, .fast, .allowBusy], keys: .none, group: .transactions, run: Keyspace.unwatchCommand),
         CommandSpec("watch", arity: -2, flags: [.noscript, .loading, .stale, .fast, .allowBusy], keys: .range(first: 1, last: -1, step: 1), group: .transactions, run: Keyspace.watchCommand),
-    ]
+    ] + sortedSetRows).sorted { $0.name < $1.name }
 
     /// Lookup by name, holding both the lower- and the upper-case spelling so the usual client
     /// spellings need no case folding.

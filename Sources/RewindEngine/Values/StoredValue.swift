@@ -17,6 +17,7 @@ enum StoredValue {
     case list(ListValue)
     case hash(HashValue)
     case set(SetValue)
+    case sortedSet(SortedSetValue)
 
     /// A string value in its most compact form.
     static func string(_ bytes: [UInt8]) -> StoredValue {
@@ -31,6 +32,7 @@ enum StoredValue {
         case .list: return "list"
         case .hash: return "hash"
         case .set: return "set"
+        case .sortedSet: return "zset"
         }
     }
 
@@ -57,6 +59,7 @@ enum StoredValue {
         case .list(let list): return .list(ListValue(list.items))
         case .hash(let hash): return .hash(HashValue(hash.fields))
         case .set(let set): return .set(SetValue(set.members))
+        case .sortedSet(let sortedSet): return .sortedSet(SortedSetValue(sortedSet.members))
         }
     }
 }
@@ -91,6 +94,13 @@ final class SetValue {
 
     /// The members in slot order.
     var elements: [[UInt8]] { members.occupied.map(\.key) }
+}
+
+/// A sorted set: a ``SortedSet`` (compact or skiplist, as Redis encodes it) in a box, so ZADD
+/// mutates it in place like the other aggregates.
+final class SortedSetValue {
+    var members: SortedSet
+    init(_ members: SortedSet) { self.members = members }
 }
 
 /// One database: its keys and, separately, the expiry times of the keys that have one
