@@ -26,10 +26,12 @@ extension Keyspace {
     static func encodingName(of value: StoredValue) -> String {
         switch value {
         case .integer: return "int"
-        case .bytes(let bytes): return bytes.count <= 44 ? "embstr" : "raw"
-        case .list(let list):
-            let byteCount = list.items.reduce(0) { $0 + $1.count + 11 }
-            return list.items.count <= 128 && byteCount <= 8192 ? "listpack" : "quicklist"
+        case .bytes(let bytes):
+            // PFADD and PFMERGE create raw strings (`createHLLObject`); SET makes short ones embstr.
+            return bytes.count <= 44 && !bytes.starts(with: HyperLogLog.magic) ? "embstr" : "raw"
+        case .list:
+            // Redis 7.0 encodes every list as a quicklist (listpack lists came in 7.2).
+            return "quicklist"
         case .hash(let hash):
             let fits = hash.fields.count <= 128 && hash.fields.occupied.allSatisfy { $0.key.count <= 64 && $0.value.count <= 64 }
             return fits ? "listpack" : "hashtable"

@@ -386,11 +386,12 @@ extension Keyspace {
     /// cursor 0, as Redis's listpack does; a skiplist is walked in rank order, the cursor being
     /// the next rank. Scores are printed as Redis prints them (`%.17g`).
     func zscanCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
+        // Redis `zscanCommand`: the cursor, then the key, and only then the options.
         let cursor = try parseScanCursor(context.arguments[2])
-        let options = try parseScanOptions(context, from: 3, allowsType: false)
         guard let sortedSet = try lookupSortedSet(context.arguments[1], &context) else {
             return .array([.bulkString(Array("0".utf8)), .array([])])
         }
+        let options = try parseScanOptions(context, from: 3, allowsType: false)
         let members = sortedSet.members
         var visited: [SortedSet.Element]
         var nextCursor: UInt64 = 0
