@@ -1,18 +1,25 @@
 // Differential tests: the engine against a live redis-server 7.0 on the same commands.
 
+import Foundation
 import RewindEngine
 import RewindRESP
 import Testing
 
 @Suite("Engine against redis-server 7.0", .serialized)
 struct DifferentialTests {
-    /// Seeds and operation counts of the in-suite run; tools/ holds the large-scale runner.
-    static let seeds: [UInt64] = [1, 2, 3, 4]
-    static let operationsPerSeed = 1500
+    /// Seeds and operation counts of the in-suite run. `tools/differential.sh` raises them through
+    /// REWIND_DIFF_SEEDS (a count, or "first-last") and REWIND_DIFF_OPS for large runs.
+    static let seeds: [UInt64] = {
+        guard let text = ProcessInfo.processInfo.environment["REWIND_DIFF_SEEDS"] else { return Array(1...8) }
+        let bounds = text.split(separator: "-").compactMap { UInt64($0) }
+        if bounds.count == 2 { return Array(bounds[0]...bounds[1]) }
+        return Array(1...(bounds.first ?? 8))
+    }()
+    static let operationsPerSeed = ProcessInfo.processInfo.environment["REWIND_DIFF_OPS"].flatMap { Int($0) } ?? 1500
 
     @Test("Seeded random commands get Redis's replies and leave Redis's state")
     func randomCommandsMatchRedis() throws {
-        guard let server = try RedisTestServer.start() else {
+        guard let server = try RedisServerProcess.start() else {
             print("redis-server not installed; differential test skipped")
             return
         }
@@ -35,7 +42,7 @@ struct DifferentialTests {
 
     @Test("Every command table row matches COMMAND INFO of redis-server")
     func commandTableMatchesRedis() throws {
-        guard let server = try RedisTestServer.start() else { return }
+        guard let server = try RedisServerProcess.start() else { return }
         defer { server.stop() }
         let client = try RESPTestClient(port: server.port)
         for spec in Keyspace.commandTable {

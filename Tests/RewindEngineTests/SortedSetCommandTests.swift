@@ -30,7 +30,6 @@ struct EngineDriver {
     }
 }
 
-private func bulk(_ text: String) -> RESPValue { .bulk(text) }
 
 @Suite("Sorted-set commands")
 struct SortedSetCommandTests {
@@ -97,7 +96,7 @@ struct SortedSetCommandTests {
 
     @Test("Seeded random sorted-set and HyperLogLog commands match redis-server 7.0, digest included")
     func differential() throws {
-        guard let server = try RedisTestServer.start() else { return }
+        guard let server = try RedisServerProcess.start() else { return }
         defer { server.stop() }
         let client = try RESPTestClient(port: server.port)
         var total = 0

@@ -98,6 +98,7 @@ public struct CommandSpec {
     public var aclCategories: [String] {
         var categories: [String] = []
         if group == .generic { categories.append("@keyspace") }
+        if flags.contains(.admin) { categories.append("@admin") }
         if flags.contains(.write) { categories.append("@write") }
         if flags.contains(.readonly) { categories.append("@read") }
         switch group {
@@ -105,10 +106,9 @@ public struct CommandSpec {
         case .sortedSet: categories.append("@sortedset")
         default: categories.append("@" + group.rawValue)
         }
-        if flags.contains(.admin) { categories.append("@admin") }
         categories.append(flags.contains(.fast) ? "@fast" : "@slow")
         if flags.contains(.blocking) { categories.append("@blocking") }
-        if extraCategories.contains(.dangerous) || flags.contains(.admin) { categories.append("@dangerous") }
+        if extraCategories.contains(.dangerous) { categories.append("@dangerous") }
         if group == .connection || extraCategories.contains(.connection) { categories.append("@connection") }
         if group == .transactions { categories.append("@transaction") }
         return categories

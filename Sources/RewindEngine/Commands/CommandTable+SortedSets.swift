@@ -1,4 +1,4 @@
-// The command-table rows of sorted sets, HyperLogLog, DEBUG and OBJECT, kept apart from
+// The command-table rows of sorted sets and OBJECT, kept apart from
 // CommandTable.swift so the families can grow without touching one another's rows; the main
 // table joins them in name order. Arity, flags and key positions match `COMMAND INFO` of
 // redis-server 7.0.15 (checked by DifferentialTests against a live server).
@@ -10,16 +10,12 @@
 // @keyspace from the generic group.
 
 extension CommandTable {
-    /// Sorted-set, HyperLogLog, DEBUG and OBJECT commands, sorted by name.
+    /// Sorted-set commands and OBJECT, sorted by name.
     static let sortedSetRows: [CommandSpec] = [
         CommandSpec("bzmpop", arity: -5, flags: [.write, .blocking, .movableKeys], keys: .keyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.bzmpopCommand),
         CommandSpec("bzpopmax", arity: -3, flags: [.write, .noscript, .blocking, .fast], keys: .range(first: 1, last: -2, step: 1), group: .sortedSet, run: Keyspace.bzpopmaxCommand),
         CommandSpec("bzpopmin", arity: -3, flags: [.write, .noscript, .blocking, .fast], keys: .range(first: 1, last: -2, step: 1), group: .sortedSet, run: Keyspace.bzpopminCommand),
-        CommandSpec("debug", arity: -2, flags: [.admin, .noscript, .loading, .stale], keys: .none, group: .server, run: Keyspace.debugCommand),
         CommandSpec("object", arity: -2, flags: [], keys: .none, group: .server, run: Keyspace.objectCommand),
-        CommandSpec("pfadd", arity: -2, flags: [.write, .denyOOM, .fast], keys: .range(first: 1, last: 1, step: 1), group: .hyperloglog, run: Keyspace.pfaddCommand),
-        CommandSpec("pfcount", arity: -2, flags: [.readonly], keys: .range(first: 1, last: -1, step: 1), group: .hyperloglog, run: Keyspace.pfcountCommand),
-        CommandSpec("pfmerge", arity: -2, flags: [.write, .denyOOM], keys: .range(first: 1, last: -1, step: 1), group: .hyperloglog, run: Keyspace.pfmergeCommand),
         CommandSpec("zadd", arity: -4, flags: [.write, .denyOOM, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zaddCommand),
         CommandSpec("zcard", arity: 2, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zcardCommand),
         CommandSpec("zcount", arity: 4, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zcountCommand),

@@ -1,89 +1,92 @@
-// HyperLogLog commands. See redis src/hyperloglog.c (pfaddCommand, pfcountCommand, pfmergeCommand,
-// isHLLObjectOrReply). The register arithmetic is Values/HyperLogLog.swift.
+// HyperLogLog commands over the Values/HyperLogLog representation. See redis src/hyperloglog.c
+// (pfaddCommand, pfcountCommand, pfmergeCommand). An HLL is a string value, as in Redis.
 
 import RewindRESP
 
 extension Keyspace {
-    /// The string at `key` checked as Redis `isHLLObjectOrReply` checks it: nil when absent,
-    /// WRONGTYPE for another type, "not a valid HyperLogLog" or INVALIDOBJ for a foreign or
-    /// damaged string (found by decoding it, as Redis finds damage while merging).
-    private func lookupHyperLogLog(_ key: [UInt8], _ context: inout CommandContext,
-                                   decoding: Bool) throws(CommandError) -> [UInt8]? {
+    /// The HLL bytes at `key`: nil when missing, WRONGTYPE for a non-string. Whether the string
+    /// is a valid HLL is checked by the HyperLogLog functions themselves.
+    private func hyperLogLogString(_ key: [UInt8], _ context: inout CommandContext) throws(CommandError) -> [UInt8]? {
         guard let value = lookup(key, &context) else { return nil }
         guard let bytes = value.stringBytes else { throw ErrorReply.wrongType }
-        do throws(HyperLogLogError) {
-            if decoding { _ = try HyperLogLog.count([bytes]) }
-            else if !HyperLogLog.isValid(bytes) { throw HyperLogLogError.notHyperLogLog }
-        } catch {
-            throw CommandError(error.replyText)
-        }
         return bytes
     }
 
-    /// Stores HyperLogLog bytes at `key`, keeping its TTL (Redis edits the string in place).
-    private func storeHyperLogLog(_ bytes: [UInt8], at key: [UInt8], db: Int) {
-        setKey(db: db, key, .bytes(bytes), keepingTTL: true)
+    /// The HLL bytes of each key, checked in argument order as Redis `isHLLObjectOrReply` does:
+    /// the first key that is not a string, or not a valid HLL, decides the error.
+    private func validatedHyperLogLogStrings(_ keys: ArraySlice<[UInt8]>,
+                                             _ context: inout CommandContext) throws(CommandError) -> [[UInt8]?] {
+        var strings: [[UInt8]?] = []
+        for key in keys {
+            let string = try hyperLogLogString(key, &context)
+            if let string {
+                // Decoding every register finds both a foreign string and damaged registers, in
+                // the order Redis meets them while merging key by key.
+                do { _ = try HyperLogLog.count([string]) } catch { throw CommandError(error.replyText) }
+            }
+            strings.append(string)
+        }
+        return strings
     }
 
-    /// PFADD key [element ...]: 1 when a register changed or the key was created.
-    ///
-    /// Determinism: logged as sent; the registers are a pure function of the elements.
+    /// PFADD key [element ...]: replies 1 when a register changed or the key was created.
     func pfaddCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
         let key = context.arguments[1]
-        var value = try lookupHyperLogLog(key, &context, decoding: false)
-        let existed = value != nil
+        var string = try hyperLogLogString(key, &context)
+        let existed = string != nil
         let changed: Bool
         do {
-            changed = try HyperLogLog.pfadd(Array(context.arguments.dropFirst(2)), to: &value)
+            changed = try HyperLogLog.pfadd(Array(context.arguments.dropFirst(2)), to: &string)
         } catch {
-            // Redis keeps the registers set before the damage was found, and logs nothing.
-            if existed, let value { storeHyperLogLog(value, at: key, db: context.db) }
+            // Redis keeps the elements added before the damaged part; so does the engine.
+            if error == .corrupted, let string, existed {
+                setKey(db: context.db, key, .string(string), keepingTTL: true)
+            }
             throw CommandError(error.replyText)
         }
-        guard changed, let value else { return .integer(0) }
-        storeHyperLogLog(value, at: key, db: context.db)
+        guard changed, let string else { return .integer(0) }
+        setKey(db: context.db, key, .string(string), keepingTTL: true)
         context.dirty += 1
         return .integer(1)
     }
 
-    /// PFCOUNT key [key ...]. One key: the cached cardinality, or an estimate written into the
-    /// header, which makes it a write (Redis marks the key dirty and propagates the PFCOUNT, and
-    /// so does the engine: replaying it writes the same cache bytes). Several keys: the union's
-    /// cardinality, computed on a temporary merge; nothing changes.
+    /// PFCOUNT key [key ...]. With one key the estimate is cached in the value's header, which
+    /// Redis counts as a write and logs (the PFCOUNT itself replays deterministically).
     func pfcountCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
-        if context.argumentCount > 2 {
-            var strings: [[UInt8]?] = []
-            for key in context.arguments.dropFirst() {
-                strings.append(try lookupHyperLogLog(key, &context, decoding: true))
+        if context.argumentCount == 2 {
+            let key = context.arguments[1]
+            guard var string = try hyperLogLogString(key, &context) else { return .integer(0) }
+            do {
+                let (cardinality, changed) = try HyperLogLog.countCachingResult(&string)
+                if changed {
+                    setKey(db: context.db, key, .string(string), keepingTTL: true)
+                    context.dirty += 1
+                }
+                return .integer(Int64(cardinality))
+            } catch {
+                throw CommandError(error.replyText)
             }
-            do { return .integer(try HyperLogLog.count(strings)) } catch { throw CommandError(error.replyText) }
         }
-        let key = context.arguments[1]
-        guard var value = try lookupHyperLogLog(key, &context, decoding: false) else { return .integer(0) }
-        let result: (cardinality: Int64, didWriteCache: Bool)
-        do { result = try HyperLogLog.countCachingResult(&value) } catch { throw CommandError(error.replyText) }
-        if result.didWriteCache {
-            storeHyperLogLog(value, at: key, db: context.db)
-            context.dirty += 1
+        let strings = try validatedHyperLogLogStrings(context.arguments.dropFirst(), &context)
+        do {
+            return .integer(try HyperLogLog.count(strings))
+        } catch {
+            throw CommandError(error.replyText)
         }
-        return .integer(result.cardinality)
     }
 
-    /// PFMERGE destkey [sourcekey ...]: always a write, logged as sent.
+    /// PFMERGE destkey [sourcekey ...]: always a write, even with nothing to merge.
     func pfmergeCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
-        let key = context.arguments[1]
-        var sources: [[UInt8]?] = []
-        for source in context.arguments.dropFirst() {
-            sources.append(try lookupHyperLogLog(source, &context, decoding: true))
-        }
-        var destination = sources.removeFirst()
+        let destinationKey = context.arguments[1]
+        let strings = try validatedHyperLogLogStrings(context.arguments.dropFirst(), &context)
+        var destination = strings[0]
+        let sources = Array(strings.dropFirst())
         do {
             try HyperLogLog.merge(into: &destination, sources: sources)
         } catch {
             throw CommandError(error.replyText)
         }
-        guard let destination else { return .ok }
-        storeHyperLogLog(destination, at: key, db: context.db)
+        if let destination { setKey(db: context.db, destinationKey, .string(destination), keepingTTL: true) }
         context.dirty += 1
         return .ok
     }

@@ -181,4 +181,17 @@ extension CommandGenerator {
             return words(pick(["BITFIELD", "BITFIELD", "BITFIELD_RO"])) + [k] + operations
         }
     }
+
+    mutating func hyperLogLogCommand() -> [[UInt8]] {
+        let k = chance(70) ? Array("hll".utf8) : key()
+        switch random.next(below: 7) {
+        case 0, 1, 2:
+            let count = chance(10) ? 400 : Int(random.next(below: 6))
+            return words("PFADD") + [k] + (0..<count).map { _ in Array(String(random.next(below: 5000)).utf8) }
+        case 3: return words("PFCOUNT") + [k]
+        case 4: return words("PFCOUNT") + [k, Array("hll2".utf8)] + (chance(30) ? [key()] : [])
+        case 5: return words("PFMERGE") + [Array(pick(["hll2", "hll", "a"]).utf8), k] + (chance(50) ? [key()] : [])
+        default: return words("DEBUG DIGEST-VALUE") + keys(2)
+        }
+    }
 }

@@ -100,7 +100,8 @@ struct CommandGenerator {
         case 48..<62: return (listCommand(), .exact)
         case 62..<74: return hashCommand()
         case 74..<88: return setCommand()
-        default: return (bitCommand(), .exact)
+        case 88..<95: return (bitCommand(), .exact)
+        default: return (hyperLogLogCommand(), .exact)
         }
     }
 }

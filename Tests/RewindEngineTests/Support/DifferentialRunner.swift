@@ -1,5 +1,6 @@
 // Drives a live redis-server and a Keyspace with the same random commands and compares them.
 
+import Foundation
 import RewindEngine
 import RewindRESP
 
@@ -18,12 +19,17 @@ final class DifferentialRunner {
     private(set) var divergenceCount = 0
     private(set) var divergences: [String] = []
     private var queuedComparisons: [ReplyComparison]?
+    /// Set REWIND_TRACE_SEED to print every command of that seed with both replies.
+    static let traceSeed: UInt64? = ProcessInfo.processInfo.environment["REWIND_TRACE_SEED"].flatMap { UInt64($0) }
 
     init(client: RESPTestClient, seed: UInt64) throws {
         self.client = client
         self.seed = seed
         keyspace = Keyspace(randomSeed: seed)
         generator = CommandGenerator(seed: seed)
+        // The connection is shared between seeds: drop the previous seed's WATCHes first, or
+        // this FLUSHALL would mark them dirty and fail this seed's first EXEC.
+        _ = try client.send(["UNWATCH"])
         _ = try client.send(["FLUSHALL"])
         _ = try client.send(["SELECT", "0"])
     }
@@ -42,6 +48,10 @@ final class DifferentialRunner {
     func both(_ arguments: [[UInt8]], _ comparison: ReplyComparison) throws -> (RESPValue, RESPValue) {
         let redisReply = try client.send(arguments)
         let engineReply = engine(arguments).reply.asRESP2
+        if Self.traceSeed == seed {
+            print("#\(operationCount) " + arguments.map { RESPValue.bulkString($0).rendered }.joined(separator: " ")
+                  + " -> " + redisReply.rendered + " | " + engineReply.rendered)
+        }
         if !Self.matches(redisReply, engineReply, comparison) {
             let line = arguments.map { RESPValue.bulkString($0).rendered }.joined(separator: " ")
             record("\(line)\n    redis:  \(redisReply.rendered)\n    engine: \(engineReply.rendered)")
@@ -125,6 +135,10 @@ final class DifferentialRunner {
     /// SPOP: the engine chooses; Redis receives the engine's logged effect.
     private func spop(_ arguments: [[UInt8]]) throws {
         let result = engine(arguments)
+        if Self.traceSeed == seed {
+            print("#\(operationCount) SPOP " + arguments.map { RESPValue.bulkString($0).rendered }.joined(separator: " ")
+                  + " -> engine " + result.reply.rendered + " logged \(result.propagated)")
+        }
         if case .error = result.reply {
             let redisReply = try client.send(arguments)
             if redisReply != result.reply { record("SPOP error\n    redis:  \(redisReply.rendered)\n    engine: \(result.reply.rendered)") }
@@ -154,6 +168,9 @@ final class DifferentialRunner {
         for _ in 0..<10_000 where !(redisDone && engineDone) {
             if !redisDone {
                 let reply = try client.send(prefix + [redisCursor] + suffix)
+                if Self.traceSeed == seed {
+                    print("#\(operationCount) " + (prefix + [redisCursor] + suffix).map { RESPValue.bulkString($0).rendered }.joined(separator: " ") + " -> " + reply.rendered)
+                }
                 guard case .array(let parts) = reply, parts.count == 2, case .bulkString(let next) = parts[0],
                       case .array(let items) = parts[1] else { redisElements = [reply]; redisDone = true; continue }
                 redisElements += items
@@ -197,6 +214,7 @@ final class DifferentialRunner {
             }
         }
         try both(words("SELECT \(restoreDB)"), .exact)
+        try both(words("DEBUG DIGEST"), .exact)
     }
 
     static func matches(_ redis: RESPValue, _ engine: RESPValue, _ comparison: ReplyComparison) -> Bool {

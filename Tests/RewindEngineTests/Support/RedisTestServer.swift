@@ -7,12 +7,12 @@ import Glibc
 #endif
 
 /// A redis-server 7.0 started on a free loopback port for one test, stopped by ``stop()``.
-final class RedisTestServer {
+final class RedisServerProcess {
     let port: UInt16
     private let process: Process
 
     /// Starts redis-server, or returns nil when it is not installed.
-    static func start() throws -> RedisTestServer? {
+    static func start() throws -> RedisServerProcess? {
         let candidates = ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/opt/homebrew/bin/redis-server"]
         guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
         let port = try freeLoopbackPort()
@@ -23,7 +23,7 @@ final class RedisTestServer {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let server = RedisTestServer(port: port, process: process)
+        let server = RedisServerProcess(port: port, process: process)
         for _ in 0..<100 {
             if let client = try? RESPTestClient(port: port), (try? client.send(["PING"])) == .simpleString("PONG") {
                 return server
