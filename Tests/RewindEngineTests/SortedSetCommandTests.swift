@@ -2,6 +2,7 @@
 // also drives HyperLogLog, DEBUG DIGEST-VALUE and OBJECT ENCODING), and replay determinism.
 // Mirrors redis tests/unit/type/zset.tcl.
 
+import Foundation
 @testable import RewindEngine
 import RewindRESP
 import Testing
@@ -92,6 +93,14 @@ struct SortedSetCommandTests {
         engine.run(["ZADD", "big"] + (0..<130).flatMap { ["-0", "m\($0)"] })
         #expect(engine.run("OBJECT", "ENCODING", "big") == bulk("skiplist"))
         #expect(engine.run("ZSCORE", "big", "m129") == bulk("-0"))
+        #expect(engine.run("ZSCORE", "big", "m0") == bulk("0"))
+        // ZRANGESTORE by rank sizes the destination first: 131 elements start as a skiplist.
+        engine.run(["ZADD", "long", "1", String(repeating: "x", count: 70)])
+        engine.run(["ZADD", "long"] + (0..<130).flatMap { ["-0", "m\($0)"] })
+        #expect(engine.run("ZRANGESTORE", "byrank", "long", "0", "-1") == .integer(131))
+        #expect(engine.run("ZSCORE", "byrank", "m0") == bulk("-0"))
+        #expect(engine.run("ZRANGESTORE", "byscore", "long", "-inf", "inf", "BYSCORE") == .integer(131))
+        #expect(engine.run("ZSCORE", "byscore", "m0") == bulk("0"))
     }
 
     @Test("Seeded random sorted-set and HyperLogLog commands match redis-server 7.0, digest included")
@@ -101,9 +110,13 @@ struct SortedSetCommandTests {
         let client = try RESPTestClient(port: server.port)
         var total = 0
         var divergences: [String] = []
-        for seed: UInt64 in [11, 12, 13, 14, 15] {
+        // REWIND_ZSET_DIFF_SEEDS / REWIND_ZSET_DIFF_OPS scale the run up from the shell.
+        let environment = ProcessInfo.processInfo.environment
+        let seedCount = environment["REWIND_ZSET_DIFF_SEEDS"].flatMap { UInt64($0) } ?? 5
+        let operations = environment["REWIND_ZSET_DIFF_OPS"].flatMap { Int($0) } ?? 1500
+        for seed in 11..<(11 + seedCount) {
             let runner = try SortedSetDifferentialRunner(client: client, seed: seed)
-            try runner.run(operations: 1500)
+            try runner.run(operations: operations)
             total += runner.operationCount
             divergences += runner.divergences
             if runner.divergenceCount > runner.divergences.count {

@@ -86,7 +86,10 @@ extension Keyspace {
     ///
     /// Determinism: logged as `ZPOPMIN key count` / `ZPOPMAX key count` with the count asked
     /// for, as Redis 7.0 rewrites it (`rewriteClientCommandVector` in `genericZpopCommand`).
-    private func zmpop(_ context: inout CommandContext, numkeysIndex: Int) throws(CommandError) -> RESPValue {
+    ///
+    /// BZMPOP's timeout is parsed after the other arguments and before any key is read, as Redis
+    /// parses it in `blockingGenericZpopCommand`.
+    private func zmpop(_ context: inout CommandContext, numkeysIndex: Int, timeoutIndex: Int? = nil) throws(CommandError) -> RESPValue {
         guard let keyCount = parseInt64(context.arguments[numkeysIndex]), keyCount >= 1 else {
             throw ErrorReply.numkeysNotPositive
         }
@@ -105,6 +108,7 @@ extension Keyspace {
             count = parsed
             index += 2
         }
+        if let timeoutIndex { _ = try parseTimeoutMilliseconds(context.arguments[timeoutIndex]) }
         for key in context.arguments[(numkeysIndex + 1)..<whereIndex] {
             guard let sortedSet = try lookupSortedSet(key, &context), !sortedSet.members.isEmpty else { continue }
             let popped = popElements(key, sortedSet, end: end, count: Int(clamping: count ?? 1), &context)
@@ -119,8 +123,7 @@ extension Keyspace {
     }
 
     func bzmpopCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
-        _ = try parseTimeoutMilliseconds(context.arguments[1])
-        return try zmpop(&context, numkeysIndex: 2)
+        try zmpop(&context, numkeysIndex: 2, timeoutIndex: 1)
     }
 
     // MARK: - Random members

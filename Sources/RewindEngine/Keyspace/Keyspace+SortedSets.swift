@@ -94,8 +94,10 @@ extension Keyspace {
             if options.contains(.onlyExisting) {
                 return options.contains(.increment) ? .null : .integer(0)
             }
-            let created = SortedSetValue(Self.makeSortedSet(sizeHint: pairCount,
-                                                            memberByteCountHint: context.arguments[scoreIndex + 1].count))
+            // Redis 7.0.15 judges a new key by its first member only, whatever the pair count:
+            // 130 pairs start compact and convert at the 129th (so earlier -0 scores become 0).
+            let encoding = SortedSet.preferredEncoding(firstMemberByteCount: context.arguments[scoreIndex + 1].count)
+            let created = SortedSetValue(SortedSet(encoding: encoding))
             addKey(db: context.db, key, .sortedSet(created))
             sortedSet = created
         }

@@ -58,7 +58,7 @@ struct SortedSetCommandGenerator {
 
     private mutating func wellFormed() -> ([String], Bool) {
         let key = key()
-        switch random.next(below: 48) {
+        switch random.next(below: 52) {
         case 0..<6:
             var options: [String] = []
             for _ in 0..<random.next(below: 3) { options.append(pick(["NX", "XX", "GT", "LT", "CH", "INCR", "ch"])) }
@@ -122,6 +122,11 @@ struct SortedSetCommandGenerator {
         case 39: return (["DEBUG", "DIGEST-VALUE", key, pick(["hll1", "z1"])], false)
         case 40: return ([pick(["SET", "RPUSH", "SADD", "HSET"]), key] + (chance(50) ? ["f", member()] : [member()]), false)
         case 41: return (["SADD", pick(["st", "z3"]), member(), member()], false)
+        case 48: return ([pick(["BZPOPMIN", "BZPOPMAX"]), key, self.key(), pick(["0", "0.5", "-1", "x"])], false)
+        case 49: return (["BZMPOP", pick(["0", "1", "-1"])] + keysWithCount(2) + [pick(["MIN", "MAX"])]
+                         + (chance(50) ? ["COUNT", integer()] : []), false)
+        case 50: return (["ZADD", "znew"] + (0..<(100 + random.next(below: 60))).flatMap { index in [pick(["-0", "0", "1"]), "n\(index)"] }, false)
+        case 51: return (["DEL", "znew"], false)
         case 44..<48: return (["ZADD", "zlex"] + (0..<(1 + random.next(below: 4))).flatMap { _ in ["0", member()] }, false)
         case 42: return (["ZADD", "zbig"] + (0..<(60 + random.next(below: 100))).flatMap { index in [score(), "m\(index)"] }, false)
         default: return (["DEL", key], false)
@@ -193,9 +198,16 @@ final class SortedSetDifferentialRunner {
     func run(operations: Int) throws {
         for _ in 0..<operations {
             let (arguments, isRandom) = generator.next()
-            try both(arguments, isRandom: isRandom)
+            if arguments[0].hasPrefix("BZ") {
+                // Blocking pops run inside MULTI, where Redis never blocks.
+                try both(["MULTI"])
+                try both(arguments)
+                try both(["EXEC"])
+            } else {
+                try both(arguments, isRandom: isRandom)
+            }
         }
-        for key in SortedSetCommandGenerator.keys + ["dst", "zlex", "hll1", "hll2", "hll3"] {
+        for key in SortedSetCommandGenerator.keys + ["dst", "zlex", "znew", "hll1", "hll2", "hll3"] {
             try both(["ZRANGE", key, "0", "-1", "WITHSCORES"])
             try both(["OBJECT", "ENCODING", key])
         }
