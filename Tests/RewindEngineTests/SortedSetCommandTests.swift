@@ -71,6 +71,9 @@ struct SortedSetCommandTests {
         #expect(engine.run("ZRANGE", "dst", "0", "-1") == .array(["b", "c"].map(bulk)))
         #expect(engine.run("ZREMRANGEBYSCORE", "z", "-inf", "2") == .integer(2))
         #expect(engine.run("ZRANK", "z", "d") == .integer(1))
+        #expect(engine.run("ZRANGEBYLEX", "z", "-", "+", "LIMIT", "9223372036854775807", "1") == .array([]))
+        #expect(engine.run("ZRANGE", "z", "-inf", "inf", "BYSCORE", "REV", "LIMIT", "9223372036854775807", "-1") == .array([]))
+        #expect(engine.run("ZRANGE", "z", "-9223372036854775808", "9223372036854775807") == .array(["c", "d"].map(bulk)))
     }
 
     @Test("Pops are logged deterministically: BZPOPMIN as ZPOPMIN, ZMPOP as ZPOPMAX with its count")
