@@ -11,8 +11,7 @@ extension Keyspace {
         case .list(let list): return .list(Array(list.items))
         case .hash(let hash): return .hash(hash.fields.occupied.map { (field: $0.key, value: $0.value) })
         case .set(let set): return .set(set.elements)
-        // The scores the set stores: a compact set already turned -0 into 0, as a listpack does.
-        case .sortedSet(let sortedSet): return .sortedSet(sortedSet.members.elements.map { (member: $0.member, score: $0.score) })
+        case .sortedSet(let sortedSet): return .sortedSet(sortedSet.elements.elements.map { (member: $0.member, score: $0.score) })
         }
     }
 

@@ -38,7 +38,7 @@ extension Keyspace {
         case .set(let set):
             let integers = set.members.count <= 512 && set.members.occupied.allSatisfy { parseInt64($0.key) != nil }
             return integers ? "intset" : "hashtable"
-        case .sortedSet(let sortedSet): return sortedSet.members.encoding.rawValue
+        case .sortedSet(let sortedSet): return sortedSet.elements.encoding.rawValue
         }
     }
 }

@@ -21,7 +21,7 @@ extension Keyspace {
         }
         var added: Int64 = 0
         for member in context.arguments.dropFirst(2) where set?.insert(member) == true { added += 1 }
-        signalModified(db: context.db, key)
+        if added > 0 { signalModified(db: context.db, key) }
         context.dirty += Int(added)
         return .integer(added)
     }

@@ -24,11 +24,11 @@ extension Keyspace {
     /// `.max`, deleting the key when it empties. Returns the elements in pop order.
     private func popElements(_ key: [UInt8], _ sortedSet: SortedSetValue, end: SortedSetEnd, count: Int,
                              _ context: inout CommandContext) -> [SortedSet.Element] {
-        let total = sortedSet.members.count
+        let total = sortedSet.elements.count
         let taken = min(count, total)
         guard taken > 0 else { return [] }
         let ranks = end == .min ? 0...(taken - 1) : (total - taken)...(total - 1)
-        var popped = sortedSet.members.removeElements(inRankRange: ranks)
+        var popped = sortedSet.elements.removeElements(inRankRange: ranks)
         if end == .max { popped.reverse() }
         finishSortedSetWrite(key, sortedSet, db: context.db)
         context.dirty += popped.count
@@ -66,7 +66,7 @@ extension Keyspace {
     private func bzpop(_ context: inout CommandContext, end: SortedSetEnd) throws(CommandError) -> RESPValue {
         _ = try parseTimeoutMilliseconds(context.arguments[context.argumentCount - 1])
         for key in context.arguments[1..<(context.argumentCount - 1)] {
-            guard let sortedSet = try lookupSortedSet(key, &context), !sortedSet.members.isEmpty else { continue }
+            guard let sortedSet = try lookupSortedSet(key, &context), !sortedSet.elements.isEmpty else { continue }
             let element = popElements(key, sortedSet, end: end, count: 1, &context)[0]
             context.rewrittenArguments = [end.loggedName, key]
             return .array([.bulkString(key), .bulkString(element.member), .double(element.score)])
@@ -110,7 +110,7 @@ extension Keyspace {
         }
         if let timeoutIndex { _ = try parseTimeoutMilliseconds(context.arguments[timeoutIndex]) }
         for key in context.arguments[(numkeysIndex + 1)..<whereIndex] {
-            guard let sortedSet = try lookupSortedSet(key, &context), !sortedSet.members.isEmpty else { continue }
+            guard let sortedSet = try lookupSortedSet(key, &context), !sortedSet.elements.isEmpty else { continue }
             let popped = popElements(key, sortedSet, end: end, count: Int(clamping: count ?? 1), &context)
             context.rewrittenArguments = [end.loggedName, key, formatInt64(count ?? 1)]
             return .array([.bulkString(key), .array(popped.map { .array([.bulkString($0.member), .double($0.score)]) })])
@@ -133,9 +133,9 @@ extension Keyspace {
     func zrandmemberCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
         let key = context.arguments[1]
         guard context.argumentCount >= 3 else {
-            guard let sortedSet = try lookupSortedSet(key, &context), !sortedSet.members.isEmpty else { return .null }
-            let rank = Int(random.next(below: UInt64(sortedSet.members.count)))
-            return sortedSet.members.element(atRank: rank).map { .bulkString($0.member) } ?? .null
+            guard let sortedSet = try lookupSortedSet(key, &context), !sortedSet.elements.isEmpty else { return .null }
+            let rank = Int(random.next(below: UInt64(sortedSet.elements.count)))
+            return sortedSet.elements.element(atRank: rank).map { .bulkString($0.member) } ?? .null
         }
         let count = try signedCount(context.arguments[2])
         var withScores = false
@@ -146,25 +146,25 @@ extension Keyspace {
             guard count >= -Int64.max / 2 && count <= Int64.max / 2 else { throw ErrorReply.valueOutOfRange }
         }
         guard let sortedSet = try lookupSortedSet(key, &context), count != 0 else { return .array([]) }
-        let size = sortedSet.members.count
+        let size = sortedSet.elements.count
         var chosen: [SortedSet.Element] = []
         if count < 0 {
             let wanted = Int(min(count.magnitude, UInt64(Int32.max)))
             chosen.reserveCapacity(wanted)
             for _ in 0..<wanted {
-                if let element = sortedSet.members.element(atRank: Int(random.next(below: UInt64(size)))) {
+                if let element = sortedSet.elements.element(atRank: Int(random.next(below: UInt64(size)))) {
                     chosen.append(element)
                 }
             }
         } else if count >= Int64(size) {
             // Redis returns the whole set through zuiNext, which walks from the tail.
-            chosen = sortedSet.members.elements.reversed()
+            chosen = sortedSet.elements.elements.reversed()
         } else {
             var ranks = Array(0..<size)
             for position in 0..<Int(count) {
                 ranks.swapAt(position, position + Int(random.next(below: UInt64(size - position))))
             }
-            chosen = ranks.prefix(Int(count)).compactMap { sortedSet.members.element(atRank: $0) }
+            chosen = ranks.prefix(Int(count)).compactMap { sortedSet.elements.element(atRank: $0) }
         }
         return Self.elementsReply(chosen, withScores: withScores)
     }
@@ -180,7 +180,7 @@ extension Keyspace {
         var count: Int {
             switch self {
             case .missing: return 0
-            case .sortedSet(let value): return value.members.count
+            case .sortedSet(let value): return value.elements.count
             case .set(let value): return value.members.count
             }
         }
@@ -188,7 +188,7 @@ extension Keyspace {
         func score(of member: [UInt8]) -> Double? {
             switch self {
             case .missing: return nil
-            case .sortedSet(let value): return value.members.score(of: member)
+            case .sortedSet(let value): return value.elements.score(of: member)
             case .set(let value): return value.contains(member) ? 1 : nil
             }
         }
@@ -196,7 +196,7 @@ extension Keyspace {
         var elements: [SortedSet.Element] {
             switch self {
             case .missing: return []
-            case .sortedSet(let value): return value.members.elements
+            case .sortedSet(let value): return value.elements.elements
             case .set(let value): return value.elements.map { SortedSet.Element(member: $0, score: 1) }
             }
         }
@@ -395,7 +395,7 @@ extension Keyspace {
             return .array([.bulkString(Array("0".utf8)), .array([])])
         }
         let options = try parseScanOptions(context, from: 3, allowsType: false)
-        let members = sortedSet.members
+        let members = sortedSet.elements
         var visited: [SortedSet.Element]
         var nextCursor: UInt64 = 0
         if members.encoding == .compact {

@@ -24,7 +24,7 @@ extension Keyspace {
 
     /// Removes `key` when its sorted set became empty, otherwise signals the change.
     func finishSortedSetWrite(_ key: [UInt8], _ sortedSet: SortedSetValue, db: Int) {
-        if sortedSet.members.isEmpty { deleteKey(db: db, key) } else { signalModified(db: db, key) }
+        if sortedSet.elements.isEmpty { deleteKey(db: db, key) } else { signalModified(db: db, key) }
     }
 
     /// A score argument, parsed as Redis `getDoubleFromObjectOrReply` (strtod; no NaN).
@@ -106,7 +106,7 @@ extension Keyspace {
         var lastScore = 0.0
         for pair in 0..<pairCount {
             let member = context.arguments[scoreIndex + pair * 2 + 1]
-            switch sortedSet.members.add(member, score: scores[pair], options: options) {
+            switch sortedSet.elements.add(member, score: scores[pair], options: options) {
             case .added(let score): added += 1; processed += 1; lastScore = score
             case .updated(let score): updated += 1; processed += 1; lastScore = score
             case .unchanged(let score): processed += 1; lastScore = score
@@ -128,8 +128,8 @@ extension Keyspace {
         guard let sortedSet = try lookupSortedSet(key, &context) else { return .integer(0) }
         var removed = 0
         for member in context.arguments.dropFirst(2) {
-            if sortedSet.members.remove(member) != nil { removed += 1 }
-            if sortedSet.members.isEmpty { break }
+            if sortedSet.elements.remove(member) != nil { removed += 1 }
+            if sortedSet.elements.isEmpty { break }
         }
         guard removed > 0 else { return .integer(0) }
         finishSortedSetWrite(key, sortedSet, db: context.db)
@@ -165,7 +165,7 @@ extension Keyspace {
                              _ remove: (inout SortedSet) -> Int) throws(CommandError) -> RESPValue {
         let key = context.arguments[1]
         guard let sortedSet = try lookupSortedSet(key, &context) else { return .integer(0) }
-        let removed = remove(&sortedSet.members)
+        let removed = remove(&sortedSet.elements)
         guard removed > 0 else { return .integer(0) }
         finishSortedSetWrite(key, sortedSet, db: context.db)
         context.dirty += removed
@@ -175,11 +175,11 @@ extension Keyspace {
     // MARK: - Scores and ranks
 
     func zcardCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
-        .integer(Int64(try lookupSortedSet(context.arguments[1], &context)?.members.count ?? 0))
+        .integer(Int64(try lookupSortedSet(context.arguments[1], &context)?.elements.count ?? 0))
     }
 
     func zscoreCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
-        guard let score = try lookupSortedSet(context.arguments[1], &context)?.members.score(of: context.arguments[2]) else {
+        guard let score = try lookupSortedSet(context.arguments[1], &context)?.elements.score(of: context.arguments[2]) else {
             return .null
         }
         return .double(score)
@@ -188,19 +188,19 @@ extension Keyspace {
     func zmscoreCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
         let sortedSet = try lookupSortedSet(context.arguments[1], &context)
         return .array(context.arguments.dropFirst(2).map { member in
-            sortedSet?.members.score(of: member).map(RESPValue.double) ?? .null
+            sortedSet?.elements.score(of: member).map(RESPValue.double) ?? .null
         })
     }
 
     func zrankCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
-        guard let rank = try lookupSortedSet(context.arguments[1], &context)?.members.rank(of: context.arguments[2]) else {
+        guard let rank = try lookupSortedSet(context.arguments[1], &context)?.elements.rank(of: context.arguments[2]) else {
             return .null
         }
         return .integer(Int64(rank))
     }
 
     func zrevrankCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
-        guard let rank = try lookupSortedSet(context.arguments[1], &context)?.members.reverseRank(of: context.arguments[2]) else {
+        guard let rank = try lookupSortedSet(context.arguments[1], &context)?.elements.reverseRank(of: context.arguments[2]) else {
             return .null
         }
         return .integer(Int64(rank))
@@ -210,14 +210,14 @@ extension Keyspace {
         guard let range = SortedSetScoreRange.parse(min: context.arguments[2], max: context.arguments[3]) else {
             throw ErrorReply.minMaxNotFloat
         }
-        return .integer(Int64(try lookupSortedSet(context.arguments[1], &context)?.members.count(inScoreRange: range) ?? 0))
+        return .integer(Int64(try lookupSortedSet(context.arguments[1], &context)?.elements.count(inScoreRange: range) ?? 0))
     }
 
     func zlexcountCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
         guard let range = SortedSetLexRange.parse(min: context.arguments[2], max: context.arguments[3]) else {
             throw ErrorReply.minMaxNotLexRange
         }
-        return .integer(Int64(try lookupSortedSet(context.arguments[1], &context)?.members.count(inLexRange: range) ?? 0))
+        return .integer(Int64(try lookupSortedSet(context.arguments[1], &context)?.elements.count(inLexRange: range) ?? 0))
     }
 
     // MARK: - Ranges
@@ -313,7 +313,7 @@ extension Keyspace {
             }
         }
         let source = try lookupSortedSet(context.arguments[sourceIndex], &context)
-        let elements = source.map { select($0.members) } ?? []
+        let elements = source.map { select($0.elements) } ?? []
         guard let destination else { return Self.elementsReply(elements, withScores: withScores) }
         return storeRange(elements, at: destination, sizeHint: rangeKind == .rank ? elements.count : 0, &context)
     }

@@ -8,8 +8,7 @@ public struct KeyspaceSnapshot: Equatable, CustomStringConvertible {
         public var key: [UInt8]
         public var type: String
         /// Strings: one element; lists: in order; hashes: field, value, ... sorted by field;
-        /// sets: members sorted (unless the snapshot keeps slot order); sorted sets: member,
-        /// score, ... in score order.
+        /// sets: members sorted (unless the snapshot keeps slot order).
         public var contents: [[UInt8]]
         public var expiresAtMilliseconds: Int64?
     }
@@ -49,8 +48,7 @@ extension Keyspace {
                     contents = set.elements
                     if !inSlotOrder { contents.sort(by: lexicographic) }
                 case .sortedSet(let sortedSet):
-                    // In Redis order, each member followed by its score as `%.17g`, which keeps -0.
-                    contents = sortedSet.members.elements.flatMap { [$0.member, DigestMixer.formatPercent17g($0.score)] }
+                    contents = sortedSet.elements.elements.flatMap { [$0.member, formatScore($0.score)] }
                 }
                 entries.append(KeyspaceSnapshot.Entry(key: slot.key, type: slot.value.typeName, contents: contents,
                                                       expiresAtMilliseconds: expireTime(db: db, slot.key)))

@@ -59,7 +59,7 @@ enum StoredValue {
         case .list(let list): return .list(ListValue(list.items))
         case .hash(let hash): return .hash(HashValue(hash.fields))
         case .set(let set): return .set(SetValue(set.members))
-        case .sortedSet(let sortedSet): return .sortedSet(SortedSetValue(sortedSet.members))
+        case .sortedSet(let sortedSet): return .sortedSet(SortedSetValue(sortedSet.elements))
         }
     }
 }
@@ -96,11 +96,10 @@ final class SetValue {
     var elements: [[UInt8]] { members.occupied.map(\.key) }
 }
 
-/// A sorted set: a ``SortedSet`` (compact or skiplist, as Redis encodes it) in a box, so ZADD
-/// mutates it in place like the other aggregates.
+/// A sorted set: the skiplist/compact ``SortedSet`` of Values/, boxed so commands mutate it in place.
 final class SortedSetValue {
-    var members: SortedSet
-    init(_ members: SortedSet) { self.members = members }
+    var elements: SortedSet
+    init(_ elements: SortedSet) { self.elements = elements }
 }
 
 /// One database: its keys and, separately, the expiry times of the keys that have one

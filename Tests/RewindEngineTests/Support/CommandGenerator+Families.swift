@@ -194,4 +194,53 @@ extension CommandGenerator {
         default: return words("DEBUG DIGEST-VALUE") + keys(2)
         }
     }
+
+    mutating func score() -> [UInt8] {
+        chance(30) ? Array(String(Int64(random.next(below: 20)) - 10).utf8)
+            : Array(pick(["1", "2", "-1", "0", "-0", "1.5", "inf", "-inf", "+inf", "nan", "1e308", "x", "(1", "0.1", "3", " 1"]).utf8)
+    }
+
+    mutating func scoreBound() -> [UInt8] { Array(pick(["-inf", "+inf", "(1", "1", "2", "(2", "x", "0", "-1", "(-inf", "5", "inf"]).utf8) }
+    mutating func lexBound() -> [UInt8] { Array(pick(["-", "+", "[a", "(a", "[f1", "(m", "a", "[", "(", "[z", "[1"]).utf8) }
+
+    /// Sorted-set commands. Lex ranges go only to "zlex", whose scores are all 0: over mixed
+    /// scores Redis documents their result as unspecified.
+    mutating func sortedSetCommand() -> [[UInt8]] {
+        let k = chance(65) ? Array("zset".utf8) : key()
+        let lexKey = Array("zlex".utf8)
+        let member = chance(50) ? field() : value()
+        let limit: [[UInt8]] = chance(30) ? words("LIMIT") + [integer(), integer()] : []
+        let withScores: [[UInt8]] = chance(40) ? words("WITHSCORES") : []
+        switch random.next(below: 22) {
+        case 0, 1, 2, 3:
+            var options: [[UInt8]] = []
+            for _ in 0..<random.next(below: 3) { options.append(Array(pick(["NX", "XX", "GT", "LT", "CH", "INCR", "ch"]).utf8)) }
+            let pairs = (0...random.next(below: 3)).flatMap { _ in [score(), chance(50) ? field() : value()] }
+            return words("ZADD") + [k] + options + pairs
+        case 4: return words("ZINCRBY") + [k, score(), member]
+        case 5: return words("ZSCORE") + [k, member]
+        case 6: return words("ZMSCORE") + [k, member, field()]
+        case 7: return words("ZCARD") + [k]
+        case 8: return words(pick(["ZRANK", "ZREVRANK"])) + [k, member]
+        case 9: return words("ZCOUNT") + [k, scoreBound(), scoreBound()]
+        case 10: return words("ZLEXCOUNT") + [lexKey, lexBound(), lexBound()]
+        case 11: return words("ZREM") + [k, member, field()]
+        case 12: return words(pick(["ZPOPMIN", "ZPOPMAX"])) + [k] + (chance(50) ? [integer()] : [])
+        case 13, 14:
+            var options: [[UInt8]] = []
+            let kind = random.next(below: 3)
+            let bounds: [[UInt8]] = kind == 0 ? [integer(), integer()] : kind == 1 ? [scoreBound(), scoreBound()] : [lexBound(), lexBound()]
+            if kind == 1 { options.append(Array("BYSCORE".utf8)) }
+            if kind == 2 { options.append(Array("BYLEX".utf8)) }
+            if chance(40) { options.append(Array("REV".utf8)) }
+            return words("ZRANGE") + [kind == 2 ? lexKey : k] + bounds + options + limit + withScores
+        case 15: return words(pick(["ZRANGEBYSCORE", "ZREVRANGEBYSCORE"])) + [k, scoreBound(), scoreBound()] + withScores + limit
+        case 16: return words(pick(["ZRANGEBYLEX", "ZREVRANGEBYLEX"])) + [lexKey, lexBound(), lexBound()] + limit
+        case 17: return words("ZREVRANGE") + [k, integer(), integer()] + withScores
+        case 18: return words("ZREMRANGEBYRANK") + [k, integer(), integer()]
+        case 19: return words("ZREMRANGEBYSCORE") + [k, scoreBound(), scoreBound()]
+        case 20: return words("ZREMRANGEBYLEX") + [lexKey, lexBound(), lexBound()]
+        default: return words("ZADD") + [lexKey] + (0...random.next(below: 3)).flatMap { _ in [Array("0".utf8), chance(50) ? field() : value()] }
+        }
+    }
 }

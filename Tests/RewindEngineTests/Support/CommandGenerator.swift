@@ -94,14 +94,16 @@ struct CommandGenerator {
 
     private mutating func nextWellFormed() -> ([[UInt8]], ReplyComparison) {
         switch random.next(below: 100) {
-        case 0..<28: return (stringCommand(), .exact)
-        case 28..<40: return keyCommand()
+        case 0..<22: return (stringCommand(), .exact)
+        case 22..<34: return keyCommand()
+        case 34..<40: return (sortedSetCommand(), .exact)
         case 40..<48: return expiryCommand()
         case 48..<62: return (listCommand(), .exact)
         case 62..<74: return hashCommand()
         case 74..<88: return setCommand()
-        case 88..<95: return (bitCommand(), .exact)
-        default: return (hyperLogLogCommand(), .exact)
+        case 88..<91: return (bitCommand(), .exact)
+        case 91..<94: return (hyperLogLogCommand(), .exact)
+        default: return (sortedSetCommand(), .exact)
         }
     }
 }

@@ -181,6 +181,9 @@ extension RESPValue {
         case .set(let items), .push(let items): return .array(items.map(\.asRESP2))
         case .array(let items): return .array(items.map(\.asRESP2))
         case .boolean(let flag): return .integer(flag ? 1 : 0)
+        case .double(let value):
+            let text = value.isInfinite ? (value > 0 ? "inf" : "-inf") : String(format: "%.17g", value)
+            return .bulkString(Array(text.utf8))
         case .verbatimString(_, let text): return .bulkString(text)
         default: return self
         }
