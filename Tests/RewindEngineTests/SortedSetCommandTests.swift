@@ -87,6 +87,19 @@ struct SortedSetCommandTests {
         #expect(engine.loggedLines == ["ZADD z 1 a 2 b 3 c", "ZPOPMIN z", "ZPOPMAX z 10"])
     }
 
+    @Test("ZRANDMEMBER: distinct members for a positive count, repeats for a negative one, all for a large one")
+    func randomMembers() {
+        var engine = EngineDriver()
+        engine.run("ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d")
+        guard case .array(let distinct) = engine.run("ZRANDMEMBER", "z", "3") else { Issue.record("not an array"); return }
+        #expect(distinct.count == 3 && Set(distinct).count == 3)
+        guard case .array(let repeated) = engine.run("ZRANDMEMBER", "z", "-10", "WITHSCORES") else { Issue.record("not an array"); return }
+        #expect(repeated.count == 20)
+        #expect(engine.run("ZRANDMEMBER", "z", "10", "WITHSCORES") == .array(["d", "4", "c", "3", "b", "2", "a", "1"].map(bulk)))
+        #expect(engine.run("ZRANDMEMBER", "z", "1", "WITHSCORES", "x") == .error("ERR syntax error"))
+        #expect(engine.loggedLines == ["ZADD z 1 a 2 b 3 c 4 d"])
+    }
+
     @Test("A compact set stores -0 as 0; a skiplist keeps -0, as Redis's encodings do")
     func negativeZero() {
         var engine = EngineDriver()
