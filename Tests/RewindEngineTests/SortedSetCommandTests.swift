@@ -119,6 +119,23 @@ struct SortedSetCommandTests {
         #expect(engine.run("ZSCORE", "byscore", "m0") == bulk("0"))
     }
 
+    @Test("COMMAND GETKEYS finds the keys of sorted-set commands as redis-server does")
+    func keyExtraction() throws {
+        guard let server = try RedisServerProcess.start() else { return }
+        defer { server.stop() }
+        let client = try RESPTestClient(port: server.port)
+        var engine = EngineDriver()
+        let lines = [
+            "ZUNIONSTORE dst 2 a b WEIGHTS 1 2", "ZINTERSTORE dst 1 a", "ZDIFFSTORE dst 3 a b c", "ZDIFFSTORE dst 4 a b c",
+            "ZUNION 2 a b WITHSCORES", "ZINTERCARD 2 a b LIMIT 1", "ZMPOP 2 a b MIN", "BZMPOP 0 1 a MAX COUNT 2",
+            "BZPOPMIN a b 0", "ZRANGESTORE dst src 0 -1", "ZADD k 1 m", "PFCOUNT a b c", "PFMERGE d a b",
+        ]
+        for line in lines {
+            let words = ["COMMAND", "GETKEYS"] + line.split(separator: " ").map(String.init)
+            #expect(try client.send(words) == engine.run(words), "\(line)")
+        }
+    }
+
     @Test("Seeded random sorted-set and HyperLogLog commands match redis-server 7.0, digest included")
     func differential() throws {
         guard let server = try RedisServerProcess.start() else { return }
