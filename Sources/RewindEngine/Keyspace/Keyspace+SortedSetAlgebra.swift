@@ -84,8 +84,8 @@ extension Keyspace {
 
     /// ZMPOP and BZMPOP (Redis `zmpopGenericCommand`): numkeys key... MIN|MAX [COUNT count].
     ///
-    /// Determinism: logged as `ZPOPMIN key count` / `ZPOPMAX key count` with the count asked
-    /// for, as Redis 7.0 rewrites it (`rewriteClientCommandVector` in `genericZpopCommand`).
+    /// Determinism: logged as `ZPOPMIN key n` / `ZPOPMAX key n`, n the number popped, as
+    /// redis-server 7.0.15 writes it to its AOF (`rewriteClientCommandVector` in `genericZpopCommand`).
     ///
     /// BZMPOP's timeout is parsed after the other arguments and before any key is read, as Redis
     /// parses it in `blockingGenericZpopCommand`.
@@ -112,7 +112,9 @@ extension Keyspace {
         for key in context.arguments[(numkeysIndex + 1)..<whereIndex] {
             guard let sortedSet = try lookupSortedSet(key, &context), !sortedSet.elements.isEmpty else { continue }
             let popped = popElements(key, sortedSet, end: end, count: Int(clamping: count ?? 1), &context)
-            context.rewrittenArguments = [end.loggedName, key, formatInt64(count ?? 1)]
+            // Redis 7.0.15's AOF holds the number actually popped (ZMPOP 1 z MIN COUNT 5 on three
+            // members is written as ZPOPMIN z 3).
+            context.rewrittenArguments = [end.loggedName, key, formatInt64(Int64(popped.count))]
             return .array([.bulkString(key), .array(popped.map { .array([.bulkString($0.member), .double($0.score)]) })])
         }
         return .nullArray

@@ -211,7 +211,16 @@ extension CommandGenerator {
         let member = chance(50) ? field() : value()
         let limit: [[UInt8]] = chance(30) ? words("LIMIT") + [integer(), integer()] : []
         let withScores: [[UInt8]] = chance(40) ? words("WITHSCORES") : []
-        switch random.next(below: 22) {
+        switch random.next(below: 25) {
+        case 22:
+            let options: [[UInt8]] = pick([[], words("BYSCORE"), words("REV"), words("BYSCORE REV LIMIT 1 2"), words("WITHSCORES")])
+            return words("ZRANGESTORE") + [key(), k, integer(), integer()] + options
+        case 23:
+            let options: [[UInt8]] = chance(40) ? words("COUNT") + [integer()] : []
+            return words("ZMPOP") + [Array(pick(["1", "2", "0", "x"]).utf8), k, key(), Array(pick(["MIN", "MAX", "MID"]).utf8)] + options
+        case 24:
+            let options: [[UInt8]] = pick([[], [integer()], [integer(), Array("WITHSCORES".utf8)], [integer(), Array("foo".utf8)]])
+            return words("ZRANDMEMBER") + [k] + options
         case 0, 1, 2, 3:
             var options: [[UInt8]] = []
             for _ in 0..<random.next(below: 3) { options.append(Array(pick(["NX", "XX", "GT", "LT", "CH", "INCR", "ch"]).utf8)) }

@@ -40,6 +40,11 @@ struct CommandGenerator {
         "-9223372036854775808", "x", "1.5", "", "+1", "007",
     ]
 
+    mutating func sortedSetCommandWithComparison() -> ([[UInt8]], ReplyComparison) {
+        let arguments = sortedSetCommand()
+        return (arguments, arguments[0] == Array("ZRANDMEMBER".utf8) ? .shapeOnly : .exact)
+    }
+
     mutating func chance(_ percent: UInt64) -> Bool { random.next(below: 100) < percent }
     mutating func pick<T>(_ items: [T]) -> T { items[Int(random.next(below: UInt64(items.count)))] }
     mutating func key() -> [UInt8] { pick(Self.keys) }
@@ -96,14 +101,14 @@ struct CommandGenerator {
         switch random.next(below: 100) {
         case 0..<22: return (stringCommand(), .exact)
         case 22..<34: return keyCommand()
-        case 34..<40: return (sortedSetCommand(), .exact)
+        case 34..<40: return sortedSetCommandWithComparison()
         case 40..<48: return expiryCommand()
         case 48..<62: return (listCommand(), .exact)
         case 62..<74: return hashCommand()
         case 74..<88: return setCommand()
         case 88..<91: return (bitCommand(), .exact)
         case 91..<94: return (hyperLogLogCommand(), .exact)
-        default: return (sortedSetCommand(), .exact)
+        default: return sortedSetCommandWithComparison()
         }
     }
 }

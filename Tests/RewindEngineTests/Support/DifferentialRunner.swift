@@ -110,7 +110,10 @@ final class DifferentialRunner {
     private func blockingCommand() -> ([[UInt8]], ReplyComparison) {
         func words(_ text: String) -> [[UInt8]] { text.split(separator: " ").map { Array($0.utf8) } }
         let timeout = Array(generator.pick(["0", "0.5", "1", "-1", "x"]).utf8)
-        switch generator.random.next(below: 5) {
+        switch generator.random.next(below: 8) {
+        case 5: return (words("BZPOPMIN zset") + [generator.key(), timeout], .exact)
+        case 6: return (words("BZPOPMAX") + generator.keys(2) + [timeout], .exact)
+        case 7: return ([Array("BZMPOP".utf8), timeout] + words("2 zset a") + words(generator.pick(["MIN", "MAX COUNT 2"])), .exact)
         case 0: return (words("BLPOP") + generator.keys(2) + [timeout], .exact)
         case 1: return (words("BRPOP") + [Array("list".utf8)] + [timeout], .exact)
         case 2: return (words("BLMOVE list") + [generator.key()] + words("LEFT RIGHT") + [timeout], .exact)
