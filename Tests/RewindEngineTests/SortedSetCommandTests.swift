@@ -100,6 +100,26 @@ struct SortedSetCommandTests {
         #expect(engine.loggedLines == ["ZADD z 1 a 2 b 3 c 4 d"])
     }
 
+    @Test("What is logged matches the AOF redis-server 7.0.15 wrote for the same commands")
+    func loggedLikeTheAOF() {
+        var engine = EngineHarness()
+        let lines = [
+            "ZADD z 1 a 2 b 3 c 4 d", "ZADD z XX 5 nosuch", "ZADD missing XX 1 a", "ZADD z INCR 1.5 a", "ZREM z nosuch",
+            "ZPOPMIN z 10", "ZADD z 1 a 2 b", "ZRANGESTORE dst nokey 0 -1", "ZRANGESTORE dst z 0 0", "ZRANGESTORE dst z 5 9",
+            "ZUNIONSTORE u 2 z nokey WEIGHTS 2 3", "ZINTERSTORE u 1 nokey", "ZINTERSTORE u 1 nokey", "ZDIFFSTORE d 1 z",
+            "ZREMRANGEBYSCORE z 10 20", "ZREMRANGEBYRANK z 0 0", "ZINCRBY z 1 b", "ZPOPMAX nokey", "ZMPOP 1 nokey MIN",
+            "MULTI", "BZPOPMIN nokey z 0", "BZMPOP 0 1 d MAX COUNT 7", "EXEC",
+        ]
+        for line in lines { engine.run(line) }
+        // Recorded from appendonlydir/*.incr.aof (appendfsync always) after the same commands.
+        #expect(engine.log.flatMap(\.commands).map { $0.arguments.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ") } == [
+            "ZADD z 1 a 2 b 3 c 4 d", "ZADD z INCR 1.5 a", "ZPOPMIN z 10", "ZADD z 1 a 2 b", "ZRANGESTORE dst z 0 0",
+            "ZRANGESTORE dst z 5 9", "ZUNIONSTORE u 2 z nokey WEIGHTS 2 3", "ZINTERSTORE u 1 nokey", "ZDIFFSTORE d 1 z",
+            "ZREMRANGEBYRANK z 0 0", "ZINCRBY z 1 b", "ZPOPMIN z", "ZPOPMAX d 2",
+        ])
+        if case .transaction(let commands)? = engine.log.last { #expect(commands.count == 2) } else { Issue.record("EXEC not one transaction") }
+    }
+
     @Test("A compact set stores -0 as 0; a skiplist keeps -0, as Redis's encodings do")
     func negativeZero() {
         var engine = EngineDriver()
