@@ -17,17 +17,16 @@ public enum KeySpec: Hashable, Sendable {
     /// A count of keys at `index`, the keys from `first` every `step` (LMPOP, SINTERCARD).
     /// `COMMAND INFO` reports these as 0/0/0 with the `movablekeys` flag.
     case keyNum(index: Int, first: Int, step: Int)
-    /// A destination key at index 1, then a count of source keys at `index`, the sources from
-    /// `first` every `step` (ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE). `COMMAND INFO` reports the
-    /// destination alone as 1/1/1, with the `movablekeys` flag.
-    case destinationAndKeyNum(index: Int, first: Int, step: Int)
+    /// A destination key at 1, then a count of keys at `index` (ZUNIONSTORE, ZINTERSTORE,
+    /// ZDIFFSTORE). `COMMAND INFO` reports the destination as 1/1/1 with `movablekeys`.
+    case destinationThenKeyNum(index: Int, first: Int, step: Int)
 
     /// The first/last/step triple `COMMAND INFO` reports.
     public var legacyTriple: (first: Int, last: Int, step: Int) {
         switch self {
         case .none, .keyNum: return (0, 0, 0)
+        case .destinationThenKeyNum: return (1, 1, 1)
         case .range(let first, let last, let step): return (first, last, step)
-        case .destinationAndKeyNum: return (1, 1, 1)
         }
     }
 
@@ -45,11 +44,10 @@ public enum KeySpec: Hashable, Sendable {
             guard index < arguments.count, let keyCount = parseInt64(arguments[index]), keyCount > 0,
                   keyCount <= Int64(arguments.count - first) else { return nil }
             return (0..<Int(keyCount)).map { first + $0 * step }
-        case .destinationAndKeyNum(let index, let first, let step):
-            guard let sources = KeySpec.keyNum(index: index, first: first, step: step).keyIndexes(in: arguments) else {
-                return nil
-            }
-            return [1] + sources
+        case .destinationThenKeyNum(let index, let first, let step):
+            guard arguments.count > 1,
+                  let keys = KeySpec.keyNum(index: index, first: first, step: step).keyIndexes(in: arguments) else { return nil }
+            return [1] + keys
         }
     }
 }

@@ -4,7 +4,7 @@
 // redis-server 7.0.15 (checked by DifferentialTests against a live server).
 //
 // ZUNIONSTORE, ZINTERSTORE and ZDIFFSTORE name a destination and then numkeys sources
-// (`KeySpec.destinationAndKeyNum`). OBJECT is a container whose row has no categories but @slow;
+// (`KeySpec.destinationThenKeyNum`). OBJECT is a container whose row has no categories but @slow;
 // it sits in the server group because the table derives @keyspace from the generic group.
 
 extension CommandTable {
@@ -18,11 +18,11 @@ extension CommandTable {
         CommandSpec("zcard", arity: 2, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zcardCommand),
         CommandSpec("zcount", arity: 4, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zcountCommand),
         CommandSpec("zdiff", arity: -3, flags: [.readonly, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zdiffCommand),
-        CommandSpec("zdiffstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .destinationAndKeyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.zdiffstoreCommand),
+        CommandSpec("zdiffstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .destinationThenKeyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.zdiffstoreCommand),
         CommandSpec("zincrby", arity: 4, flags: [.write, .denyOOM, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zincrbyCommand),
         CommandSpec("zinter", arity: -3, flags: [.readonly, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zinterCommand),
         CommandSpec("zintercard", arity: -3, flags: [.readonly, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zintercardCommand),
-        CommandSpec("zinterstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .destinationAndKeyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.zinterstoreCommand),
+        CommandSpec("zinterstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .destinationThenKeyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.zinterstoreCommand),
         CommandSpec("zlexcount", arity: 4, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zlexcountCommand),
         CommandSpec("zmpop", arity: -4, flags: [.write, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zmpopCommand),
         CommandSpec("zmscore", arity: -3, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zmscoreCommand),
@@ -45,6 +45,6 @@ extension CommandTable {
         CommandSpec("zscan", arity: -3, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zscanCommand),
         CommandSpec("zscore", arity: 3, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zscoreCommand),
         CommandSpec("zunion", arity: -3, flags: [.readonly, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zunionCommand),
-        CommandSpec("zunionstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .destinationAndKeyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.zunionstoreCommand),
+        CommandSpec("zunionstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .destinationThenKeyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.zunionstoreCommand),
     ]
 }

@@ -211,7 +211,20 @@ extension CommandGenerator {
         let member = chance(50) ? field() : value()
         let limit: [[UInt8]] = chance(30) ? words("LIMIT") + [integer(), integer()] : []
         let withScores: [[UInt8]] = chance(40) ? words("WITHSCORES") : []
-        switch random.next(below: 25) {
+        switch random.next(below: 28) {
+        case 25, 26:
+            let sources: [[UInt8]] = (0...random.next(below: 2)).map { _ in Array(pick(["zset", "zlex", "set", "a", "zset"]).utf8) }
+            let operation = pick(["ZUNION", "ZINTER", "ZDIFF", "ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"])
+            var options: [[UInt8]] = []
+            if chance(30) { options += words("WEIGHTS") + sources.map { _ in Array(pick(["1", "2", "0", "-1", "0.5", "inf", "x"]).utf8) } }
+            if chance(30) { options += words("AGGREGATE") + [Array(pick(["SUM", "MIN", "MAX", "AVG"]).utf8)] }
+            if chance(30) { options += words("WITHSCORES") }
+            let count = Array(pick([String(sources.count), String(sources.count), "0", "x", "9"]).utf8)
+            let destination: [[UInt8]] = operation.hasSuffix("STORE") ? [key()] : []
+            return words(operation) + destination + [count] + sources + options
+        case 27:
+            let limit: [[UInt8]] = chance(40) ? words("LIMIT") + [integer()] : []
+            return words("ZINTERCARD") + [Array(pick(["1", "2", "0", "3"]).utf8), k, Array("set".utf8)] + limit
         case 22:
             let options: [[UInt8]] = pick([[], words("BYSCORE"), words("REV"), words("BYSCORE REV LIMIT 1 2"), words("WITHSCORES")])
             return words("ZRANGESTORE") + [key(), k, integer(), integer()] + options
