@@ -235,7 +235,6 @@ extension Keyspace {
         guard keyCount >= 1 else { throw ErrorReply.atLeastOneInputKey(context.commandName) }
         guard keyCount <= Int64(context.argumentCount - numkeysIndex - 1) else { throw ErrorReply.syntax }
         var sources: [AlgebraSource] = []
-        var weights: [Double] = []
         var index = numkeysIndex + 1
         for _ in 0..<Int(keyCount) {
             switch lookup(context.arguments[index], &context) {
@@ -244,36 +243,14 @@ extension Keyspace {
             case .set(let value)?: sources.append(.set(value))
             default: throw ErrorReply.wrongType
             }
-            weights.append(1)
             index += 1
         }
-        var aggregate = Aggregate.sum
-        var withScores = false
-        var limit: Int64 = 0
-        while index < context.argumentCount {
-            let remaining = context.argumentCount - index
-            if operation != .difference && !cardinalityOnly && remaining >= sources.count + 1
-                && context.argument(index, is: "WEIGHTS") {
-                for source in 0..<sources.count {
-                    weights[source] = try parseScore(context.arguments[index + 1 + source], error: ErrorReply.weightNotFloat)
-                }
-                index += sources.count + 1
-            } else if operation != .difference && !cardinalityOnly && remaining >= 2 && context.argument(index, is: "AGGREGATE") {
-                if context.argument(index + 1, is: "SUM") { aggregate = .sum }
-                else if context.argument(index + 1, is: "MIN") { aggregate = .min }
-                else if context.argument(index + 1, is: "MAX") { aggregate = .max }
-                else { throw ErrorReply.syntax }
-                index += 2
-            } else if destination == nil && !cardinalityOnly && context.argument(index, is: "WITHSCORES") {
-                withScores = true
-                index += 1
-            } else if cardinalityOnly && remaining >= 2 && context.argument(index, is: "LIMIT") {
-                limit = try nonNegativeCount(context.arguments[index + 1], error: ErrorReply.limitNegative)
-                index += 2
-            } else {
-                throw ErrorReply.syntax
-            }
-        }
+        let options = try parseAlgebraOptions(context, from: index, sourceCount: sources.count, operation: operation,
+                                              allowsWithScores: destination == nil, cardinalityOnly: cardinalityOnly)
+        let weights = options.weights ?? Array(repeating: 1, count: sources.count)
+        let aggregate = options.aggregate
+        let withScores = options.withScores
+        let limit = options.limit
         // Redis sorts the inputs by size (a stable sort in glibc's qsort), which fixes the
         // order the scores are summed in, so floating-point sums match.
         var order = Array(sources.indices)
@@ -303,6 +280,50 @@ extension Keyspace {
         setKey(db: context.db, destination, .sortedSet(SortedSetValue(built)))
         context.dirty += 1
         return .integer(Int64(built.count))
+    }
+
+    /// The options after the keys of ZUNION/ZINTER/ZDIFF and their STORE forms and ZINTERCARD.
+    private struct AlgebraOptions {
+        var weights: [Double]?
+        var aggregate = Aggregate.sum
+        var withScores = false
+        var limit: Int64 = 0
+    }
+
+    /// Parses WEIGHTS, AGGREGATE, WITHSCORES and LIMIT where each applies, as the option loop of
+    /// Redis `zunionInterDiffGenericCommand` does (after the keys were looked up).
+    private func parseAlgebraOptions(_ context: CommandContext, from start: Int, sourceCount: Int,
+                                     operation: AlgebraOperation, allowsWithScores: Bool,
+                                     cardinalityOnly: Bool) throws(CommandError) -> AlgebraOptions {
+        var options = AlgebraOptions()
+        var index = start
+        let combines = operation != .difference && !cardinalityOnly
+        while index < context.argumentCount {
+            let remaining = context.argumentCount - index
+            if combines && remaining >= sourceCount + 1 && context.argument(index, is: "WEIGHTS") {
+                var weights: [Double] = []
+                for source in 0..<sourceCount {
+                    weights.append(try parseScore(context.arguments[index + 1 + source], error: ErrorReply.weightNotFloat))
+                }
+                options.weights = weights
+                index += sourceCount + 1
+            } else if combines && remaining >= 2 && context.argument(index, is: "AGGREGATE") {
+                if context.argument(index + 1, is: "SUM") { options.aggregate = .sum }
+                else if context.argument(index + 1, is: "MIN") { options.aggregate = .min }
+                else if context.argument(index + 1, is: "MAX") { options.aggregate = .max }
+                else { throw ErrorReply.syntax }
+                index += 2
+            } else if allowsWithScores && !cardinalityOnly && context.argument(index, is: "WITHSCORES") {
+                options.withScores = true
+                index += 1
+            } else if cardinalityOnly && remaining >= 2 && context.argument(index, is: "LIMIT") {
+                options.limit = try nonNegativeCount(context.arguments[index + 1], error: ErrorReply.limitNegative)
+                index += 2
+            } else {
+                throw ErrorReply.syntax
+            }
+        }
+        return options
     }
 
     private func intersection(_ sources: [AlgebraSource], _ weights: [Double], _ aggregate: Aggregate,
