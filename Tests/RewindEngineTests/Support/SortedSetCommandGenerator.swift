@@ -181,6 +181,7 @@ final class SortedSetDifferentialRunner {
         let result = keyspace.execute(arguments.map { Array($0.utf8) }, session: &session,
                                       nowMilliseconds: startMilliseconds + Int64(operationCount))
         propagated += result.propagated
+        checkSortedSetInvariants()
         let engineReply = Self.resp2(result.reply)
         let matches: Bool
         if isRandom {
@@ -229,6 +230,13 @@ final class SortedSetDifferentialRunner {
         }
         if Set(redisPairs) != Set(enginePairs) {
             record(["ZSCAN", key, "(full)", "COUNT", count], .array(redisPairs.map { .bulk($0) }), .array(enginePairs.map { .bulk($0) }))
+        }
+    }
+
+    /// Structural checks of every sorted set (no-ops unless built with REWIND_INTERNAL_CHECKS).
+    private func checkSortedSetInvariants() {
+        for slot in keyspace.databases[session.databaseIndex].entries.occupied {
+            if case .sortedSet(let sortedSet) = slot.value { sortedSet.elements._checkInvariants() }
         }
     }
 
