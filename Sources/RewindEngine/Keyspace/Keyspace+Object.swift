@@ -18,8 +18,8 @@ extension Keyspace {
             throw ErrorReply.unknownSubcommand(subcommand, container: "OBJECT")
         }
         guard context.argumentCount == 3 else { throw ErrorReply.wrongArity("object|encoding") }
-        guard let value = databases[context.db].entries[context.arguments[2]],
-              !isLogicallyExpired(db: context.db, context.arguments[2], context) else { return .null }
+        // Redis looks the key up with LOOKUP_NOTOUCH, which still expires it (and logs the DEL).
+        guard let value = lookup(context.arguments[2], &context) else { return .null }
         return .bulk(Self.encodingName(of: value))
     }
 
