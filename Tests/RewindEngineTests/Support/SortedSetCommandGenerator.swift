@@ -88,6 +88,7 @@ struct SortedSetCommandGenerator {
         case 16:
             var arguments = ["ZRANGESTORE", pick(["dst", key]), key, integer(), integer()]
             if chance(40) { arguments = ["ZRANGESTORE", "dst", key, pick(Self.bounds), pick(Self.bounds), "BYSCORE"] }
+            else if chance(30) { arguments = ["ZRANGESTORE", "dst", lexKey(), pick(Self.lexBounds), pick(Self.lexBounds), "BYLEX"] }
             if chance(20) { arguments.append("REV") }
             if chance(20) { arguments += ["LIMIT", integer(), integer()] }
             return (arguments, false)
