@@ -7,216 +7,6 @@ import Testing
 import Glibc
 #endif
 
-// MARK: - A redis-server for differential tests
-
-/// A private redis-server 7.0 on a free loopback port, with a minimal RESP2 client.
-///
-/// Each test starts its own server and stops it when done, so tests never share state and the
-/// process never outlives the test that started it. Shared by the HyperLogLog and sorted-set tests.
-final class RedisTestServer {
-    enum Reply: Equatable {
-        case simple(String)
-        case error(String)
-        case integer(Int64)
-        case bulk([UInt8]?)
-        case array([Reply]?)
-
-        var bytes: [UInt8]? { if case .bulk(let value) = self { return value } else { return nil } }
-        var text: String? { bytes.map { String(decoding: $0, as: UTF8.self) } }
-        var integer: Int64? { if case .integer(let value) = self { return value } else { return nil } }
-    }
-
-    struct ClientError: Error, CustomStringConvertible { var description: String }
-
-    static let executablePath = "/usr/bin/redis-server"
-    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: executablePath) }
-
-    let port: UInt16
-    private let process: Process
-    private var socketDescriptor: Int32 = -1
-    private var inbox: [UInt8] = []
-    private var inboxOffset = 0
-
-    init(extraArguments: [String] = []) throws {
-        port = try Self.freeLoopbackPort()
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executablePath)
-        process.arguments = [
-            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--enable-debug-command", "yes", "--daemonize", "no", "--logfile", "/dev/null",
-        ] + extraArguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        for _ in 0..<200 {
-            if try connectOnce() { return }
-            usleep(10_000)
-        }
-        kill(process.processIdentifier, SIGKILL)
-        throw ClientError(description: "redis-server did not accept connections on port \(port)")
-    }
-
-    deinit {
-        // SIGKILL, because a child spawned from a test thread inherits that thread's blocked
-        // signals, so redis-server may never see a SIGTERM.
-        if socketDescriptor >= 0 { close(socketDescriptor) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
-    private static func freeLoopbackPort() throws -> UInt16 {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(descriptor, pointer, length) == 0 else { return -1 }
-                return getsockname(descriptor, pointer, &length)
-            }
-        }
-        guard bound == 0 else { throw ClientError(description: "no free port") }
-        return UInt16(bigEndian: address.sin_port)
-    }
-
-    private func connectOnce() throws -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = port.bigEndian
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        if result != 0 {
-            close(descriptor)
-            return false
-        }
-        socketDescriptor = descriptor
-        return true
-    }
-
-    /// Sends one command and reads its reply.
-    @discardableResult
-    func command(_ arguments: [UInt8]...) throws -> Reply {
-        try command(arguments)
-    }
-
-    @discardableResult
-    func command(_ arguments: [[UInt8]]) throws -> Reply {
-        try send(arguments)
-        return try readReply()
-    }
-
-    @discardableResult
-    func command(_ text: String...) throws -> Reply {
-        try command(text.map { Array($0.utf8) })
-    }
-
-    /// Sends many commands, then reads all replies: pipelining keeps big streams fast.
-    func pipeline(_ commands: [[[UInt8]]]) throws -> [Reply] {
-        var encoded: [UInt8] = []
-        for arguments in commands { encoded.append(contentsOf: Self.encode(arguments)) }
-        try write(encoded)
-        return try commands.map { _ in try readReply() }
-    }
-
-    private static func encode(_ arguments: [[UInt8]]) -> [UInt8] {
-        var encoded = Array("*\(arguments.count)\r\n".utf8)
-        for argument in arguments {
-            encoded.append(contentsOf: Array("$\(argument.count)\r\n".utf8))
-            encoded.append(contentsOf: argument)
-            encoded.append(contentsOf: [13, 10])
-        }
-        return encoded
-    }
-
-    private func send(_ arguments: [[UInt8]]) throws {
-        try write(Self.encode(arguments))
-    }
-
-    private func write(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.send(socketDescriptor, $0.baseAddress, $0.count, 0) }
-            guard written > 0 else { throw ClientError(description: "send failed") }
-            offset += written
-        }
-    }
-
-    private func fill() throws {
-        if inboxOffset > 0 && inboxOffset == inbox.count {
-            inbox.removeAll(keepingCapacity: true)
-            inboxOffset = 0
-        }
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let received = chunk.withUnsafeMutableBytes { recv(socketDescriptor, $0.baseAddress, $0.count, 0) }
-        guard received > 0 else { throw ClientError(description: "connection closed") }
-        inbox.append(contentsOf: chunk[0..<received])
-    }
-
-    private func readLine() throws -> [UInt8] {
-        while true {
-            if let end = inbox[inboxOffset...].firstIndex(of: 10), end > inboxOffset, inbox[end - 1] == 13 {
-                let line = Array(inbox[inboxOffset..<(end - 1)])
-                inboxOffset = end + 1
-                return line
-            }
-            try fill()
-        }
-    }
-
-    private func readBytes(_ count: Int) throws -> [UInt8] {
-        while inbox.count - inboxOffset < count + 2 { try fill() }
-        let bytes = Array(inbox[inboxOffset..<(inboxOffset + count)])
-        inboxOffset += count + 2
-        return bytes
-    }
-
-    private func readReply() throws -> Reply {
-        let line = try readLine()
-        guard let kind = line.first else { throw ClientError(description: "empty reply line") }
-        let rest = String(decoding: line.dropFirst(), as: UTF8.self)
-        switch kind {
-        case UInt8(ascii: "+"): return .simple(rest)
-        case UInt8(ascii: "-"): return .error(rest)
-        case UInt8(ascii: ":"): return .integer(Int64(rest) ?? 0)
-        case UInt8(ascii: "$"):
-            guard let length = Int(rest), length >= 0 else { return .bulk(nil) }
-            return .bulk(try readBytes(length))
-        case UInt8(ascii: "*"):
-            guard let count = Int(rest), count >= 0 else { return .array(nil) }
-            return .array(try (0..<count).map { _ in try readReply() })
-        default:
-            throw ClientError(description: "unexpected reply type \(kind)")
-        }
-    }
-}
-
-/// A small deterministic generator for test streams (SplitMix64), independent of Swift's seeds.
-struct TestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-extension Array where Element == UInt8 {
-    init(_ text: String) { self = Array(text.utf8) }
-}
-
 // MARK: - SHA-1
 
 @Suite("SHA-1")
@@ -261,7 +51,7 @@ struct SHA1Tests {
 
 // MARK: - Digests against redis-server
 
-@Suite("DEBUG DIGEST against redis-server", .serialized, .enabled(if: RedisTestServer.isAvailable))
+@Suite("DEBUG DIGEST against redis-server", .serialized, .enabled(if: OwnedRedisServer.isAvailable))
 struct DigestRedisTests {
     /// A dataset built in Redis and described to Rewind, one key at a time.
     struct Dataset {
@@ -273,11 +63,11 @@ struct DigestRedisTests {
             for argument in arguments { commands.append((db, argument)) }
         }
 
-        func load(into server: RedisTestServer) throws {
+        func load(into server: OwnedRedisServer) throws {
             for (dbIndex, arguments) in commands {
                 try server.command("SELECT", String(dbIndex))
                 let reply = try server.command(arguments)
-                if case .error(let message) = reply { throw RedisTestServer.ClientError(description: message) }
+                if case .error(let message) = reply { throw OwnedRedisServer.ClientError(description: message) }
             }
             try server.command("SELECT", "0")
         }
@@ -333,7 +123,7 @@ struct DigestRedisTests {
 
     @Test("Empty dataset digests to 40 zeros")
     func emptyDataset() throws {
-        let server = try RedisTestServer()
+        let server = try OwnedRedisServer()
         #expect(try server.command("DEBUG", "DIGEST") == .simple(RedisDigest.zero.hexString))
         #expect(RedisDigest.datasetDigest(databases: []).hexString == String(repeating: "0", count: 40))
         #expect(try server.command("DEBUG", "DIGEST-VALUE", "missing") == .array([.simple(RedisDigest.zero.hexString)]))
@@ -341,7 +131,7 @@ struct DigestRedisTests {
 
     @Test("Every type, expiring keys and several databases digest as Redis does")
     func datasetMatchesRedis() throws {
-        let server = try RedisTestServer()
+        let server = try OwnedRedisServer()
         let data = Self.makeDataset()
         try data.load(into: server)
         #expect(try server.command("DEBUG", "DIGEST") == .simple(RedisDigest.datasetDigest(databases: data.all).hexString))
@@ -359,7 +149,7 @@ struct DigestRedisTests {
     func encodingIndependence() throws {
         let data = Self.makeDataset()
         let expected = RedisDigest.datasetDigest(databases: data.all).hexString
-        let server = try RedisTestServer(extraArguments: [
+        let server = try OwnedRedisServer(extraArguments: [
             "--list-max-listpack-size", "1", "--set-max-intset-entries", "0",
             "--hash-max-listpack-entries", "0", "--zset-max-listpack-entries", "0",
         ])
@@ -369,7 +159,7 @@ struct DigestRedisTests {
 
     @Test("A -0 score digests as -0 in a skiplist and as 0 in a listpack")
     func negativeZeroScore() throws {
-        let server = try RedisTestServer()
+        let server = try OwnedRedisServer()
         try server.command("ZADD", "small", "-0", "a")
         try server.command("CONFIG", "SET", "zset-max-listpack-entries", "0")
         try server.command("ZADD", "big", "-0", "a")

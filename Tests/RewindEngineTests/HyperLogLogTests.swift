@@ -79,11 +79,11 @@ struct HyperLogLogTests {
     }
 }
 
-@Suite("HyperLogLog against redis-server", .serialized, .enabled(if: RedisTestServer.isAvailable))
+@Suite("HyperLogLog against redis-server", .serialized, .enabled(if: OwnedRedisServer.isAvailable))
 struct HyperLogLogRedisTests {
     /// Adds `elements` to `key` in Redis and in process, in PFADD batches of random sizes, and
     /// checks each reply and the stored bytes after every batch.
-    static func addAndCompare(_ server: RedisTestServer, key: [UInt8], elements: [[UInt8]], value: inout [UInt8]?,
+    static func addAndCompare(_ server: OwnedRedisServer, key: [UInt8], elements: [[UInt8]], value: inout [UInt8]?,
                               seed: UInt64) throws {
         var random = TestRandom(seed: seed)
         var commands: [[[UInt8]]] = []
@@ -104,7 +104,7 @@ struct HyperLogLogRedisTests {
     @Test("PFADD bytes and PFCOUNT equal Redis's for streams crossing sparse to dense",
           arguments: [0, 1, 10, 100, 1000, 5000, 50_000])
     func streams(size: Int) throws {
-        let server = try RedisTestServer()
+        let server = try OwnedRedisServer()
         let key = b("hll:\(size)")
         var value: [UInt8]? = nil
         try Self.addAndCompare(server, key: key, elements: elementStream(count: size, seed: UInt64(size) + 11),
@@ -126,7 +126,7 @@ struct HyperLogLogRedisTests {
 
     @Test("PFMERGE and multi-key PFCOUNT equal Redis's over sparse, dense and missing keys")
     func merges() throws {
-        let server = try RedisTestServer()
+        let server = try OwnedRedisServer()
         var values: [[UInt8]?] = []
         let sizes = [0, 3, 40, 300, 3000, 20_000]
         for (index, size) in sizes.enumerated() {
@@ -161,24 +161,24 @@ struct HyperLogLogRedisTests {
 
     @Test("Corrupted and foreign strings fail with Redis's exact errors")
     func corruption() throws {
-        let server = try RedisTestServer()
+        let server = try OwnedRedisServer()
         var value: [UInt8]? = nil
         try Self.addAndCompare(server, key: b("h"), elements: elementStream(count: 25, seed: 5), value: &value, seed: 5)
         let original = try #require(value)
-        func replyFor(_ error: HyperLogLogError) -> RedisTestServer.Reply { .error(error.replyText) }
+        func replyFor(_ error: HyperLogLogError) -> OwnedRedisServer.Reply { .error(error.replyText) }
         func check(_ bytes: [UInt8], label: String) throws {
             try server.command([b("SET"), b("c"), bytes])
             var local = bytes
-            let expected: RedisTestServer.Reply
+            let expected: OwnedRedisServer.Reply
             do { expected = .integer(try HyperLogLog.countCachingResult(&local).cardinality) } catch { expected = replyFor(error) }
             #expect(try server.command("PFCOUNT", "c") == expected, "PFCOUNT \(label)")
             #expect(try server.command([b("GET"), b("c")]).bytes == local, "bytes after PFCOUNT \(label)")
             var optional: [UInt8]? = local
-            let addExpected: RedisTestServer.Reply
+            let addExpected: OwnedRedisServer.Reply
             do { addExpected = .integer(try HyperLogLog.pfadd([b("zz"), b("y")], to: &optional) ? 1 : 0) } catch { addExpected = replyFor(error) }
             #expect(try server.command("PFADD", "c", "zz", "y") == addExpected, "PFADD \(label)")
             #expect(try server.command([b("GET"), b("c")]).bytes == optional, "bytes after PFADD \(label)")
-            let mergeExpected: RedisTestServer.Reply
+            let mergeExpected: OwnedRedisServer.Reply
             do { mergeExpected = .integer(try HyperLogLog.count([optional, original])) } catch { mergeExpected = replyFor(error) }
             #expect(try server.command("PFCOUNT", "c", "h") == mergeExpected, "PFCOUNT multi \(label)")
         }

@@ -211,9 +211,9 @@ struct SortedSetModelTests {
     }
 }
 
-@Suite("SortedSet against redis-server", .serialized, .enabled(if: RedisTestServer.isAvailable))
+@Suite("SortedSet against redis-server", .serialized, .enabled(if: OwnedRedisServer.isAvailable))
 struct SortedSetRedisTests {
-    typealias Reply = RedisTestServer.Reply
+    typealias Reply = OwnedRedisServer.Reply
 
     static func text(_ score: Double) -> [UInt8] { DigestMixer.formatPercent17g(score) }
 
@@ -228,7 +228,7 @@ struct SortedSetRedisTests {
         (UInt64(11), 128), (12, 8), (13, 0),
     ])
     func differential(seed: UInt64, listpackEntries: Int) throws {
-        let server = try RedisTestServer(extraArguments: ["--zset-max-listpack-entries", String(listpackEntries)])
+        let server = try OwnedRedisServer(extraArguments: ["--zset-max-listpack-entries", String(listpackEntries)])
         var random = TestRandom(seed: seed)
         var set: SortedSet? = nil
         let key = b("z")
@@ -329,7 +329,7 @@ struct SortedSetRedisTests {
 
     @Test("-0 reads back as 0 from a listpack and as -0 from a skiplist, as in Redis")
     func negativeZero() throws {
-        let server = try RedisTestServer()
+        let server = try OwnedRedisServer()
         var compact = SortedSet()
         _ = compact.add(b("a"), score: -0.0)
         var skiplist = SortedSet(encoding: .skiplist)

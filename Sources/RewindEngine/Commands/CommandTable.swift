@@ -4,7 +4,7 @@
 /// The declarative table the dispatcher, `COMMAND` and key extraction all read.
 enum CommandTable {
     /// Every command, sorted by name.
-    static let all: [CommandSpec] = [
+    static let all: [CommandSpec] = ([
         CommandSpec("append", arity: 3, flags: [.write, .denyOOM, .fast], keys: .range(first: 1, last: 1, step: 1), group: .string, run: Keyspace.appendCommand),
         CommandSpec("bitcount", arity: -2, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .bitmap, run: Keyspace.bitcountCommand),
         CommandSpec("bitfield", arity: -2, flags: [.write, .denyOOM], keys: .range(first: 1, last: 1, step: 1), group: .bitmap, run: Keyspace.bitfieldCommand),
@@ -16,9 +16,6 @@ enum CommandTable {
         CommandSpec("blpop", arity: -3, flags: [.write, .noscript, .blocking], keys: .range(first: 1, last: -2, step: 1), group: .list, run: Keyspace.blpopCommand),
         CommandSpec("brpop", arity: -3, flags: [.write, .noscript, .blocking], keys: .range(first: 1, last: -2, step: 1), group: .list, run: Keyspace.brpopCommand),
         CommandSpec("brpoplpush", arity: 4, flags: [.write, .denyOOM, .noscript, .blocking], keys: .range(first: 1, last: 2, step: 1), group: .list, run: Keyspace.brpoplpushCommand),
-        CommandSpec("bzmpop", arity: -5, flags: [.write, .blocking, .movableKeys], keys: .keyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.bzmpopCommand),
-        CommandSpec("bzpopmax", arity: -3, flags: [.write, .noscript, .blocking, .fast], keys: .range(first: 1, last: -2, step: 1), group: .sortedSet, run: Keyspace.bzpopmaxCommand),
-        CommandSpec("bzpopmin", arity: -3, flags: [.write, .noscript, .blocking, .fast], keys: .range(first: 1, last: -2, step: 1), group: .sortedSet, run: Keyspace.bzpopminCommand),
         CommandSpec("command", arity: -1, flags: [.loading, .stale], keys: .none, group: .server, extraCategories: [.connection], run: Keyspace.commandCommand),
         CommandSpec("copy", arity: -3, flags: [.write, .denyOOM], keys: .range(first: 1, last: 2, step: 1), group: .generic, run: Keyspace.copyCommand),
         CommandSpec("dbsize", arity: 1, flags: [.readonly, .fast], keys: .none, group: .generic, run: Keyspace.dbsizeCommand),
@@ -130,39 +127,7 @@ enum CommandTable {
         CommandSpec("unlink", arity: -2, flags: [.write, .fast], keys: .range(first: 1, last: -1, step: 1), group: .generic, run: Keyspace.unlinkCommand),
         CommandSpec("unwatch", arity: 1, flags: [.noscript, .loading, .stale, .fast, .allowBusy], keys: .none, group: .transactions, run: Keyspace.unwatchCommand),
         CommandSpec("watch", arity: -2, flags: [.noscript, .loading, .stale, .fast, .allowBusy], keys: .range(first: 1, last: -1, step: 1), group: .transactions, run: Keyspace.watchCommand),
-        CommandSpec("zadd", arity: -4, flags: [.write, .denyOOM, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zaddCommand),
-        CommandSpec("zcard", arity: 2, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zcardCommand),
-        CommandSpec("zcount", arity: 4, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zcountCommand),
-        CommandSpec("zdiff", arity: -3, flags: [.readonly, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zdiffCommand),
-        CommandSpec("zdiffstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .destinationThenKeyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.zdiffstoreCommand),
-        CommandSpec("zincrby", arity: 4, flags: [.write, .denyOOM, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zincrbyCommand),
-        CommandSpec("zinter", arity: -3, flags: [.readonly, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zinterCommand),
-        CommandSpec("zintercard", arity: -3, flags: [.readonly, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zintercardCommand),
-        CommandSpec("zinterstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .destinationThenKeyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.zinterstoreCommand),
-        CommandSpec("zlexcount", arity: 4, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zlexcountCommand),
-        CommandSpec("zmpop", arity: -4, flags: [.write, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zmpopCommand),
-        CommandSpec("zmscore", arity: -3, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zmscoreCommand),
-        CommandSpec("zpopmax", arity: -2, flags: [.write, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zpopmaxCommand),
-        CommandSpec("zpopmin", arity: -2, flags: [.write, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zpopminCommand),
-        CommandSpec("zrandmember", arity: -2, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zrandmemberCommand),
-        CommandSpec("zrange", arity: -4, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zrangeCommand),
-        CommandSpec("zrangebylex", arity: -4, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zrangebylexCommand),
-        CommandSpec("zrangebyscore", arity: -4, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zrangebyscoreCommand),
-        CommandSpec("zrangestore", arity: -5, flags: [.write, .denyOOM], keys: .range(first: 1, last: 2, step: 1), group: .sortedSet, run: Keyspace.zrangestoreCommand),
-        CommandSpec("zrank", arity: 3, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zrankCommand),
-        CommandSpec("zrem", arity: -3, flags: [.write, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zremCommand),
-        CommandSpec("zremrangebylex", arity: 4, flags: [.write], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zremrangebylexCommand),
-        CommandSpec("zremrangebyrank", arity: 4, flags: [.write], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zremrangebyrankCommand),
-        CommandSpec("zremrangebyscore", arity: 4, flags: [.write], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zremrangebyscoreCommand),
-        CommandSpec("zrevrange", arity: -4, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zrevrangeCommand),
-        CommandSpec("zrevrangebylex", arity: -4, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zrevrangebylexCommand),
-        CommandSpec("zrevrangebyscore", arity: -4, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zrevrangebyscoreCommand),
-        CommandSpec("zrevrank", arity: 3, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zrevrankCommand),
-        CommandSpec("zscan", arity: -3, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zscanCommand),
-        CommandSpec("zscore", arity: 3, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zscoreCommand),
-        CommandSpec("zunion", arity: -3, flags: [.readonly, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zunionCommand),
-        CommandSpec("zunionstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .destinationThenKeyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.zunionstoreCommand),
-    ]
+    ] + sortedSetRows).sorted { $0.name < $1.name }
 
     /// Lookup by name, holding both the lower- and the upper-case spelling so the usual client
     /// spellings need no case folding.

@@ -128,3 +128,23 @@ extension ErrorReply {
         CommandError("ERR value is out of range, value must between \(minimum) and \(maximum)")
     }
 }
+
+// Sorted sets, HyperLogLog and DEBUG (redis src/t_zset.c, src/hyperloglog.c, src/debug.c).
+extension ErrorReply {
+    static let zaddNXAndXX = CommandError("ERR XX and NX options at the same time are not compatible")
+    static let zaddGTLTNX = CommandError("ERR GT, LT, and/or NX options at the same time are not compatible")
+    static let zaddIncrSinglePair = CommandError("ERR INCR option supports a single increment-element pair")
+    static let scoreNaN = CommandError("ERR resulting score is not a number (NaN)")
+    static let minMaxNotFloat = CommandError("ERR min or max is not a float")
+    static let minMaxNotLexRange = CommandError("ERR min or max not valid string range item")
+    static let limitNeedsByScoreOrByLex = CommandError(
+        "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+    static let withScoresWithByLex = CommandError("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+    static let weightNotFloat = CommandError("ERR weight value is not a float")
+    static let countNotPositive = CommandError("ERR count should be greater than 0")
+
+    /// `ERR at least 1 input key is needed for 'zunionstore' command`.
+    static func atLeastOneInputKey(_ commandName: String) -> CommandError {
+        CommandError("ERR at least 1 input key is needed for '\(commandName)' command")
+    }
+}

@@ -27,6 +27,12 @@ extension Keyspace {
         return RedisDigest.datasetDigest(databases: databasesWithKeys)
     }
 
+    /// ``datasetDigest()`` as Redis prints it: 40 lowercase hex digits, all zeros when every
+    /// database is empty. For tools comparing a replayed state with a live Redis.
+    public func digest() -> String {
+        datasetDigest().hexString
+    }
+
     /// DEBUG DIGEST | DIGEST-VALUE key... (the only DEBUG subcommands the engine has).
     func debugCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
         if context.argument(1, is: "DIGEST") && context.argumentCount == 2 {

@@ -224,6 +224,7 @@ extension SortedSet {
 
     private func elements(in test: RangeTest, reverse: Bool, offset: Int, limit: Int?) -> [Element] {
         guard offset >= 0, limit != 0 else { return [] }  // a negative offset skips everything
+        guard offset < count else { return [] }  // Redis's early return; also keeps `start + offset` in range
         guard let start = reverse ? lastIndex(in: test) : firstIndex(in: test) else { return [] }
         let from = reverse ? start - offset : start + offset
         guard from >= 0 && from < count else { return [] }
