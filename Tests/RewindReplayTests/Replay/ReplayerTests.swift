@@ -1,0 +1,198 @@
+import Foundation
+import RewindEngine
+import RewindLog
+@testable import RewindReplay
+import RewindTestSupport
+import Testing
+
+@Suite("Replayer: stopping points, exclusions and filters")
+struct ReplayerTests {
+    static let t0: Int64 = 1_700_000_000_000
+
+    /// #1 SET a 1, #2 SET b 2, #3-#6 MULTI INCR a, SET c 3 EXEC, #7 FLUSHALL, #8 SET d 4 (db 1), #9 SET user:1 x.
+    func sampleLog(_ directory: TemporaryDirectory) throws -> String {
+        let log = directory.appending("sample.rwlog")
+        try writeTestLog(at: log, [
+            .command(["SET", "a", "1"], at: Self.t0),
+            .command(["SET", "b", "2"], at: Self.t0 + 1000),
+            .transaction([["INCR", "a"], ["SET", "c", "3"]], at: Self.t0 + 2000),
+            .command(["FLUSHALL"], at: Self.t0 + 3000),
+            .command(["SET", "d", "4"], db: 1, at: Self.t0 + 4000),
+            .command(["SET", "user:1", "x"], at: Self.t0 + 5000),
+        ])
+        return log
+    }
+
+    @Test("The whole log: every command applied, the summary names the last entry")
+    func wholeLog() throws {
+        let directory = try TemporaryDirectory()
+        let (keyspace, summary) = try replayed(try sampleLog(directory))
+        #expect(summary.appliedCommandCount == 7)
+        #expect(summary.readEntryCount == 9)
+        #expect(summary.lastSequence == 9)
+        #expect(summary.logLastSequence == 9)
+        #expect(summary.keysPerDatabase == [0: 1, 1: 1])
+        #expect(stringValue(keyspace, "a") == nil)
+        #expect(stringValue(keyspace, "user:1") == "x")
+        #expect(summary.failures.isEmpty)
+    }
+
+    @Test("--until is inclusive and leaves later entries out")
+    func untilSequence() throws {
+        let directory = try TemporaryDirectory()
+        let (keyspace, summary) = try replayed(try sampleLog(directory), ReplayOptions(untilSequence: 6))
+        #expect(summary.lastSequence == 6)
+        #expect(stringValue(keyspace, "a") == "2")
+        #expect(stringValue(keyspace, "c") == "3")
+        #expect(summary.unappliedTransaction == nil)
+    }
+
+    @Test("A stopping point inside a transaction stops before the whole transaction")
+    func untilInsideTransaction() throws {
+        let directory = try TemporaryDirectory()
+        let (keyspace, summary) = try replayed(try sampleLog(directory), ReplayOptions(untilSequence: 4))
+        #expect(summary.unappliedTransaction == 3...4)
+        #expect(summary.lastSequence == 2)
+        #expect(stringValue(keyspace, "a") == "1")
+        #expect(stringValue(keyspace, "c") == nil)
+        #expect(summary.text().contains("Stopped before the transaction #3-#4"))
+    }
+
+    @Test("--until beyond the end is an error that names the last entry")
+    func untilBeyondEnd() throws {
+        let directory = try TemporaryDirectory()
+        let log = try sampleLog(directory)
+        let error = try #require(throws: ReplayError.self) { try replayed(log, ReplayOptions(untilSequence: 10)) }
+        #expect(error.code == .untilBeyondEnd)
+        #expect(error.description.contains("ends at #9"))
+        // The last entry itself is fine.
+        #expect(try replayed(log, ReplayOptions(untilSequence: 9)).1.lastSequence == 9)
+    }
+
+    @Test("--until-time applies entries at or before the time")
+    func untilTime() throws {
+        let directory = try TemporaryDirectory()
+        let (keyspace, summary) = try replayed(try sampleLog(directory), ReplayOptions(untilTimestampMilliseconds: Self.t0 + 1000))
+        #expect(summary.lastSequence == 2)
+        #expect(stringValue(keyspace, "b") == "2")
+        #expect(stringValue(keyspace, "c") == nil)
+    }
+
+    @Test("Excluding an accidental FLUSHALL by sequence keeps the data, and the summary says what was skipped")
+    func excludeSequence() throws {
+        let directory = try TemporaryDirectory()
+        let (keyspace, summary) = try replayed(try sampleLog(directory), ReplayOptions(excludedSequences: [7]))
+        #expect(stringValue(keyspace, "a") == "2")
+        #expect(summary.skipped.map(\.place.sequence) == [7])
+        #expect(summary.skipped.first?.reason == .excludedSequence)
+        #expect(summary.skipped.first?.commandText.contains("FLUSHALL") == true)
+        #expect(summary.keysPerDatabase == [0: 4, 1: 1])
+    }
+
+    @Test("--exclude-command skips every command of that name, in any case")
+    func excludeCommand() throws {
+        let directory = try TemporaryDirectory()
+        let (keyspace, summary) = try replayed(try sampleLog(directory), ReplayOptions(excludedCommands: ["flushall", "INCR"]))
+        #expect(stringValue(keyspace, "a") == "1")
+        #expect(summary.skipped.map(\.place.sequence) == [4, 7])
+        #expect(summary.skipped.allSatisfy { $0.reason == .excludedCommand })
+    }
+
+    @Test("Excluding an unknown sequence number or a transaction marker is an error")
+    func excludeUnknown() throws {
+        let directory = try TemporaryDirectory()
+        let log = try sampleLog(directory)
+        let beyond = try #require(throws: ReplayError.self) { try replayed(log, ReplayOptions(excludedSequences: [42])) }
+        #expect(beyond.code == .unknownSequence)
+        #expect(beyond.description.contains("#42"))
+        let marker = try #require(throws: ReplayError.self) { try replayed(log, ReplayOptions(excludedSequences: [3])) }
+        #expect(marker.code == .unknownSequence)
+        #expect(marker.description.contains("not a command"))
+    }
+
+    @Test("--only-db applies one database's entries; --only-keys the matching keys and keyless commands")
+    func filters() throws {
+        let directory = try TemporaryDirectory()
+        let log = try sampleLog(directory)
+        let (_, dbOnly) = try replayed(log, ReplayOptions(onlyDatabase: 1))
+        #expect(dbOnly.keysPerDatabase == [1: 1])
+        #expect(dbOnly.filteredCount == 6)
+        let (keyspace, keysOnly) = try replayed(log, ReplayOptions(excludedSequences: [7], onlyKeys: try KeyPattern("[ab]")))
+        #expect(stringValue(keyspace, "a") == "2")
+        #expect(stringValue(keyspace, "b") == "2")
+        #expect(stringValue(keyspace, "c") == nil)
+        #expect(keysOnly.keysPerDatabase == [0: 2])
+    }
+
+    @Test("Damage the recovery mode tolerates is reported in the summary")
+    func tornTail() throws {
+        let directory = try TemporaryDirectory()
+        let log = try sampleLog(directory)
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: log).filter { $0.hasSuffix(".rwseg") }.sorted().last)
+        let path = log + "/" + segment
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.truncate(atOffset: UInt64(size - 3))
+        try handle.close()
+        let (_, summary) = try replayed(log)
+        #expect(summary.damages.count == 1)
+        #expect(summary.lastSequence == 8)
+        #expect(throws: LogError.self) { try replayed(log, ReplayOptions(recovery: .absolute)) }
+    }
+
+    @Test("Key patterns match as KEYS does", arguments: [
+        ("user:*", "user:42", true), ("user:*", "users", false), ("h?llo", "hello", true), ("h?llo", "hllo", false),
+        ("h[ae]llo", "hallo", true), ("h[^e]llo", "hello", false), ("h[a-c]llo", "hbllo", true), ("*", "", true),
+        ("a\\*b", "a*b", true), ("a\\*b", "axb", false), ("*:*:x", "a:b:x", true), ("[z-a]", "m", true),
+    ])
+    func patternMatching(pattern: String, key: String, matches: Bool) throws {
+        #expect(try KeyPattern(pattern).matches(Array(key.utf8)) == matches)
+    }
+
+    @Test("Malformed key patterns are refused with a one-line reason", arguments: ["", "user:[", "a\\", "[^"])
+    func badPatterns(pattern: String) {
+        let error = #expect(throws: ReplayError.self) { try KeyPattern(pattern) }
+        #expect(error?.code == .badPattern)
+        #expect(error?.description.contains("\n") == false)
+    }
+
+    @Test("Times parse as ISO 8601 or Unix milliseconds", arguments: [
+        ("1700000000000", Int64(1_700_000_000_000)), ("2023-11-14T22:13:20Z", 1_700_000_000_000),
+        ("2023-11-14T22:13:20.123Z", 1_700_000_000_123), ("2023-11-14T23:13:20+01:00", 1_700_000_000_000),
+        ("2023-11-14", 1_699_920_000_000), ("1970-01-01T00:00:00.5Z", 500),
+    ])
+    func times(text: String, milliseconds: Int64) throws {
+        #expect(try ReplayTime.parseMilliseconds(text) == milliseconds)
+    }
+
+    @Test("Unreadable times are refused", arguments: ["yesterday", "2023-13-01", "2023-11-14T25:00:00Z", "2023-11-14T10:00:00X"])
+    func badTimes(text: String) {
+        #expect(throws: ReplayError.self) { try ReplayTime.parseMilliseconds(text) }
+    }
+
+    @Test("SHA-1 matches FIPS 180 known answers")
+    func sha1() {
+        func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+        #expect(hex(SHA1.hash(Array("abc".utf8))) == "a9993e364706816aba3e25717850c26c9cd0d89d")
+        #expect(hex(SHA1.hash([UInt8]())) == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
+        #expect(hex(SHA1.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))) == "84983e441c3bd26ebaae4aa1f95129e5e54670f1")
+        #expect(hex(SHA1.hash([UInt8](repeating: 0x61, count: 1_000_000))) == "34aa973cd4c4daa4f61eeb2bdbad27316534016f")
+    }
+
+    @Test("An empty state digests to forty zeros, as DEBUG DIGEST prints it")
+    func emptyDigest() {
+        #expect(StateDigest.digest(of: Keyspace(randomSeed: 0)) == String(repeating: "0", count: 40))
+    }
+
+    @Test("The state written as a log replays to the same digest")
+    func stateToLog() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("imported.rwlog")
+        _ = try AOFImporter.importAOF(from: Fixtures.singleAOF, to: log)
+        let (keyspace, summary) = try replayed(log)
+        let copy = directory.appending("copy.rwlog")
+        let written = try StateDump.writeLog(of: keyspace, to: copy, timestampMilliseconds: summary.lastTimestampMilliseconds)
+        #expect(written.keyCount == summary.keyCount)
+        #expect(try replayed(copy).1.digest == summary.digest)
+    }
+}
