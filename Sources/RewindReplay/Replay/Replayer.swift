@@ -227,7 +227,7 @@ struct ReplayRun {
             advance(place)
         case .command:
             let command = LoggedCommand(db: Int(entry.db), arguments: entry.arguments.map { Array($0) })
-            let skipText = skipReason(entry) != nil ? EntryFormatting.textLine(entry) : nil
+            let skipText = skipReason(entry) != nil ? Self.text(command.arguments) : nil
             if pendingTransaction != nil {
                 pendingTransaction!.append((place, command, skipText))
             } else {
@@ -275,7 +275,8 @@ struct ReplayRun {
         if case .error(let message) = reply {
             summary.failureCount += 1
             if summary.failures.count < ReplaySummary.failureCountMax {
-                summary.failures.append(ReplayFailure(place: place, commandText: Self.text(command.arguments), error: message))
+                summary.failures.append(ReplayFailure(place: place, commandText: Self.text(command.arguments),
+                                                         error: message.trimmingCharacters(in: .whitespaces)))
             }
         }
         observer?(AppliedCommand(place: place, command: command, reply: reply))
