@@ -23,6 +23,8 @@ public struct ReplayOptions: Sendable {
     public var onlyKeys: KeyPattern?
     /// What damage in the log means.
     public var recovery: RecoveryMode
+    /// Read and decode the log on a second thread while this one applies (two cores).
+    public var decodesConcurrently = true
 
     public init(untilSequence: UInt64? = nil, untilTimestampMilliseconds: Int64? = nil,
                 excludedSequences: Set<UInt64> = [], excludedCommands: Set<String> = [],

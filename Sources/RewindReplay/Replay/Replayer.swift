@@ -119,7 +119,9 @@ public struct ReplayProgress: Sendable {
 /// print(summary.digest)
 /// ```
 ///
-/// A replayer is not thread-safe; it reads the log on the calling thread.
+/// A replayer applies entries on the calling thread. With ``ReplayOptions/decodesConcurrently``
+/// (the default), a second thread reads, checks, decompresses and decodes the log ahead of it, so
+/// the two cores overlap; the keyspace is only ever touched by the calling thread.
 public struct Replayer {
     public let log: String
 
@@ -139,22 +141,33 @@ public struct Replayer {
                        progress: ((ReplayProgress) -> Void)? = nil,
                        observer: ((AppliedCommand) -> Void)? = nil) throws -> ReplaySummary {
         let reader = try LogReader(directory: log)
-        var run = ReplayRun(keyspace: keyspace, options: options, observer: observer)
+        let segmentNames = reader.manifest.segments.map(\.fileName)
+        var run = ReplayRun(keyspace: keyspace, options: options, observer: observer, segmentNames: segmentNames)
         let start = DispatchTime.now().uptimeNanoseconds
-        var record: LogReader.RecordInfo?
-        struct Stop: Error {}
+        func report(_ sequence: UInt64) {
+            guard let progress, run.summary.readEntryCount & 0xFFFF == 0 else { return }
+            progress(ReplayProgress(readEntryCount: run.summary.readEntryCount, lastSequence: sequence,
+                                    seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+        }
         var readSummary: LogReader.Summary?
-        do {
-            readSummary = try reader.forEachEntry(from: from, recovery: options.recovery, onRecord: { record = $0 }) { entry in
-                guard let record else { return }
-                if !run.accept(entry, record: record) { throw Stop() }
-                if let progress, run.summary.readEntryCount & 0xFFFF == 0 {
-                    progress(ReplayProgress(readEntryCount: run.summary.readEntryCount, lastSequence: entry.sequence,
-                                            seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
-                }
+        if options.decodesConcurrently {
+            readSummary = try DecodingPipeline.run(reader: reader, from: from, recovery: options.recovery) { entry in
+                guard run.accept(entry) else { return false }
+                report(entry.sequence)
+                return true
             }
-        } catch is Stop {}
-        run.finish(reachedEnd: readSummary != nil)
+        } else {
+            struct Stop: Error {}
+            var record: LogReader.RecordInfo?
+            do {
+                readSummary = try reader.forEachEntry(from: from, recovery: options.recovery, onRecord: { record = $0 }) { view in
+                    guard let record else { return }
+                    if !run.accept(DecodedEntry(view, record: record)) { throw Stop() }
+                    report(view.sequence)
+                }
+            } catch is Stop {}
+        }
+        run.finish()
         var summary = run.summary
         if let readSummary {
             summary.damages = readSummary.damages
@@ -195,62 +208,68 @@ struct ReplayRun {
     let keyspace: Keyspace
     let options: ReplayOptions
     let observer: ((AppliedCommand) -> Void)?
+    let segmentNames: [String]
     var summary = ReplaySummary()
     /// Commands of an open transaction, applied when its end marker arrives.
-    var pendingTransaction: [(EntryPlace, LoggedCommand, String?)]?
+    var pendingTransaction: [DecodedEntry]?
     var transactionStart: UInt64 = 0
+    /// Whether anything beyond applying is asked for (cheaper hot path when not).
+    let needsInspection: Bool
 
-    init(keyspace: Keyspace, options: ReplayOptions, observer: ((AppliedCommand) -> Void)?) {
+    init(keyspace: Keyspace, options: ReplayOptions, observer: ((AppliedCommand) -> Void)?, segmentNames: [String]) {
         self.keyspace = keyspace
         self.options = options
         self.observer = observer
+        self.segmentNames = segmentNames
+        needsInspection = !options.excludedSequences.isEmpty || !options.excludedCommands.isEmpty
+            || options.onlyDatabase != nil || options.onlyKeys != nil
+    }
+
+    func place(_ entry: DecodedEntry) -> EntryPlace {
+        EntryPlace(sequence: entry.sequence, segmentIndex: entry.segmentIndex,
+                   segmentFileName: entry.segmentIndex < segmentNames.count ? segmentNames[entry.segmentIndex] : "",
+                   byteOffset: entry.byteOffset, timestampMilliseconds: entry.timestampMilliseconds, db: entry.db)
     }
 
     /// Handles one entry; false means the stopping point is passed.
-    mutating func accept(_ entry: EntryView, record: LogReader.RecordInfo) -> Bool {
+    mutating func accept(_ entry: DecodedEntry) -> Bool {
         if let until = options.untilSequence, entry.sequence > until { return false }
         if let untilTime = options.untilTimestampMilliseconds, entry.timestampMilliseconds > untilTime { return false }
         summary.readEntryCount += 1
-        let place = EntryPlace(sequence: entry.sequence, segmentIndex: record.segmentIndex, segmentFileName: record.segmentFileName,
-                               byteOffset: record.byteOffset, timestampMilliseconds: entry.timestampMilliseconds, db: Int(entry.db))
         switch entry.kind {
         case .checkpoint:
-            advance(place)
+            advance(entry)
         case .transactionBegin:
             pendingTransaction = []
             transactionStart = entry.sequence
         case .transactionEnd:
-            for (commandPlace, command, skipText) in pendingTransaction ?? [] {
-                apply(command, at: commandPlace, skipText: skipText)
-            }
+            for command in pendingTransaction ?? [] { apply(command) }
             pendingTransaction = nil
-            advance(place)
+            advance(entry)
         case .command:
-            let command = LoggedCommand(db: Int(entry.db), arguments: entry.arguments.map { Array($0) })
-            let skipText = skipReason(entry) != nil ? Self.text(command.arguments) : nil
             if pendingTransaction != nil {
-                pendingTransaction!.append((place, command, skipText))
+                pendingTransaction!.append(entry)
             } else {
-                apply(command, at: place, skipText: skipText)
+                apply(entry)
             }
         }
         return true
     }
 
-    mutating func finish(reachedEnd: Bool) {
+    mutating func finish() {
         if let pending = pendingTransaction {
-            let last = pending.last?.0.sequence ?? transactionStart
+            let last = pending.last?.sequence ?? transactionStart
             summary.unappliedTransaction = transactionStart...max(last, transactionStart)
             pendingTransaction = nil
         }
     }
 
-    private mutating func advance(_ place: EntryPlace) {
-        summary.lastSequence = place.sequence
-        summary.lastTimestampMilliseconds = place.timestampMilliseconds
+    private mutating func advance(_ entry: DecodedEntry) {
+        summary.lastSequence = entry.sequence
+        summary.lastTimestampMilliseconds = entry.timestampMilliseconds
     }
 
-    private func skipReason(_ entry: EntryView) -> SkippedEntry.Reason? {
+    private func skipReason(_ entry: DecodedEntry) -> SkippedEntry.Reason? {
         if options.excludedSequences.contains(entry.sequence) { return .excludedSequence }
         if !options.excludedCommands.isEmpty, let name = entry.arguments.first,
            options.excludedCommands.contains(String(decoding: name, as: UTF8.self).uppercased()) {
@@ -259,27 +278,29 @@ struct ReplayRun {
         return nil
     }
 
-    private mutating func apply(_ command: LoggedCommand, at place: EntryPlace, skipText: String?) {
-        advance(place)
-        if let skipText {
-            let reason: SkippedEntry.Reason = options.excludedSequences.contains(place.sequence) ? .excludedSequence : .excludedCommand
-            summary.skipped.append(SkippedEntry(place: place, reason: reason, commandText: skipText))
-            return
+    private mutating func apply(_ entry: DecodedEntry) {
+        advance(entry)
+        let command = LoggedCommand(db: entry.db, arguments: entry.arguments)
+        if needsInspection {
+            if let reason = skipReason(entry) {
+                summary.skipped.append(SkippedEntry(place: place(entry), reason: reason, commandText: Self.text(entry.arguments)))
+                return
+            }
+            if !passesFilters(command) {
+                summary.filteredCount += 1
+                return
+            }
         }
-        if !passesFilters(command) {
-            summary.filteredCount += 1
-            return
-        }
-        let reply = keyspace.apply(command, nowMilliseconds: place.timestampMilliseconds)
+        let reply = keyspace.apply(command, nowMilliseconds: entry.timestampMilliseconds)
         summary.appliedCommandCount += 1
         if case .error(let message) = reply {
             summary.failureCount += 1
             if summary.failures.count < ReplaySummary.failureCountMax {
-                summary.failures.append(ReplayFailure(place: place, commandText: Self.text(command.arguments),
-                                                         error: message.trimmingCharacters(in: .whitespaces)))
+                summary.failures.append(ReplayFailure(place: place(entry), commandText: Self.text(command.arguments),
+                                                      error: message.trimmingCharacters(in: .whitespaces)))
             }
         }
-        observer?(AppliedCommand(place: place, command: command, reply: reply))
+        observer?(AppliedCommand(place: place(entry), command: command, reply: reply))
     }
 
     private func passesFilters(_ command: LoggedCommand) -> Bool {

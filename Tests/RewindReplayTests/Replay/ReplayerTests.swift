@@ -196,3 +196,28 @@ struct ReplayerTests {
         #expect(try replayed(copy).1.digest == summary.digest)
     }
 }
+
+@Suite("Replayer: decoding on a second thread")
+struct DecodingPipelineTests {
+    @Test("Concurrent and sequential decoding give the same state and summary", arguments: [nil, UInt64(1), UInt64(4_097), UInt64(12_000)])
+    func sameResult(until: UInt64?) throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("workload.rwlog")
+        let writer = try LogWriter.open(directory: log, options: .init(durability: .no))
+        var generator = WorkloadGenerator(seed: 3, commandCount: 12_000, keyCount: 500)
+        while let item = generator.next() {
+            try writer.append(contentsOf: item.entries, transaction: item.entries.count > 1)
+        }
+        try writer.close()
+        var sequential = ReplayOptions(untilSequence: until)
+        sequential.decodesConcurrently = false
+        let (_, one) = try replayed(log, sequential)
+        let (_, two) = try replayed(log, ReplayOptions(untilSequence: until))
+        #expect(one.digest == two.digest)
+        #expect(one.lastSequence == two.lastSequence)
+        #expect(one.appliedCommandCount == two.appliedCommandCount)
+        #expect(one.readEntryCount == two.readEntryCount)
+        #expect(one.failureCount == two.failureCount)
+        #expect(one.unappliedTransaction == two.unappliedTransaction)
+    }
+}
