@@ -66,14 +66,20 @@ public final class ReplayedState {
     ///
     /// - Throws: ``ReplayError`` when `point` is beyond the end of the log; `LogError` for a
     ///   damaged or unreadable log (per `options.recovery`).
-    public convenience init(log: String, until point: ReplayPoint = .end, options: ReplayOptions = ReplayOptions()) throws {
+    ///
+    /// With `checkpoints` from an earlier replay of the same log, the replay starts from the
+    /// nearest checkpoint at or before `point` instead of the beginning (and takes checkpoints
+    /// on its way, for the next state).
+    public convenience init(log: String, until point: ReplayPoint = .end, options: ReplayOptions = ReplayOptions(),
+                            checkpoints: ReplayCheckpoints? = nil) throws {
         self.init(randomSeed: 0)
-        try replay(log: log, until: point, options: options)
+        try replay(log: log, until: point, options: options, checkpoints: checkpoints)
     }
 
     /// Applies more of `log`: from the entry after the last one applied up to `point`.
     /// The clock moves to the time of the last entry applied, if that is later.
-    public func replay(log: String, until point: ReplayPoint = .end, options: ReplayOptions = ReplayOptions()) throws {
+    public func replay(log: String, until point: ReplayPoint = .end, options: ReplayOptions = ReplayOptions(),
+                       checkpoints: ReplayCheckpoints? = nil) throws {
         var options = options
         switch point {
         case .end: break
@@ -81,7 +87,8 @@ public final class ReplayedState {
         case .time(let milliseconds): options.untilTimestampMilliseconds = milliseconds
         }
         let from = summary.lastSequence + 1
-        let result = try Replayer(log: log).replay(into: keyspace, options: options, from: from)
+        let result = try Replayer(log: log).replay(into: keyspace, options: options, from: from,
+                                                   checkpoints: from == 1 ? checkpoints : nil)
         journal.append(.replay(log: log, options: options, from: from))
         let previous = summary.lastSequence
         summary = result

@@ -92,6 +92,8 @@ public struct ReplaySummary: Sendable {
     public var peakResidentBytes = 0
     /// Wall-clock time of reading and applying (not of computing the digest).
     public var seconds = 0.0
+    /// The checkpoint the replay started from, when it used one (see ``ReplayCheckpoints``).
+    public var startedFromCheckpoint: UInt64?
 
     public static let failureCountMax = 20
 
@@ -138,12 +140,27 @@ public struct Replayer {
     /// - Throws: ``ReplayError`` for a stopping point beyond the end or an unknown excluded
     ///   sequence number; `LogError` for damage the recovery mode refuses, or an unreadable log.
     public func replay(into keyspace: Keyspace, options: ReplayOptions = ReplayOptions(), from: UInt64 = 1,
+                       checkpoints: ReplayCheckpoints? = nil,
                        progress: ((ReplayProgress) -> Void)? = nil,
                        observer: ((AppliedCommand) -> Void)? = nil) throws -> ReplaySummary {
         let reader = try LogReader(directory: log)
         let segmentNames = reader.manifest.segments.map(\.fileName)
-        var run = ReplayRun(keyspace: keyspace, options: options, observer: observer, segmentNames: segmentNames)
         let start = DispatchTime.now().uptimeNanoseconds
+        var from = from
+        var restored: ReplayCheckpoints.Checkpoint?
+        let usesCheckpoints = checkpoints != nil && options.replaysEveryEntry && observer == nil
+        if usesCheckpoints, from == 1, let checkpoints, let checkpoint = checkpoints.nearest(for: options) {
+            checkpoints.restore(checkpoint, into: keyspace)
+            from = checkpoint.sequence + 1
+            restored = checkpoint
+        }
+        var run = ReplayRun(keyspace: keyspace, options: options, observer: observer, segmentNames: segmentNames)
+        if usesCheckpoints { run.checkpoints = checkpoints }
+        if let restored {
+            run.summary.startedFromCheckpoint = restored.sequence
+            run.summary.lastSequence = restored.sequence
+            run.summary.lastTimestampMilliseconds = restored.timestampMilliseconds
+        }
         func report(_ sequence: UInt64) {
             guard let progress, run.summary.readEntryCount & 0xFFFF == 0 else { return }
             progress(ReplayProgress(readEntryCount: run.summary.readEntryCount, lastSequence: sequence,
@@ -215,6 +232,9 @@ struct ReplayRun {
     var transactionStart: UInt64 = 0
     /// Whether anything beyond applying is asked for (cheaper hot path when not).
     let needsInspection: Bool
+    /// Where to take periodic checkpoints, if anywhere.
+    var checkpoints: ReplayCheckpoints?
+    private var readCountAtCheckpoint = 0
 
     init(keyspace: Keyspace, options: ReplayOptions, observer: ((AppliedCommand) -> Void)?, segmentNames: [String]) {
         self.keyspace = keyspace
@@ -251,6 +271,12 @@ struct ReplayRun {
                 pendingTransaction!.append(entry)
             } else {
                 apply(entry)
+            }
+        }
+        if let checkpoints, pendingTransaction == nil {
+            if summary.readEntryCount - readCountAtCheckpoint >= checkpoints.intervalEntryCount {
+                readCountAtCheckpoint = summary.readEntryCount
+                checkpoints.capture(keyspace, sequence: entry.sequence, timestampMilliseconds: entry.timestampMilliseconds)
             }
         }
         return true

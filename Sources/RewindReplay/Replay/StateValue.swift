@@ -58,19 +58,31 @@ public struct StoredKey: Hashable, Sendable {
 
 /// Reads keys and values out of a ``Keyspace`` with read-only commands, in a replaying session so
 /// that reading never expires (and so never deletes) a key.
-struct StateReader {
+final class StateReader {
     let keyspace: Keyspace
     /// The time reads run at; irrelevant to a replaying session except for TTL replies.
-    var nowMilliseconds: Int64 = 0
+    let nowMilliseconds: Int64
+    /// One replaying session per database, SELECTed once.
+    private var sessions: [Int: ClientSession] = [:]
+
+    init(keyspace: Keyspace, nowMilliseconds: Int64 = 0) {
+        self.keyspace = keyspace
+        self.nowMilliseconds = nowMilliseconds
+    }
 
     private func run(_ arguments: [String], db: Int) -> RESPValue {
         run(arguments.map { Array($0.utf8) }, db: db)
     }
 
     private func run(_ arguments: [[UInt8]], db: Int) -> RESPValue {
-        var session = ClientSession.replaying()
-        if db != 0 { _ = keyspace.execute([Array("SELECT".utf8), Array(String(db).utf8)], session: &session, nowMilliseconds: nowMilliseconds) }
-        return keyspace.execute(arguments, session: &session, nowMilliseconds: nowMilliseconds).reply
+        var session = sessions[db] ?? {
+            var session = ClientSession.replaying()
+            if db != 0 { _ = keyspace.execute([Array("SELECT".utf8), Array(String(db).utf8)], session: &session, nowMilliseconds: nowMilliseconds) }
+            return session
+        }()
+        let reply = keyspace.execute(arguments, session: &session, nowMilliseconds: nowMilliseconds).reply
+        sessions[db] = session
+        return reply
     }
 
     /// Every key of `db`, in the engine's (deterministic) order.
