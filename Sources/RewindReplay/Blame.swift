@@ -47,7 +47,7 @@ public enum Blame {
         var entries: [BlameResult.Entry] = []
         var lastValue: StoredKey?
         let options = ReplayOptions(untilSequence: untilSequence, recovery: recovery)
-        let summary = try Replayer(log: log).replay(into: keyspace, options: options) { applied in
+        let summary = try Replayer(log: log).replay(into: keyspace, options: options, observer: { applied in
             let touched = touches(applied.command, key: key, db: db)
             guard touched != .no else { return }
             let value = reader.read(key, db: db)
@@ -57,7 +57,7 @@ public enum Blame {
             entries.append(.init(place: applied.place, command: ReplayRun.text(applied.command.arguments, full: full),
                                  valueAfter: value, error: error))
             lastValue = value
-        }
+        })
         return BlameResult(key: key, db: db, entries: entries, readEntryCount: summary.readEntryCount,
                            lastSequence: summary.lastSequence, finalValue: reader.read(key, db: db))
     }

@@ -1,18 +1,27 @@
 // The dataset digest of Redis 7.0's DEBUG DIGEST (redis src/debug.c, computeDatasetDigest),
 // computed from what the engine's read commands return. Checked against redis-server in tests.
 
+import Foundation
 import RewindEngine
 
 /// Computes the 40-hex-digit digest `DEBUG DIGEST` prints for the same data in redis-server 7.0.
 ///
-/// The engine has no digest of its own yet, so this reads every key through ``StateReader``
-/// (KEYS, TYPE, GET/LRANGE/SMEMBERS/HGETALL, PEXPIRETIME) and mixes it the way Redis does: per key,
+/// ``digest(of:)`` is the engine's own `datasetDigest()`, computed over its storage.
+/// ``digestThroughCommands(of:)`` is an independent implementation that sees the state only as a
+/// client does: it reads every key through ``StateReader`` (KEYS, TYPE, GET/LRANGE/SMEMBERS/
+/// HGETALL/ZRANGE, PEXPIRETIME) and mixes it the way Redis does: per key,
 /// SHA-1 chains over the key, its type and its contents (order-independent XOR for set members
 /// and hash fields), a marker when it has a TTL; keys XORed together; each non-empty database's
 /// index mixed in before its keys. An empty data set digests to forty zeros, as in Redis.
 public enum StateDigest {
-    /// The DEBUG DIGEST of every database of `keyspace`, as lowercase hex.
+    /// The DEBUG DIGEST of every database of `keyspace`, as lowercase hex (the engine's own).
     public static func digest(of keyspace: Keyspace) -> String {
+        keyspace.datasetDigest().hexString
+    }
+
+    /// The DEBUG DIGEST computed from what the engine's read commands return; tests check that it
+    /// equals ``digest(of:)``, so the engine's digest and its replies cannot drift apart.
+    public static func digestThroughCommands(of keyspace: Keyspace) -> String {
         let reader = StateReader(keyspace: keyspace)
         var final = [UInt8](repeating: 0, count: 20)
         for db in 0..<keyspace.databaseCount where keyspace.keyCount(db: db) > 0 {
@@ -80,16 +89,6 @@ public enum StateDigest {
 
     /// `%.17g`, as Redis formats a sorted-set score for the digest.
     static func formatG17(_ value: Double) -> String {
-        if value.isInfinite { return value < 0 ? "-inf" : "inf" }
-        if value == value.rounded(), abs(value) < 1e17 { return String(Int64(value)) }
-        // Good enough for the scores the engine stores; exact %.17g needs C's printf.
-        return String(format17: value)
-    }
-}
-
-extension String {
-    /// A `%.17g` rendering without Foundation: the shortest repr when it round-trips at 17 digits.
-    init(format17 value: Double) {
-        self = "\(value)"
+        String(format: "%.17g", value)
     }
 }

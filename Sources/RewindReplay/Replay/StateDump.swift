@@ -55,7 +55,7 @@ public enum StateDump {
         var summary = Summary()
         var selected = -1
         var lastKey: [UInt8]?
-        try commands(of: keyspace) { db, arguments in
+        commands(of: keyspace) { db, arguments in
             if db != selected {
                 RESPEncoder.encodeCommand([Array("SELECT".utf8), Array(String(db).utf8)], into: &buffer)
                 selected = db

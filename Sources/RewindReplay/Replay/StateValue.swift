@@ -108,10 +108,20 @@ final class StateReader {
             let flat = bulkStrings(run([Array("HGETALL".utf8), key], db: db))
             value = .hash(stride(from: 0, to: flat.count - 1, by: 2).map { (flat[$0], flat[$0 + 1]) })
         case "zset":
-            let flat = bulkStrings(run([Array("ZRANGE".utf8), key, Array("0".utf8), Array("-1".utf8), Array("WITHSCORES".utf8)], db: db))
-            value = .sortedSet(stride(from: 0, to: flat.count - 1, by: 2).map {
-                (flat[$0], Double(String(decoding: flat[$0 + 1], as: UTF8.self)) ?? .nan)
-            })
+            let reply = run([Array("ZRANGE".utf8), key, Array("0".utf8), Array("-1".utf8), Array("WITHSCORES".utf8)], db: db)
+            guard case .array(let items) = reply else { return nil }
+            var pairs: [([UInt8], Double)] = []
+            var index = 0
+            while index + 1 < items.count {
+                guard case .bulkString(let member) = items[index] else { return nil }
+                switch items[index + 1] {
+                case .double(let score): pairs.append((member, score))
+                case .bulkString(let text): pairs.append((member, Double(String(decoding: text, as: UTF8.self)) ?? .nan))
+                default: return nil
+                }
+                index += 2
+            }
+            value = .sortedSet(pairs)
         default:
             return nil
         }
