@@ -12,7 +12,8 @@ extension Rewind {
                 Entries are applied in order, each at its own logged time, into the in-memory engine; the log is never \
                 modified. Stopping points are inclusive, and a transaction is applied whole or not at all. The digest \
                 is the one redis-server's DEBUG DIGEST prints for the same data. Exit codes: 0 replayed; 1 the log is \
-                damaged or unreadable, --until is beyond its end, or --exclude names no command of it; 2 usage errors.
+                damaged or unreadable, --until is beyond its end, --exclude names no command of it, or --check found a \
+                checkpoint whose digest differs; 2 usage errors.
                 """)
 
         @OptionGroup var location: LogArgument
@@ -41,6 +42,9 @@ extension Rewind {
         @Option(help: ArgumentHelp("Write the rebuilt data set as a new Rewind log in this directory.", valueName: "dir"))
         var toLog: String?
 
+        @Flag(help: "Compare the state with the digest of every checkpoint entry; report the first that differs and exit 1.")
+        var check = false
+
         @OptionGroup var format: JSONOption
         @OptionGroup var recoveryOptions: RecoveryOptions
 
@@ -68,6 +72,12 @@ extension Rewind {
         }
 
         func options() throws -> ReplayOptions {
+            var options = try baseOptions()
+            options.checksCheckpoints = check
+            return options
+        }
+
+        func baseOptions() throws -> ReplayOptions {
             ReplayOptions(
                 untilSequence: until,
                 untilTimestampMilliseconds: try untilTime.map(ReplayTime.parseMilliseconds),
@@ -95,8 +105,11 @@ extension Rewind {
                 let written = try StateDump.writeLog(of: keyspace, to: toLog, timestampMilliseconds: summary.lastTimestampMilliseconds)
                 output.error("rewind: wrote \(counted(written.keyCount, "key", "keys")) as \(counted(written.commandCount, "entry")) to the log \(toLog)")
             }
+            if let mismatch = summary.checkpointMismatch {
+                output.write(mismatch.report().rendered(format.json ? .json : .text))
+            }
             output.write(format.json ? summary.json() : summary.text())
-            return .success
+            return summary.checkpointMismatch == nil ? .success : .failure
         }
     }
 }

@@ -116,3 +116,23 @@ struct ReplayAndBlameCLITests {
         #expect(rewind(["blame", log, "key:2", "--db", "99"]).code == 2)
     }
 }
+
+@Suite("rewind replay --check")
+struct ReplayCheckCLITests {
+    @Test("--check on a log without checkpoints exits 0; on a wrong checkpoint exits 1 with the report")
+    func check() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("check.rwlog")
+        let writer = try LogWriter.open(directory: log, options: .init(durability: .no, trainsDictionary: false))
+        try writer.append(.command(["SET", "a", "1"], at: 1))
+        try writer.close()
+        #expect(rewind(["replay", "--check", log]).code == 0)
+        let again = try LogWriter.open(directory: log, options: .init(durability: .no, trainsDictionary: false))
+        try again.append(LogEntry(timestampMilliseconds: 1, db: 0, kind: .checkpoint, arguments: [[UInt8](repeating: 0xAB, count: 20)]))
+        try again.close()
+        let result = rewind(["replay", "--check", log])
+        #expect(result.code == 1)
+        #expect(result.out.hasPrefix("Digest differs at checkpoint #2 "))
+        #expect(result.out.contains("logged:   abababab"))
+    }
+}

@@ -21,9 +21,20 @@ struct DecodedEntry: Sendable {
         timestampMilliseconds = view.timestampMilliseconds
         db = Int(view.db)
         kind = view.kind
-        arguments = view.kind == .command ? view.arguments.map { Array($0) } : []
+        arguments = view.kind == .command || view.kind == .checkpoint ? view.arguments.map { Array($0) } : []
         segmentIndex = record.segmentIndex
         byteOffset = record.byteOffset
+    }
+}
+
+extension DecodedEntry {
+    /// A checkpoint's digest as lowercase hex: its first argument, stored as 20 raw bytes or as
+    /// 40 hex digits.
+    var storedDigest: String? {
+        guard kind == .checkpoint, let first = arguments.first else { return nil }
+        if first.count == 20 { return first.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
+        if first.count == 40 { return String(decoding: first, as: UTF8.self).lowercased() }
+        return nil
     }
 }
 

@@ -25,6 +25,8 @@ public struct ReplayOptions: Sendable {
     public var recovery: RecoveryMode
     /// Read and decode the log on a second thread while this one applies (two cores).
     public var decodesConcurrently = true
+    /// Compare the state's digest with the digest of every checkpoint entry (`--check`).
+    public var checksCheckpoints = false
 
     public init(untilSequence: UInt64? = nil, untilTimestampMilliseconds: Int64? = nil,
                 excludedSequences: Set<UInt64> = [], excludedCommands: Set<String> = [],

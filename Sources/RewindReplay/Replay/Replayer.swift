@@ -94,6 +94,10 @@ public struct ReplaySummary: Sendable {
     public var seconds = 0.0
     /// The checkpoint the replay started from, when it used one (see ``ReplayCheckpoints``).
     public var startedFromCheckpoint: UInt64?
+    /// With ``ReplayOptions/checksCheckpoints``: checkpoint entries whose digest was compared.
+    public var checkedCheckpointCount = 0
+    /// With ``ReplayOptions/checksCheckpoints``: the first checkpoint whose digest differs.
+    public var checkpointMismatch: CheckpointMismatch?
 
     public static let failureCountMax = 20
 
@@ -259,6 +263,7 @@ struct ReplayRun {
         switch entry.kind {
         case .checkpoint:
             advance(entry)
+            if options.checksCheckpoints { check(entry) }
         case .transactionBegin:
             pendingTransaction = []
             transactionStart = entry.sequence
@@ -287,6 +292,23 @@ struct ReplayRun {
             let last = pending.last?.sequence ?? transactionStart
             summary.unappliedTransaction = transactionStart...max(last, transactionStart)
             pendingTransaction = nil
+        }
+    }
+
+    /// The last commands applied, for the report of a checkpoint mismatch.
+    private var recentCommands: [(EntryPlace, String)] = []
+    private var lastMatchingCheckpoint: EntryPlace?
+
+    private mutating func check(_ entry: DecodedEntry) {
+        guard let stored = entry.storedDigest else { return }
+        summary.checkedCheckpointCount += 1
+        let replayed = StateDigest.digest(of: keyspace)
+        if replayed == stored {
+            lastMatchingCheckpoint = place(entry)
+            recentCommands.removeAll()
+        } else if summary.checkpointMismatch == nil {
+            summary.checkpointMismatch = CheckpointMismatch(place: place(entry), loggedDigest: stored, replayedDigest: replayed,
+                                                            lastMatchingCheckpoint: lastMatchingCheckpoint, recentCommands: recentCommands)
         }
     }
 
@@ -319,6 +341,10 @@ struct ReplayRun {
         }
         let reply = keyspace.apply(command, nowMilliseconds: entry.timestampMilliseconds)
         summary.appliedCommandCount += 1
+        if options.checksCheckpoints {
+            recentCommands.append((place(entry), Self.text(command.arguments)))
+            if recentCommands.count > CheckpointMismatch.recentCommandCountMax { recentCommands.removeFirst() }
+        }
         if case .error(let message) = reply {
             summary.failureCount += 1
             if summary.failures.count < ReplaySummary.failureCountMax {

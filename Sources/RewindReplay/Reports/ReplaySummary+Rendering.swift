@@ -25,6 +25,10 @@ extension ReplaySummary {
         if let range = unappliedTransaction {
             lines.append("Stopped before the transaction #\(range.lowerBound)-#\(range.upperBound): the stopping point falls inside it, and a transaction is applied whole or not at all.")
         }
+        if checkedCheckpointCount > 0 || checkpointMismatch != nil {
+            lines.append(checkpointMismatch == nil ? "Checked \(counted(checkedCheckpointCount, "checkpoint")): every digest matches."
+                : "Checked \(counted(checkedCheckpointCount, "checkpoint")): the digest differs from checkpoint #\(checkpointMismatch!.place.sequence) on.")
+        }
         let perDatabase = keysPerDatabase.keys.sorted().map { "db \($0): \(keysPerDatabase[$0]!)" }.joined(separator: ", ")
         lines.append("Keys: \(keyCount)" + (perDatabase.isEmpty ? "" : " (\(perDatabase))"))
         if peakResidentBytes > 0 { lines.append("Peak memory: \(EntryFormatting.byteCountText(peakResidentBytes))") }
@@ -71,6 +75,8 @@ extension ReplaySummary {
             object.addNull("unapplied_transaction")
         }
         object.add("damages", strings: damages.map(\.description))
+        object.add("checked_checkpoints", checkedCheckpointCount)
+        if let mismatch = checkpointMismatch { object.add("checkpoint_mismatch_seq", mismatch.place.sequence) } else { object.addNull("checkpoint_mismatch_seq") }
         return object.text
     }
 

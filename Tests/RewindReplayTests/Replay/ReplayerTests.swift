@@ -222,3 +222,54 @@ struct DecodingPipelineTests {
         #expect(one.unappliedTransaction == two.unappliedTransaction)
     }
 }
+
+@Suite("Replayer --check: checkpoint digests")
+struct CheckpointCheckTests {
+    /// Commands with checkpoints after #2 (right digest) and after #5 (`wrongAt5` decides).
+    func logWithCheckpoints(_ directory: TemporaryDirectory, wrongAt5: Bool) throws -> String {
+        let log = directory.appending("checked.rwlog")
+        let probe = Keyspace(randomSeed: 0)
+        func digestAfter(_ commands: [[String]]) -> [UInt8] {
+            for command in commands { probe.apply(LoggedCommand(db: 0, arguments: command.map { Array($0.utf8) }), nowMilliseconds: 1) }
+            return Array(StateDigest.digest(of: probe).utf8)
+        }
+        let writer = try LogWriter.open(directory: log, options: .init(durability: .no, trainsDictionary: false))
+        try writer.append(.command(["SET", "a", "1"], at: 1))
+        try writer.append(.command(["SET", "b", "2"], at: 1))
+        try writer.append(LogEntry(timestampMilliseconds: 1, db: 0, kind: .checkpoint, arguments: [digestAfter([["SET", "a", "1"], ["SET", "b", "2"]])]))
+        try writer.append(.command(["INCR", "a"], at: 2))
+        try writer.append(.command(["DEL", "b"], at: 2))
+        let right = digestAfter([["INCR", "a"], ["DEL", "b"]])
+        try writer.append(LogEntry(timestampMilliseconds: 2, db: 0, kind: .checkpoint, arguments: [wrongAt5 ? Array(String(repeating: "0", count: 40).utf8) : right]))
+        try writer.close()
+        return log
+    }
+
+    @Test("Every checkpoint digest matches a faithful replay")
+    func matches() throws {
+        let directory = try TemporaryDirectory()
+        var options = ReplayOptions()
+        options.checksCheckpoints = true
+        let (_, summary) = try replayed(try logWithCheckpoints(directory, wrongAt5: false), options)
+        #expect(summary.checkedCheckpointCount == 2)
+        #expect(summary.checkpointMismatch == nil)
+        #expect(summary.text().contains("Checked 2 checkpoints: every digest matches."))
+    }
+
+    @Test("The first checkpoint that differs is reported with the commands since the last good one")
+    func mismatch() throws {
+        let directory = try TemporaryDirectory()
+        var options = ReplayOptions()
+        options.checksCheckpoints = true
+        let (_, summary) = try replayed(try logWithCheckpoints(directory, wrongAt5: true), options)
+        let mismatch = try #require(summary.checkpointMismatch)
+        #expect(mismatch.place.sequence == 6)
+        #expect(mismatch.lastMatchingCheckpoint?.sequence == 3)
+        #expect(mismatch.recentCommands.map(\.0.sequence) == [4, 5])
+        let text = mismatch.report().rendered(.text)
+        #expect(text.hasPrefix("Digest differs at checkpoint #6 (segment 1, byte "))
+        #expect(text.contains("Last 2 commands since checkpoint #3, which matched, oldest first:"))
+        #expect(text.contains("DEL \"b\"   <- last before the checkpoint"))
+        #expect(text.hasSuffix("  logged:   " + String(repeating: "0", count: 40) + "\n  replayed: " + mismatch.replayedDigest))
+    }
+}
