@@ -88,8 +88,10 @@ public struct ReplaySummary: Sendable {
     public var keysPerDatabase: [Int: Int] = [:]
     /// The DEBUG DIGEST of the state, as redis-server prints it.
     public var digest = ""
-    /// Peak resident memory of this process, in bytes (0 where unknown).
+    /// Peak resident memory of this process, in bytes (0 where unknown), the digest included.
     public var peakResidentBytes = 0
+    /// Resident memory of this process right after the replay, before the digest (0 where unknown).
+    public var residentBytesAfterReplay = 0
     /// Wall-clock time of reading and applying (not of computing the digest).
     public var seconds = 0.0
     /// The checkpoint the replay started from, when it used one (see ``ReplayCheckpoints``).
@@ -125,9 +127,9 @@ public struct ReplayProgress: Sendable {
 /// print(summary.digest)
 /// ```
 ///
-/// A replayer applies entries on the calling thread. With ``ReplayOptions/decodesConcurrently``
-/// (the default), a second thread reads, checks, decompresses and decodes the log ahead of it, so
-/// the two cores overlap; the keyspace is only ever touched by the calling thread.
+/// A replayer applies entries on the calling thread. With ``ReplayOptions/decodesConcurrently``,
+/// a second thread reads, checks, decompresses and decodes the log ahead of it, so two cores
+/// overlap; the keyspace is only ever touched by the calling thread.
 public struct Replayer {
     public let log: String
 
@@ -202,6 +204,7 @@ public struct Replayer {
     /// Fills in the key counts per database, the digest and peak memory of `summary`.
     public static func summarizeState(of keyspace: Keyspace, into summary: inout ReplaySummary) {
         summary.keysPerDatabase = [:]
+        summary.residentBytesAfterReplay = ProcessMemory.residentBytes()
         for db in 0..<keyspace.databaseCount where keyspace.keyCount(db: db) > 0 {
             summary.keysPerDatabase[db] = keyspace.keyCount(db: db)
         }
@@ -378,9 +381,12 @@ struct ReplayRun {
 
 /// The process's peak resident memory, from /proc on Linux.
 enum ProcessMemory {
-    static func peakResidentBytes() -> Int {
+    static func peakResidentBytes() -> Int { field("VmHWM:") }
+    static func residentBytes() -> Int { field("VmRSS:") }
+
+    private static func field(_ name: String) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        for line in status.split(separator: "\n") where line.hasPrefix(name) {
             let digits = line.filter(\.isNumber)
             return (Int(digits) ?? 0) * 1024
         }

@@ -55,6 +55,7 @@ extension ReplaySummary {
         object.add("seconds", seconds)
         object.add("commands_per_second", commandsPerSecond.rounded())
         object.add("peak_rss_bytes", peakResidentBytes)
+        object.add("rss_after_replay_bytes", residentBytesAfterReplay)
         object.add("skipped", objects: skipped.map { entry in
             var item = ReportLine.placeJSON(entry.place)
             item.add("reason", entry.reason.rawValue)

@@ -210,10 +210,10 @@ struct DecodingPipelineTests {
             try writer.append(contentsOf: item.entries, transaction: item.entries.count > 1)
         }
         try writer.close()
-        var sequential = ReplayOptions(untilSequence: until)
-        sequential.decodesConcurrently = false
-        let (_, one) = try replayed(log, sequential)
-        let (_, two) = try replayed(log, ReplayOptions(untilSequence: until))
+        var concurrent = ReplayOptions(untilSequence: until)
+        concurrent.decodesConcurrently = true
+        let (_, one) = try replayed(log, ReplayOptions(untilSequence: until))
+        let (_, two) = try replayed(log, concurrent)
         #expect(one.digest == two.digest)
         #expect(one.lastSequence == two.lastSequence)
         #expect(one.appliedCommandCount == two.appliedCommandCount)
