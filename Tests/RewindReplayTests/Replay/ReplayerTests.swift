@@ -271,5 +271,10 @@ struct CheckpointCheckTests {
         #expect(text.contains("Last 2 commands since checkpoint #3, which matched, oldest first:"))
         #expect(text.contains("DEL \"b\"   <- last before the checkpoint"))
         #expect(text.hasSuffix("  logged:   " + String(repeating: "0", count: 40) + "\n  replayed: " + mismatch.replayedDigest))
+        let path = Fixtures.path("reports/check-mismatch.txt")
+        if ProcessInfo.processInfo.environment["REWIND_UPDATE_GOLDENS"] == "1" {
+            try (text + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        #expect(text + "\n" == (try String(contentsOfFile: path, encoding: .utf8)))
     }
 }
