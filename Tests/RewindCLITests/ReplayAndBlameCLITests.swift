@@ -89,6 +89,9 @@ struct ReplayAndBlameCLITests {
             (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["digest"] as? String
         }
         #expect(try digest(first.out) == digest(second.out))
+        let again = rewind(["replay", "--to-log", directory.appending("state.rwlog"), log])
+        #expect(again.code == 1)
+        #expect(again.err.contains("already holds a log"))
     }
 
     @Test("blame prints the history with the last change marked")

@@ -163,6 +163,8 @@ public struct ReplayError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let badTime = Code("bad time")
         /// A database index is out of range.
         public static let badDatabase = Code("bad database")
+        /// `--to-aof` could not write or rename its file.
+        public static let writeFailed = Code("write failed")
         public var description: String { name }
     }
 

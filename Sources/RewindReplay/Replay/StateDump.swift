@@ -66,13 +66,13 @@ public enum StateDump {
         }
         let temporary = path + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(buffer)) else {
-            throw ReplayError(.badDatabase, "cannot write \(temporary): \(String(cString: strerror(errno)))")
+            throw ReplayError(.writeFailed, "cannot write \(temporary): \(String(cString: strerror(errno)))")
         }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
         try handle.synchronize()
         try handle.close()
         if rename(temporary, path) != 0 {
-            throw ReplayError(.badDatabase, "cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
+            throw ReplayError(.writeFailed, "cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
         }
         summary.byteCount = buffer.count
         return summary
@@ -81,6 +81,9 @@ public enum StateDump {
     /// Writes the state as a new Rewind log in `directory` (which must not hold a log yet), every
     /// entry stamped with `timestampMilliseconds` (the time of the last entry replayed).
     public static func writeLog(of keyspace: Keyspace, to directory: String, timestampMilliseconds: Int64) throws -> Summary {
+        if FileManager.default.fileExists(atPath: directory + "/MANIFEST") {
+            throw ReplayError(.writeFailed, "\(directory) already holds a log; pass --to-log a new directory")
+        }
         let writer = try LogWriter.open(directory: directory, options: LogWriter.Options(durability: .no))
         var summary = Summary()
         var lastKey: [UInt8]?
