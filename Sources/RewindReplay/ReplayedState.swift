@@ -186,6 +186,12 @@ public final class ReplayedState {
                           uniquingKeysWith: { $1 })
     }
 
+    /// Members and scores in score order, nil when absent or not a sorted set.
+    public func sortedSet(_ key: String, db: Int = 0) -> [(member: String, score: Double)]? {
+        guard case .sortedSet(let pairs)? = value(key, db: db)?.value else { return nil }
+        return pairs.map { (String(decoding: $0.0, as: UTF8.self), $0.1) }
+    }
+
     /// Milliseconds until `key` expires at the clock's time; nil without a TTL or when absent.
     public func ttlMilliseconds(_ key: String, db: Int = 0) -> Int64? {
         guard let when = value(key, db: db)?.expiresAtMilliseconds else { return nil }

@@ -96,3 +96,28 @@ struct ReplayedStateTests {
         #expect(throws: ReplayError.self) { try ReplayedState(log: path, until: .sequence(6)) }
     }
 }
+
+@Suite("ReplayedState on a log imported from redis-server's own AOF")
+struct ReplayedStateFixtureTests {
+    @Test("The appenddir fixture, replayed to the end, reads as Redis wrote it")
+    func fixture() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("redis.rwlog")
+        _ = try AOFImporter.importAOF(from: Fixtures.appendDirectory, to: log)
+        let state = try ReplayedState(log: log)
+        #expect(state.digest == (try Fixtures.recordedDigest("appendonlydir")))
+        #expect(state.hash("user:1") == ["visits": "4"])
+        #expect(state.list("queue") == ["j1", "j2", "j3"])
+        #expect(state.sortedSet("board")?.map(\.member) == ["alice", "carol", "bob"])
+        #expect(state.sortedSet("board")?.last?.score == 25)
+        #expect(state.string("db3:k", db: 3) == "value with spaces")
+        #expect(state.bytes("bin:1") == Array("bin\0ary".utf8) + [0xFF, 0xFE, 0x0D, 0x0A])
+        #expect(state.ttlMilliseconds("session") == nil)  // PERSIST in phase B
+        #expect(state.string("lua:k") == "v")
+        #expect(state.execute("ZSCORE", "board", "bob") == .double(25))
+        // The greeting expires in about 100,000,000 seconds: move the clock past it.
+        let ttl = try #require(state.ttlMilliseconds("greeting"))
+        state.advanceClock(byMilliseconds: ttl + 1)
+        #expect(!state.exists("greeting"))
+    }
+}
