@@ -96,6 +96,23 @@ struct BlameTests {
         #expect(Blame.touches(command, key: Array("elsewhere".utf8), db: db) == .no)
     }
 
+    @Test("FLUSHALL and FLUSHDB are listed only when they changed the key")
+    func flushes() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("flush.rwlog")
+        try writeTestLog(at: log, [
+            .command(["FLUSHALL"]),
+            .command(["SET", "k", "1"]),
+            .command(["FLUSHDB"], db: 1),
+            .command(["FLUSHALL"]),
+            .command(["SET", "k", "2"]),
+            .command(["FLUSHDB"]),
+        ])
+        let result = try Blame.run(log: log, key: Array("k".utf8))
+        #expect(result.entries.map(\.place.sequence) == [2, 4, 5, 6])
+        #expect(result.entries.map { $0.valueAfter == nil } == [false, true, false, true])
+    }
+
     @Test("Long values are shortened unless full is asked for")
     func shortening() {
         let long = StoredKey(key: Array("k".utf8), value: .string([UInt8](repeating: 0x61, count: 5000)), expiresAtMilliseconds: nil)
