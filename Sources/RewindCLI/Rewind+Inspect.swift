@@ -9,7 +9,8 @@ extension Rewind {
             abstract: "Print the entries of a log, one line each.",
             discussion: """
                 Text lines show the sequence number, the time in ISO 8601 with milliseconds, the database and the \
-                command quoted as redis-cli quotes it. With --json, each line is one JSON object.
+                command quoted as redis-cli quotes it. With --json, each line is one JSON object. With a filter, only \
+                commands that pass every filter are shown (no transaction markers or checkpoints).
                 """)
 
         @OptionGroup var location: LogArgument
@@ -23,6 +24,8 @@ extension Rewind {
         @Flag(help: "Print long arguments in full instead of shortening them.")
         var full = false
 
+        @OptionGroup var filters: FilterOptions
+
         @OptionGroup var format: JSONOption
         @OptionGroup var recoveryOptions: RecoveryOptions
 
@@ -34,6 +37,7 @@ extension Rewind {
         }
 
         public func execute(_ output: CommandOutput) throws -> ExitCode {
+            let filter = try filters.filter()
             let reader = try LogReader(directory: location.log)
             struct Enough: Error {}
             var shown = 0
@@ -44,6 +48,7 @@ extension Rewind {
                 summary = try reader.forEachEntry(
                     from: from, recovery: recoveryOptions.recovery, reporter: PrintingReporter(output, prefix: "rewind: damage: ", toErrorStream: true)
                 ) { entry in
+                    guard filter.matches(entry) else { return }
                     if let limit, shown >= limit { throw Enough() }
                     output.write(format.json ? EntryFormatting.jsonLine(entry) : EntryFormatting.textLine(entry, full: full))
                     shown += 1

@@ -1,0 +1,115 @@
+import ArgumentParser
+import RewindEngine
+import RewindLog
+import RewindReplay
+
+extension Rewind {
+    /// `rewind replay LOG`: rebuild the state at a point of the log and summarize it.
+    public struct Replay: RewindCommand {
+        public static let configuration = CommandConfiguration(
+            abstract: "Rebuild the data set at any point of a log and print its summary and digest.",
+            discussion: """
+                Entries are applied in order, each at its own logged time, into the in-memory engine; the log is never \
+                modified. Stopping points are inclusive, and a transaction is applied whole or not at all. The digest \
+                is the one redis-server's DEBUG DIGEST prints for the same data. Exit codes: 0 replayed; 1 the log is \
+                damaged or unreadable, --until is beyond its end, --exclude names no command of it, or --check found a \
+                checkpoint whose digest differs; 2 usage errors.
+                """)
+
+        @OptionGroup var location: LogArgument
+
+        @Option(help: ArgumentHelp("Stop after this sequence number.", valueName: "seq"))
+        var until: UInt64?
+
+        @Option(help: ArgumentHelp("Stop after the last entry at or before this time (ISO 8601 or Unix milliseconds).", valueName: "time"))
+        var untilTime: String?
+
+        @Option(help: ArgumentHelp("Skip these entries (comma-separated sequence numbers).", valueName: "seq,..."))
+        var exclude: String?
+
+        @Option(help: ArgumentHelp("Skip every command with one of these names, such as FLUSHALL.", valueName: "name,..."))
+        var excludeCommand: String?
+
+        @Option(help: ArgumentHelp("Apply only the entries of this database.", valueName: "db"))
+        var onlyDb: Int?
+
+        @Option(help: ArgumentHelp("Apply only commands on keys that match this glob, as KEYS matches, and keyless ones.", valueName: "pattern"))
+        var onlyKeys: String?
+
+        @Option(help: ArgumentHelp("Write the rebuilt data set to this file as a Redis AOF.", valueName: "file"))
+        var toAof: String?
+
+        @Option(help: ArgumentHelp("Write the rebuilt data set as a new Rewind log in this directory.", valueName: "dir"))
+        var toLog: String?
+
+        @Flag(help: "Compare the state with the digest of every checkpoint entry; report the first that differs and exit 1.")
+        var check = false
+
+        @OptionGroup var format: JSONOption
+        @OptionGroup var recoveryOptions: RecoveryOptions
+
+        public init() {}
+
+        public func validate() throws {
+            if until == 0 { throw ValidationError("Pass an --until of 1 or more: sequence numbers start at 1.") }
+            if let onlyDb, onlyDb < 0 || onlyDb > 15 { throw ValidationError("Pass an --only-db from 0 to 15.") }
+            if let exclude, (try? Self.sequences(exclude)) == nil {
+                throw ValidationError("Pass --exclude as sequence numbers separated by commas, such as --exclude 120,121.")
+            }
+            if let excludeCommand, excludeCommand.split(separator: ",").isEmpty {
+                throw ValidationError("Pass --exclude-command as command names separated by commas, such as --exclude-command FLUSHALL,FLUSHDB.")
+            }
+        }
+
+        static func sequences(_ text: String) throws -> Set<UInt64> {
+            let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+            struct Bad: Error {}
+            let numbers = try parts.map { part -> UInt64 in
+                guard let number = UInt64(part.trimmingCharacters(in: .whitespaces)), number > 0 else { throw Bad() }
+                return number
+            }
+            return Set(numbers)
+        }
+
+        func options() throws -> ReplayOptions {
+            var options = try baseOptions()
+            options.checksCheckpoints = check
+            return options
+        }
+
+        func baseOptions() throws -> ReplayOptions {
+            ReplayOptions(
+                untilSequence: until,
+                untilTimestampMilliseconds: try untilTime.map(ReplayTime.parseMilliseconds),
+                excludedSequences: try exclude.map(Self.sequences) ?? [],
+                excludedCommands: Set((excludeCommand ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }),
+                onlyDatabase: onlyDb,
+                onlyKeys: try onlyKeys.map(KeyPattern.init),
+                recovery: recoveryOptions.recovery)
+        }
+
+        public func execute(_ output: CommandOutput) throws -> ExitCode {
+            let options = try options()
+            let keyspace = Keyspace(randomSeed: 0)
+            var summary = try Replayer(log: location.log).replay(into: keyspace, options: options, progress: { progress in
+                output.progress("replay: \(progress.readEntryCount) entries, at #\(progress.lastSequence), \(Int(progress.seconds)) s")
+            })
+            output.endProgress()
+            for damage in summary.damages { output.error("rewind: damage: \(damage)") }
+            Replayer.summarizeState(of: keyspace, into: &summary)
+            if let toAof {
+                let written = try StateDump.writeAOF(of: keyspace, to: toAof)
+                output.error("rewind: wrote \(counted(written.keyCount, "key", "keys")) as \(counted(written.commandCount, "command")) to \(toAof)")
+            }
+            if let toLog {
+                let written = try StateDump.writeLog(of: keyspace, to: toLog, timestampMilliseconds: summary.lastTimestampMilliseconds)
+                output.error("rewind: wrote \(counted(written.keyCount, "key", "keys")) as \(counted(written.commandCount, "entry")) to the log \(toLog)")
+            }
+            if let mismatch = summary.checkpointMismatch {
+                output.write(mismatch.report().rendered(format.json ? .json : .text))
+            }
+            output.write(format.json ? summary.json() : summary.text())
+            return summary.checkpointMismatch == nil ? .success : .failure
+        }
+    }
+}
