@@ -1,0 +1,153 @@
+// The low-level keyspace API every command uses: lookup with lazy expiry, set, delete, expire,
+// and WATCH signalling. See redis src/db.c (lookupKey, setKey, dbDelete, expireIfNeeded).
+
+import RewindRESP
+
+extension Keyspace {
+    // MARK: - Expiry
+
+    /// The Unix time in milliseconds at which `key` expires, or nil when it has no TTL.
+    func expireTime(db: Int, _ key: [UInt8]) -> Int64? {
+        databases[db].expires.isEmpty ? nil : databases[db].expires[key]
+    }
+
+    /// Whether `key` has a TTL that has passed (Redis `keyIsExpired`: expired once now > when).
+    /// A replaying session never sees a key as expired, as Redis never does while loading.
+    func isLogicallyExpired(db: Int, _ key: [UInt8], _ context: CommandContext) -> Bool {
+        guard !context.session.isReplaying, let when = expireTime(db: db, key) else { return false }
+        return context.nowMilliseconds > when
+    }
+
+    /// Deletes `key` if it expired and logs a DEL for it, as Redis `expireIfNeeded` does on a
+    /// master (`deleteExpiredKeyAndPropagate`). Returns whether the key was deleted.
+    @discardableResult
+    func expireIfNeeded(_ key: [UInt8], _ context: inout CommandContext, db: Int? = nil) -> Bool {
+        let db = db ?? context.db
+        guard isLogicallyExpired(db: db, key, context) else { return false }
+        deleteKey(db: db, key)
+        // Redis propagates an expired key's deletion as DEL (UNLINK with lazyfree-lazy-expire).
+        context.alsoPropagate([LoggedName.del, key], db: db)
+        return true
+    }
+
+    /// Sets the expiry time of an existing key.
+    func setExpire(db: Int, _ key: [UInt8], atMilliseconds when: Int64) {
+        databases[db].expires.set(when, forKey: key)
+    }
+
+    /// Removes a key's TTL; returns whether it had one.
+    @discardableResult
+    func removeExpire(db: Int, _ key: [UInt8]) -> Bool {
+        guard !databases[db].expires.isEmpty else { return false }
+        return databases[db].expires.removeValue(forKey: key) != nil
+    }
+
+    // MARK: - Lookup
+
+    /// The value of `key` after lazy expiry, or nil (Redis `lookupKeyRead`/`lookupKeyWrite`).
+    func lookup(_ key: [UInt8], _ context: inout CommandContext, db: Int? = nil) -> StoredValue? {
+        let db = db ?? context.db
+        expireIfNeeded(key, &context, db: db)
+        return databases[db].entries[key]
+    }
+
+    /// Whether `key` exists after lazy expiry.
+    func exists(_ key: [UInt8], _ context: inout CommandContext, db: Int? = nil) -> Bool {
+        lookup(key, &context, db: db) != nil
+    }
+
+    /// The string at `key`, nil when absent; throws WRONGTYPE for another type.
+    func lookupString(_ key: [UInt8], _ context: inout CommandContext) throws(CommandError) -> [UInt8]? {
+        guard let value = lookup(key, &context) else { return nil }
+        guard let bytes = value.stringBytes else { throw ErrorReply.wrongType }
+        return bytes
+    }
+
+    func lookupList(_ key: [UInt8], _ context: inout CommandContext, db: Int? = nil) throws(CommandError) -> ListValue? {
+        guard let value = lookup(key, &context, db: db) else { return nil }
+        guard case .list(let list) = value else { throw ErrorReply.wrongType }
+        return list
+    }
+
+    func lookupHash(_ key: [UInt8], _ context: inout CommandContext) throws(CommandError) -> HashValue? {
+        guard let value = lookup(key, &context) else { return nil }
+        guard case .hash(let hash) = value else { throw ErrorReply.wrongType }
+        return hash
+    }
+
+    func lookupSet(_ key: [UInt8], _ context: inout CommandContext, db: Int? = nil) throws(CommandError) -> SetValue? {
+        guard let value = lookup(key, &context, db: db) else { return nil }
+        guard case .set(let set) = value else { throw ErrorReply.wrongType }
+        return set
+    }
+
+    // MARK: - Writing
+
+    /// Stores `value` at `key`, dropping its TTL unless `keepingTTL` (Redis `setKey`).
+    func setKey(db: Int, _ key: [UInt8], _ value: StoredValue, keepingTTL: Bool = false) {
+        let (_, inserted) = databases[db].entries.set(value, forKey: key)
+        if !inserted && !keepingTTL { removeExpire(db: db, key) }
+        signalModified(db: db, key)
+    }
+
+    /// Adds a key known to be absent, without signalling (callers signal once they filled it).
+    func addKey(db: Int, _ key: [UInt8], _ value: StoredValue) {
+        _ = databases[db].entries.insertNew(key: key, value: value)
+    }
+
+    /// Removes a key and its TTL; returns whether it existed (Redis `dbDelete`).
+    @discardableResult
+    func deleteKey(db: Int, _ key: [UInt8]) -> Bool {
+        guard databases[db].entries.removeValue(forKey: key) != nil else { return false }
+        removeExpire(db: db, key)
+        signalModified(db: db, key)
+        return true
+    }
+
+    // MARK: - WATCH
+
+    /// Marks `key` modified for every session that WATCHes it (Redis `signalModifiedKey`).
+    func signalModified(db: Int, _ key: [UInt8]) {
+        guard !watchTable.isEmpty else { return }
+        let tableKey = WatchTableKey(db: db, key: key)
+        if watchTable[tableKey] != nil { watchTable[tableKey]!.version &+= 1 }
+    }
+
+    /// Marks modified every watched key of `db` that exists there (Redis `touchAllWatchedKeysInDb`,
+    /// used by FLUSHDB, FLUSHALL and SWAPDB).
+    func signalWatchedKeysExisting(inDatabase db: Int, orDatabase other: Int? = nil) {
+        guard !watchTable.isEmpty else { return }
+        for (tableKey, _) in watchTable where tableKey.db == db {
+            let existsHere = databases[db].entries.slotIndex(of: tableKey.key) != nil
+            let existsThere = other.map { databases[$0].entries.slotIndex(of: tableKey.key) != nil } ?? false
+            if existsHere || existsThere { watchTable[tableKey]!.version &+= 1 }
+        }
+    }
+}
+
+extension CommandContext {
+    /// Argument `index` as an integer, or the "not an integer" error.
+    func integer(at index: Int) throws(CommandError) -> Int64 {
+        guard let value = parseInt64(arguments[index]) else { throw ErrorReply.notInteger }
+        return value
+    }
+
+    /// Whether argument `index` equals `word`, ignoring ASCII case (`word` in upper case).
+    func argument(_ index: Int, is word: String) -> Bool {
+        argumentEquals(arguments[index], word)
+    }
+}
+
+/// Whether `bytes` spell `word` ignoring ASCII case; `word` must be upper-case ASCII.
+func argumentEquals(_ bytes: [UInt8], _ word: String) -> Bool {
+    let utf8 = word.utf8
+    guard bytes.count == utf8.count else { return false }
+    var index = 0
+    for expected in utf8 {
+        var byte = bytes[index]
+        if byte >= 97 && byte <= 122 { byte -= 32 }
+        if byte != expected { return false }
+        index += 1
+    }
+    return true
+}

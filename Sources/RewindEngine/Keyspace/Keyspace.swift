@@ -1,0 +1,64 @@
+// The keyspace: Redis 7.0's databases and every command on them. See DESIGN §4-5, docs/DETERMINISM.md.
+
+import RewindRESP
+
+/// A Redis 7.0-compatible in-memory keyspace: 16 databases of keys, their values and their expiry
+/// times, driven one command at a time.
+///
+/// The keyspace is not thread-safe: one thread (or one actor) calls it at a time, as Redis's own
+/// main thread does. It has no clock and no ambient randomness: every call gets the time it runs
+/// at, and random choices come from a ``SplitMix64`` seeded at ``init(randomSeed:databaseCount:)``.
+/// So the same commands at the same times with the same seed always give the same replies.
+///
+/// Usage in three steps:
+///
+/// ```swift
+/// let keyspace = Keyspace(randomSeed: 42)
+/// var session = ClientSession()
+/// let result = keyspace.execute([Array("SET".utf8), Array("k".utf8), Array("v".utf8),
+///                                Array("EX".utf8), Array("10".utf8)],
+///                               session: &session, nowMilliseconds: 1_700_000_000_000)
+/// // result.reply == .simpleString("OK")
+/// // result.propagated == [.command(LoggedCommand(db: 0, arguments: SET k v PXAT 1700000010000))]
+/// ```
+///
+/// - ``execute(_:session:nowMilliseconds:)`` runs one client command and returns its reply and the
+///   entries to log (``CommandResult``).
+/// - ``activeExpireCycle(nowMilliseconds:)`` deletes a sample of expired keys, as Redis's cron
+///   does, and returns the DEL entries to log.
+/// - ``apply(_:nowMilliseconds:)`` replays a logged entry; replaying every entry a keyspace
+///   produced, in order, into a fresh keyspace rebuilds an identical state.
+/// - ``commandTable`` and ``commandSpec(named:)`` expose the declarative command table.
+public final class Keyspace {
+    /// The databases, indexed by SELECT's argument.
+    var databases: [Database]
+    /// The one generator every random choice draws from.
+    var random: SplitMix64
+    /// Keys some session WATCHes, with their modification versions.
+    var watchTable: [WatchTableKey: WatchTableEntry] = [:]
+
+    /// How many databases SELECT accepts (Redis's `databases`, 16 by default).
+    public var databaseCount: Int { databases.count }
+
+    /// A keyspace with empty databases.
+    ///
+    /// - Parameters:
+    ///   - randomSeed: Seeds SPOP, SRANDMEMBER, RANDOMKEY, HRANDFIELD and active-expiry sampling.
+    ///   - databaseCount: How many databases there are (Redis's `databases` setting).
+    public init(randomSeed: UInt64, databaseCount: Int = 16) {
+        precondition(databaseCount >= 1, "a keyspace needs at least one database")
+        databases = Array(repeating: Database(), count: databaseCount)
+        random = SplitMix64(seed: randomSeed)
+    }
+
+    /// How many keys database `db` holds, counting keys that expired but were not yet deleted
+    /// (what DBSIZE replies).
+    public func keyCount(db: Int) -> Int { databases[db].entries.count }
+
+    /// Releases the WATCHes a session holds; call it when a connection closes.
+    public func endSession(_ session: inout ClientSession) {
+        unwatchAll(&session)
+        session.queuedCommands = []
+        session.isInTransaction = false
+    }
+}
