@@ -136,7 +136,15 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         guard let context, !closed else { return }
         scratch.removeAll(keepingCapacity: true)
         RESPEncoder.encode(value, version: machine.protocolVersion, into: &scratch)
-        var buffer = context.channel.allocator.buffer(capacity: scratch.count)
+        if tailIsOpen, var tail = held.popLast() {
+            // The common case, many replies in one read: no buffer per reply.
+            tail.bytes.writeBytes(scratch)
+            tail.sequence = max(tail.sequence, sequence)
+            held.append(tail)
+            if sequence > core.acknowledgedSequence { core.waitForAcknowledgement(self) }
+            return
+        }
+        var buffer = context.channel.allocator.buffer(capacity: max(scratch.count, 256))
         buffer.writeBytes(scratch)
         append(buffer, sequence: sequence)
     }

@@ -111,6 +111,11 @@ final class ServerCore: @unchecked Sendable {
                 return
             }
         }
+        if connection.machine.state == .subscribed, arguments.count <= 2, Clock.lowercased(first) == "ping" {
+            // Redis answers PING in a RESP2 subscribed context as a pub/sub message.
+            connection.send(.array([.bulk("pong"), .bulkString(arguments.count == 2 ? arguments[1] : [])]), after: 0)
+            return
+        }
         if let serverCommand, serverCommand.runsInsideTransaction || !connection.session.isInTransaction {
             connection.lastCommandName = serverCommand.rawValue
             runServerCommand(serverCommand, arguments, connection: connection, now: now)
