@@ -65,6 +65,7 @@ let package = Package(
         .executableTarget(name: "rewind", dependencies: ["RewindCLI"]),
         .executableTarget(name: "rewind-bench", dependencies: ["RewindLog", "RewindReplay", "RewindRESP"], path: "tools/rewind-bench"),
         .executableTarget(name: "rewind-append-child", dependencies: ["RewindLog"], path: "tools/append-child"),
+        .executableTarget(name: "rewind-faults", dependencies: ["RewindLog"], path: "tools/faults"),
         .target(
             name: "RewindTestSupport",
             dependencies: ["RewindLog", "RewindRESP"],

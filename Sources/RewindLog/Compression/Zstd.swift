@@ -74,6 +74,15 @@ final class ZstdDecompressor {
 
     func hasDictionary(_ id: UInt32) -> Bool { dictionaries[id] != nil }
 
+    /// The content size the zstd frame at the start of `source` declares in its header; nil
+    /// when the bytes do not start with a frame or it declares none. The writer's frames always
+    /// declare it, so a reader can check a record header's claim before allocating for it.
+    static func declaredContentSize(_ source: UnsafeRawBufferPointer) -> UInt64? {
+        let size = ZSTD_getFrameContentSize(source.baseAddress, source.count)
+        // ZSTD_CONTENTSIZE_UNKNOWN (0ULL - 1) and ZSTD_CONTENTSIZE_ERROR (0ULL - 2).
+        return size >= UInt64.max - 1 ? nil : UInt64(size)
+    }
+
     /// Decompresses one frame into `destination`, which must have exactly the expected size; a
     /// frame that yields any other number of bytes is an error.
     func decompress(

@@ -92,3 +92,49 @@ final class WorkerThread {
         thread = nil
     }
 }
+
+/// Where appenders wait for their entries to be written or synced, apart from the writer's main
+/// lock: when one fdatasync completes for 64 waiting appenders, they wake and re-check here, in a
+/// critical section of a few instructions, instead of queueing on the lock that the flusher needs
+/// to take the next batch and that the other appenders need to add to it.
+final class ProgressNotifier: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var writtenSequence: UInt64
+    private var durableSequence: UInt64
+    private var failure: LogError?
+
+    init(written: UInt64, durable: UInt64) {
+        writtenSequence = written
+        durableSequence = durable
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Publishes the writer's progress and wakes every waiter.
+    func publish(written: UInt64, durable: UInt64, failure: LogError?) {
+        pthread_mutex_lock(mutex)
+        writtenSequence = max(writtenSequence, written)
+        durableSequence = max(durableSequence, durable)
+        if self.failure == nil { self.failure = failure }
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Returns once `sequence` is written (or durable); throws the writer's failure if it stops first.
+    func wait(for sequence: UInt64, durable: Bool) throws {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while (durable ? durableSequence : writtenSequence) < sequence {
+            if let failure { throw failure }
+            pthread_cond_wait(condition, mutex)
+        }
+    }
+}

@@ -68,6 +68,7 @@ public final class LogWriter: @unchecked Sendable {
 
     // Shared state, guarded by `lock`.
     private let lock = ConditionLock()
+    private let progress: ProgressNotifier
     private var pending: [UInt8] = []
     private var pendingEntryCount = 0
     private var pendingFirstSequence: UInt64 = 0
@@ -160,6 +161,7 @@ public final class LogWriter: @unchecked Sendable {
         }
         writtenSequence = nextSequence - 1
         durableSequence = nextSequence - 1
+        progress = ProgressNotifier(written: nextSequence - 1, durable: nextSequence - 1)
         let dictionaryID = segmentFile.header.dictionaryID
         var dictionaryBytes: [UInt8]?
         if dictionaryID != 0, let entry = manifest.dictionaries.first(where: { $0.id == dictionaryID }) {
@@ -209,13 +211,25 @@ public final class LogWriter: @unchecked Sendable {
             estimate += 24 + entry.arguments.count * 10 + entry.arguments.reduce(0) { $0 + $1.count }
         }
         guard let first = entries.first else { throw LogError(.entryTooLarge, path: directory, "nothing to append") }
-        guard estimate <= LogLimits.recordUncompressedByteCountMax / 2 else {
+        // The whole record bound, less slack for framing the estimate leaves out (transaction
+        // markers, reply hashes): an entry with one argument of `argumentByteCountMax` must fit.
+        guard estimate <= LogLimits.recordUncompressedByteCountMax - 4096 else {
             throw LogError(.entryTooLarge, path: directory, "\(estimate) bytes do not fit in one record")
         }
+        let (range, waitsForDurability) = try appendLocked(entries, first: first, estimate: estimate, transaction: transaction)
+        if waitsForDurability { try progress.wait(for: range.upperBound, durable: true) }
+        return range
+    }
+
+    /// Encodes the entries into the pending batch; returns their sequence numbers and whether the
+    /// caller must wait for them to be durable.
+    private func appendLocked<Entries: Collection<LogEntry>>(
+        _ entries: Entries, first: LogEntry, estimate: Int, transaction: Bool
+    ) throws -> (ClosedRange<UInt64>, Bool) {
         lock.lock()
         defer { lock.unlock() }
         // A batch never grows past the record limit: wait for the flusher to take the current one.
-        while failure == nil && !closing && pending.count + estimate > LogLimits.recordUncompressedByteCountMax / 2 {
+        while failure == nil && !closing && !pending.isEmpty && pending.count + estimate > LogLimits.recordUncompressedByteCountMax / 2 {
             requestedWritten = max(requestedWritten, nextSequence - 1)
             lock.signalWork()
             lock.wait(.progress)
@@ -243,15 +257,14 @@ public final class LogWriter: @unchecked Sendable {
             // Wake the flusher only when it waits for exactly this: every needless wake-up is a
             // context switch, and with many writers on few cores those decide the throughput.
             if pendingEntryCount >= flusherWakeEntryCount { lock.signalWork() }
-            while durableSequence < lastSequence && failure == nil { lock.wait(.progress) }
-            if durableSequence < lastSequence, let failure { throw failure }
+            return (firstSequence...lastSequence, true)
         case .everysec, .no:
             if pendingEntryCount == Int(lastSequence - firstSequence) + 1 || pending.count >= options.recordByteCountTarget {
                 lock.signalWork()
             }
             while pending.count >= options.pendingByteCountMax && failure == nil && !closing { lock.wait(.progress) }
         }
-        return firstSequence...lastSequence
+        return (firstSequence...lastSequence, false)
     }
 
     @inline(__always)
@@ -286,13 +299,13 @@ public final class LogWriter: @unchecked Sendable {
     }
 
     private func wait(until sequence: UInt64, durable: Bool) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        let target = min(sequence, nextSequence - 1)
-        if durable { requestedDurable = max(requestedDurable, target) } else { requestedWritten = max(requestedWritten, target) }
-        lock.signalWork()
-        while failure == nil && (durable ? durableSequence : writtenSequence) < target { lock.wait(.progress) }
-        if (durable ? durableSequence : writtenSequence) < target, let failure { throw failure }
+        let target = lock.withLock { () -> UInt64 in
+            let target = min(sequence, nextSequence - 1)
+            if durable { requestedDurable = max(requestedDurable, target) } else { requestedWritten = max(requestedWritten, target) }
+            lock.signalWork()
+            return target
+        }
+        try progress.wait(for: target, durable: durable)
     }
 
     /// Writes and syncs everything pending, stops the background thread and closes the files.
@@ -312,6 +325,8 @@ public final class LogWriter: @unchecked Sendable {
         }
         if let failure = lock.withLock({ failure }) { throw failure }
         try segmentFile.sync()
+        let written = lock.withLock { writtenSequence }
+        progress.publish(written: written, durable: written, failure: nil)
     }
 
     // MARK: - The flusher thread
@@ -388,6 +403,7 @@ public final class LogWriter: @unchecked Sendable {
             } else {
                 writtenSequence = lastSequence
                 if syncAfter { finishSync(.success(()), upTo: lastSequence) }
+                progress.publish(written: writtenSequence, durable: durableSequence, failure: nil)
                 lock.broadcastProgress()
             }
         }
@@ -401,6 +417,7 @@ public final class LogWriter: @unchecked Sendable {
         case .success:
             durableSequence = max(durableSequence, sequence)
             lastSyncNanoseconds = FileIO.monotonicNanoseconds()
+            progress.publish(written: writtenSequence, durable: durableSequence, failure: nil)
         case .failure(let error):
             fail(error)
         }
@@ -410,7 +427,9 @@ public final class LogWriter: @unchecked Sendable {
     /// Called with the lock held. After a failed write or sync nothing more is acknowledged: the
     /// file's state is unknown, so the writer stops, as Redis stops accepting writes.
     private func fail(_ error: Error) {
-        failure = (error as? LogError) ?? LogError(.fileSystem, path: directory, "\(error)")
+        let stored = (error as? LogError) ?? LogError(.fileSystem, path: directory, "\(error)")
+        failure = stored
+        progress.publish(written: 0, durable: 0, failure: stored)
         lock.broadcastProgress()
     }
 

@@ -67,17 +67,57 @@ enum EntryCodec {
         let entryIndex: Int
     }
 
-    /// Decodes `entryCount` entries, calling `body` with each; the payload must be consumed exactly.
+    /// One entry parsed but not yet delivered; its arguments are `spans[spanStart ..< spanStart + spanCount]`.
+    struct ParsedEntry {
+        var kind: LogEntry.Kind
+        var db: UInt32
+        var timestampMilliseconds: Int64
+        var replyHash: UInt64?
+        var spanStart: Int
+        var spanCount: Int
+    }
+
+    /// Reusable scratch storage for `decode`, so that decoding a record does not allocate.
+    struct Scratch {
+        var spans: [ArgumentSpan] = []
+        var entries: [ParsedEntry] = []
+    }
+
+    /// Decodes `entryCount` entries, then calls `body` with each; the payload must be consumed exactly.
     ///
-    /// `spans` is scratch storage reused between calls, so that decoding does not allocate.
+    /// The whole payload is parsed and checked before the first entry is delivered, so a record
+    /// that turns out to be malformed delivers nothing: a reader never sees half a transaction.
     static func decode(
         payload: UnsafeRawBufferPointer,
         firstSequence: UInt64,
         entryCount: Int,
         baseTimestampMilliseconds: Int64,
-        spans: inout [ArgumentSpan],
+        scratch: inout Scratch,
         body: (EntryView) throws -> Void
     ) throws {
+        try parse(payload: payload, entryCount: entryCount, baseTimestampMilliseconds: baseTimestampMilliseconds, into: &scratch)
+        try scratch.spans.withUnsafeBufferPointer { allSpans in
+            for (entryIndex, entry) in scratch.entries.enumerated() {
+                try body(
+                    EntryView(
+                        sequence: firstSequence &+ UInt64(entryIndex),
+                        timestampMilliseconds: entry.timestampMilliseconds,
+                        db: entry.db,
+                        kind: entry.kind,
+                        replyHash: entry.replyHash,
+                        arguments: EntryView.Arguments(
+                            spans: UnsafeBufferPointer(rebasing: allSpans[entry.spanStart..<(entry.spanStart + entry.spanCount)]))
+                    )
+                )
+            }
+        }
+    }
+
+    private static func parse(
+        payload: UnsafeRawBufferPointer, entryCount: Int, baseTimestampMilliseconds: Int64, into scratch: inout Scratch
+    ) throws {
+        scratch.spans.removeAll(keepingCapacity: true)
+        scratch.entries.removeAll(keepingCapacity: true)
         var cursor = ByteCursor(payload)
         var state = DeltaState(baseTimestampMilliseconds: baseTimestampMilliseconds)
         for entryIndex in 0..<entryCount {
@@ -96,19 +136,19 @@ enum EntryCodec {
             guard let argumentCount = cursor.readCount(max: min(LogLimits.argumentCountMax, cursor.remaining)) else {
                 throw fail("bad argument count")
             }
-            spans.removeAll(keepingCapacity: true)
+            let spanStart = scratch.spans.count
             for argumentIndex in 0..<argumentCount {
                 guard let raw = cursor.readVarint() else { throw fail("bad argument length") }
                 if argumentIndex == 0 && raw & 1 == 1 {
                     guard raw >> 1 < UInt64(WellKnownTokens.count) else { throw fail("unknown token \(raw >> 1)") }
-                    spans.append(WellKnownTokens.span(Int(raw >> 1)))
+                    scratch.spans.append(WellKnownTokens.span(Int(raw >> 1)))
                     continue
                 }
                 let length = argumentIndex == 0 ? raw >> 1 : raw
                 guard length <= UInt64(LogLimits.argumentByteCountMax), let slice = cursor.readSlice(Int(length)) else {
                     throw fail("argument \(argumentIndex) overruns the payload")
                 }
-                spans.append(ArgumentSpan(base: slice.baseAddress, byteCount: slice.count))
+                scratch.spans.append(ArgumentSpan(base: slice.baseAddress, byteCount: slice.count))
             }
             var replyHash: UInt64?
             if flags & replyHashFlag != 0 {
@@ -116,18 +156,10 @@ enum EntryCodec {
                 replyHash = hash
             }
             if kind == .command && argumentCount == 0 { throw fail("command entry without arguments") }
-            try spans.withUnsafeBufferPointer { spanBuffer in
-                try body(
-                    EntryView(
-                        sequence: firstSequence &+ UInt64(entryIndex),
-                        timestampMilliseconds: state.previousTimestampMilliseconds,
-                        db: state.previousDb,
-                        kind: kind,
-                        replyHash: replyHash,
-                        arguments: EntryView.Arguments(spans: spanBuffer)
-                    )
-                )
-            }
+            scratch.entries.append(
+                ParsedEntry(
+                    kind: kind, db: state.previousDb, timestampMilliseconds: state.previousTimestampMilliseconds,
+                    replyHash: replyHash, spanStart: spanStart, spanCount: argumentCount))
         }
         guard cursor.isAtEnd else {
             throw DecodeFailure(reason: "\(cursor.remaining) bytes left after the last entry", entryIndex: entryCount)

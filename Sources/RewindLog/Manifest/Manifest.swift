@@ -83,6 +83,12 @@ public struct Manifest: Hashable, Sendable {
         guard let last = lines.last, last.hasPrefix("crc32c "), let stored = UInt32(last.dropFirst(7), radix: 16) else {
             throw bad("no checksum line at the end: the manifest was cut short")
         }
+        // The checksum line is not covered by the checksum, so accept only the exact text the
+        // writer makes: otherwise a flipped case bit ("5F" for "5f"), a sign or a lost final
+        // newline would go unnoticed.
+        guard last == "crc32c " + String(stored, radix: 16), bytes.last == 10 else {
+            throw bad("malformed checksum line: the manifest was cut short or edited")
+        }
         let covered = Array(lines.dropLast().joined(separator: "\n").utf8) + [10]
         guard CRC32C.checksum(covered) == stored else { throw bad("checksum mismatch") }
         var manifest = Manifest()

@@ -15,7 +15,7 @@ public final class LogReader {
     public let manifest: Manifest
     private let decompressor = ZstdDecompressor()
     private var failedDictionaries: [UInt32: LogDamage.Detail] = [:]
-    private var spans: [ArgumentSpan] = []
+    private var scratch = EntryCodec.Scratch()
     private var payloadBuffer: [UInt8] = []
 
     /// Opens the log in `directory` for reading; fails when it holds no readable manifest.
@@ -81,10 +81,16 @@ public final class LogReader {
         onRecord: ((RecordInfo) throws -> Void)? = nil,
         _ body: (EntryView) throws -> Void
     ) throws -> Summary {
-        try scan(from: sequence, recovery: recovery, reporter: reporter) { info, header, stored in
+        var delivered = 0
+        var summary = try scan(from: sequence, recovery: recovery, reporter: reporter) { info, header, stored in
             try onRecord?(info)
-            try self.decode(header: header, stored: stored, from: sequence, body: body)
+            try self.decode(header: header, stored: stored, from: sequence) { entry in
+                delivered += 1
+                try body(entry)
+            }
         }
+        summary.entryCount = delivered
+        return summary
     }
 
     /// Reads every entry from `sequence` on into memory.
@@ -162,13 +168,15 @@ public final class LogReader {
             let shouldStop = try segmentBytes.withUnsafeBytes { bytes -> Bool in
                 var offset = LogFormat.segmentHeaderByteCount
                 var recordIndex = 0
+                var checksumBudget = Self.resynchronizationBudget(segmentByteCount: bytes.count)
                 summary.tail = (segmentIndex, offset)
                 while offset < bytes.count {
                     switch RecordHeader.parse(bytes, at: offset) {
                     case .valid(let header):
                         let recordEnd = offset + header.recordByteCount
                         if let known = expected, header.firstSequence < known {
-                            pending = nil
+                            // Damage just before a regressing record is still reported, first.
+                            guard try settle(nextSequence: nil) else { return true }
                             let damage = LogDamage(
                                 kind: .sequenceRegression, segmentFileName: segment.fileName, byteOffset: offset,
                                 byteCount: header.recordByteCount, recordIndex: recordIndex,
@@ -211,7 +219,7 @@ public final class LogReader {
                         recordIndex += 1
                         summary.tail = (segmentIndex, offset)
                     case .incomplete(let reason), .damaged(_, let reason):
-                        let next = Self.resynchronize(bytes, after: offset)
+                        let next = Self.resynchronize(bytes, after: offset, budget: &checksumBudget)
                         var kind = LogDamage.Kind.badRecordHeader
                         if case .damaged(let parsedKind, _) = RecordHeader.parse(bytes, at: offset) { kind = parsedKind }
                         if next == nil { kind = isLast ? .tornTail : (kind == .checksumMismatch ? kind : .truncatedSegment) }
@@ -237,18 +245,36 @@ public final class LogReader {
 
     /// The offset of the next valid record after a damaged one, found by its magic and checked by
     /// its CRC; nil when none follows. Lengths inside the damaged range are not trusted.
-    static func resynchronize(_ bytes: UnsafeRawBufferPointer, after offset: Int) -> Int? {
+    ///
+    /// `budget` bounds the bytes checksummed for records that prove damaged, over a whole segment
+    /// (see `resynchronizationBudget`): a hostile file packed with magics whose lengths claim most
+    /// of the file would otherwise cost a checksum of the file per candidate, a quadratic hang.
+    /// Once it is spent the answer is nil, and the rest of the segment is one damaged range.
+    static func resynchronize(_ bytes: UnsafeRawBufferPointer, after offset: Int, budget: inout Int) -> Int? {
         let magic: (UInt8, UInt8, UInt8, UInt8) = (0x52, 0x57, 0x52, 0x31)
+        budget -= checkedByteCount(bytes, at: offset)  // the damaged record itself was checksummed
         var candidate = offset + 1
-        while candidate + LogFormat.recordHeaderByteCount <= bytes.count {
+        while candidate + LogFormat.recordHeaderByteCount <= bytes.count && budget >= 0 {
             if bytes[candidate] == magic.0 && bytes[candidate + 1] == magic.1 && bytes[candidate + 2] == magic.2
                 && bytes[candidate + 3] == magic.3
             {
                 if case .valid = RecordHeader.parse(bytes, at: candidate) { return candidate }
+                budget -= checkedByteCount(bytes, at: candidate)
             }
             candidate += 1
         }
         return nil
+    }
+
+    /// Bytes of failed checksums one segment may cost: sixteen times its size, far more than any
+    /// real damage needs (each damaged record costs at most the file once), linear all the same.
+    static func resynchronizationBudget(segmentByteCount: Int) -> Int { 16 * segmentByteCount + (16 << 20) }
+
+    /// What checking the record at `offset` checksums: its header and the payload it claims.
+    private static func checkedByteCount(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int {
+        guard offset + 12 <= bytes.count else { return 0 }
+        let stored = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self)))
+        return 2 * LogFormat.recordHeaderByteCount + min(stored, bytes.count - offset)
     }
 
     // MARK: - Segments and payloads
@@ -305,7 +331,7 @@ public final class LogReader {
             do {
                 try EntryCodec.decode(
                     payload: payload, firstSequence: header.firstSequence, entryCount: Int(header.entryCount),
-                    baseTimestampMilliseconds: header.baseTimestampMilliseconds, spans: &spans
+                    baseTimestampMilliseconds: header.baseTimestampMilliseconds, scratch: &scratch
                 ) { entry in
                     if entry.sequence >= startSequence { try body(entry) }
                 }
@@ -315,6 +341,10 @@ public final class LogReader {
         }
         if header.compression == .none { return try decodePayload(stored) }
         let count = Int(header.uncompressedByteCount)
+        // Believe the header's size only when the frame declares the same, before allocating it.
+        guard ZstdDecompressor.declaredContentSize(stored) == UInt64(count) else {
+            throw DecodeDamage(detail: .init(kind: .undecodablePayload, reason: "zstd frame does not hold the \(count) bytes the header claims"))
+        }
         if payloadBuffer.count < count { payloadBuffer = [UInt8](repeating: 0, count: count) }
         try payloadBuffer.withUnsafeMutableBytes { buffer in
             let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
