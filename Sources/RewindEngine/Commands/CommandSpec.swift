@@ -17,11 +17,15 @@ public enum KeySpec: Hashable, Sendable {
     /// A count of keys at `index`, the keys from `first` every `step` (LMPOP, SINTERCARD).
     /// `COMMAND INFO` reports these as 0/0/0 with the `movablekeys` flag.
     case keyNum(index: Int, first: Int, step: Int)
+    /// A destination key at 1, then a count of keys at `index` (ZUNIONSTORE, ZINTERSTORE,
+    /// ZDIFFSTORE). `COMMAND INFO` reports the destination as 1/1/1 with `movablekeys`.
+    case destinationThenKeyNum(index: Int, first: Int, step: Int)
 
     /// The first/last/step triple `COMMAND INFO` reports.
-    var legacyTriple: (first: Int, last: Int, step: Int) {
+    public var legacyTriple: (first: Int, last: Int, step: Int) {
         switch self {
         case .none, .keyNum: return (0, 0, 0)
+        case .destinationThenKeyNum: return (1, 1, 1)
         case .range(let first, let last, let step): return (first, last, step)
         }
     }
@@ -40,6 +44,10 @@ public enum KeySpec: Hashable, Sendable {
             guard index < arguments.count, let keyCount = parseInt64(arguments[index]), keyCount > 0,
                   keyCount <= Int64(arguments.count - first) else { return nil }
             return (0..<Int(keyCount)).map { first + $0 * step }
+        case .destinationThenKeyNum(let index, let first, let step):
+            guard arguments.count > 1,
+                  let keys = KeySpec.keyNum(index: index, first: first, step: step).keyIndexes(in: arguments) else { return nil }
+            return [1] + keys
         }
     }
 }
@@ -56,6 +64,8 @@ public struct ExtraCategories: OptionSet, Hashable, Sendable {
     public init(rawValue: UInt8) { self.rawValue = rawValue }
     /// `@dangerous`: may be slow or destructive on a large data set (KEYS, FLUSHALL).
     public static let dangerous = ExtraCategories(rawValue: 1)
+    /// `@connection` for a command outside the connection group (COMMAND, in the server group).
+    public static let connection = ExtraCategories(rawValue: 2)
 }
 
 /// One command: its name, arity in Redis's convention, flags, key positions, group and body.
@@ -96,6 +106,7 @@ public struct CommandSpec {
     public var aclCategories: [String] {
         var categories: [String] = []
         if group == .generic { categories.append("@keyspace") }
+        if flags.contains(.admin) { categories.append("@admin") }
         if flags.contains(.write) { categories.append("@write") }
         if flags.contains(.readonly) { categories.append("@read") }
         switch group {
@@ -106,7 +117,8 @@ public struct CommandSpec {
         categories.append(flags.contains(.fast) ? "@fast" : "@slow")
         if flags.contains(.blocking) { categories.append("@blocking") }
         if extraCategories.contains(.dangerous) { categories.append("@dangerous") }
-        if group == .connection || group == .transactions { categories.append("@" + (group == .connection ? "connection" : "transaction")) }
+        if group == .connection || extraCategories.contains(.connection) { categories.append("@connection") }
+        if group == .transactions { categories.append("@transaction") }
         return categories
     }
 }

@@ -18,8 +18,8 @@ public struct ClientSession: Sendable {
     public internal(set) var transactionHasErrors = false
     /// Commands queued since MULTI, in order.
     var queuedCommands: [[[UInt8]]] = []
-    /// Keys WATCHed since the last EXEC/DISCARD/UNWATCH.
-    var watchedKeys: [WatchedKey] = []
+    /// The keyspace's watcher record for this session's WATCHes, nil when it watches nothing.
+    var watcherID: UInt64?
     /// Replay mode: no lazy expiry on access (Redis `server.loading`).
     public var isReplaying: Bool
 
@@ -38,15 +38,14 @@ public struct ClientSession: Sendable {
 
     /// How many commands are waiting for EXEC.
     public var queuedCommandCount: Int { queuedCommands.count }
-    /// How many keys this session watches.
-    public var watchedKeyCount: Int { watchedKeys.count }
+    /// Whether this session WATCHes any key.
+    public var isWatching: Bool { watcherID != nil }
 }
 
-/// One WATCHed key with the modification version it had when WATCH ran.
+/// One WATCHed key.
 struct WatchedKey: Sendable {
     var db: Int
     var key: [UInt8]
-    var version: UInt64
     /// Whether the key was already logically expired at WATCH time (Redis 7.0 `watchedKey.expired`).
     var wasExpiredWhenWatched: Bool
 }
@@ -57,8 +56,11 @@ struct WatchTableKey: Hashable {
     var key: [UInt8]
 }
 
-/// How many sessions watch a key, and how often it was modified since the first of them did.
-struct WatchTableEntry {
-    var sessionCount: Int
-    var version: UInt64
+/// The WATCH state of one session, kept in the keyspace so a write by any session can flag it,
+/// as Redis flags a client `CLIENT_DIRTY_CAS`.
+struct WatcherState {
+    /// In WATCH order: Redis's expired-key rule looks at the first expired one.
+    var keys: [WatchedKey] = []
+    /// Set once a watched key was touched; EXEC then fails.
+    var isDirty = false
 }

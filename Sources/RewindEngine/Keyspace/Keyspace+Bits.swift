@@ -28,7 +28,7 @@ extension Keyspace {
         let existing = try lookupString(key, &context)
         var bytes = existing ?? []
         let grew = existing == nil || bytes.count < byteCount
-        if bytes.count < byteCount { bytes.append(contentsOf: repeatElement(0, count: byteCount - bytes.count)) }
+        if bytes.count < byteCount { bytes += [UInt8](repeating: 0, count: byteCount - bytes.count) }
         return (bytes, grew)
     }
 
@@ -85,12 +85,13 @@ extension Keyspace {
         if context.argumentCount >= 4 {
             let start = try context.integer(at: 2)
             let end = try context.integer(at: 3)
+            // Redis 7.0 answers an empty negative range before it reads the BYTE|BIT argument.
+            if start < 0 && end < 0 && start > end { return .integer(0) }
             var inBits = false
             if context.argumentCount == 5 {
                 if context.argument(4, is: "BIT") { inBits = true }
                 else if !context.argument(4, is: "BYTE") { throw ErrorReply.syntax }
             }
-            if start < 0 && end < 0 && start > end { return .integer(0) }
             range = bitRange(start: start, end: end, byteCount: bytes.count, inBits: inBits)
         }
         guard let range else { return .integer(0) }

@@ -86,7 +86,9 @@ extension Keyspace {
         guard let expiresAt = expireTime(db: context.db, key) else { return .integer(-1) }
         var remaining = absolute ? expiresAt : expiresAt &- context.nowMilliseconds
         if remaining < 0 { remaining = 0 }
-        return .integer(inMilliseconds ? remaining : (remaining &+ 500) / 1000)
+        // (ms + 500) / 1000 without overflow: Redis's C expression yields the exact quotient
+        // even for expiry times near Int64.max.
+        return .integer(inMilliseconds ? remaining : remaining / 1000 + (remaining % 1000 + 500) / 1000)
     }
 
     func ttlCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {

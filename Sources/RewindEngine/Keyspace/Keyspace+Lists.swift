@@ -244,7 +244,12 @@ extension Keyspace {
         let length = list.items.count
         let kept = listRange(start: start, end: end, length: length)
         let removedCount = length - (kept?.count ?? 0)
-        guard removedCount > 0 else { return .ok }
+        // Redis `ltrimCommand` signals the key even when nothing was trimmed (WATCH sees it),
+        // but counts no change, so nothing is logged.
+        guard removedCount > 0 else {
+            signalModified(db: context.db, key)
+            return .ok
+        }
         if let kept {
             list.items.removeLast(length - 1 - kept.upperBound)
             list.items.removeFirst(kept.lowerBound)

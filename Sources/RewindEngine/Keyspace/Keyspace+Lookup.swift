@@ -106,21 +106,36 @@ extension Keyspace {
 
     // MARK: - WATCH
 
-    /// Marks `key` modified for every session that WATCHes it (Redis `signalModifiedKey`).
+    /// Flags every session that WATCHes `key` (Redis 7.0 `touchWatchedKey`); call it after the
+    /// change.
+    ///
+    /// Redis 7.0's one exception: when the first key a session watched while it was already
+    /// expired is this key and the change deleted it, nothing logically changed, so the session
+    /// only forgets that the key was expired.
     func signalModified(db: Int, _ key: [UInt8]) {
-        guard !watchTable.isEmpty else { return }
-        let tableKey = WatchTableKey(db: db, key: key)
-        if watchTable[tableKey] != nil { watchTable[tableKey]!.version &+= 1 }
+        guard !watchTable.isEmpty, let watcherIDs = watchTable[WatchTableKey(db: db, key: key)] else { return }
+        let existsAfter = databases[db].entries.slotIndex(of: key) != nil
+        for id in watcherIDs {
+            guard var watcher = watchers[id], !watcher.isDirty else { continue }
+            if let index = watcher.keys.firstIndex(where: \.wasExpiredWhenWatched),
+               watcher.keys[index].db == db, watcher.keys[index].key == key, !existsAfter {
+                watcher.keys[index].wasExpiredWhenWatched = false
+            } else {
+                watcher.isDirty = true
+            }
+            watchers[id] = watcher
+        }
     }
 
-    /// Marks modified every watched key of `db` that exists there (Redis `touchAllWatchedKeysInDb`,
-    /// used by FLUSHDB, FLUSHALL and SWAPDB).
+    /// Flags every session watching a key of `db` that exists there or in `other` (Redis 7.0
+    /// `touchAllWatchedKeysInDb`, used by FLUSHDB, FLUSHALL and SWAPDB before they change `db`).
     func signalWatchedKeysExisting(inDatabase db: Int, orDatabase other: Int? = nil) {
         guard !watchTable.isEmpty else { return }
-        for (tableKey, _) in watchTable where tableKey.db == db {
+        for (tableKey, watcherIDs) in watchTable where tableKey.db == db {
             let existsHere = databases[db].entries.slotIndex(of: tableKey.key) != nil
             let existsThere = other.map { databases[$0].entries.slotIndex(of: tableKey.key) != nil } ?? false
-            if existsHere || existsThere { watchTable[tableKey]!.version &+= 1 }
+            guard existsHere || existsThere else { continue }
+            for id in watcherIDs { watchers[id]?.isDirty = true }
         }
     }
 }

@@ -4,9 +4,6 @@
 import RewindRESP
 
 extension Keyspace {
-    /// How many members one logged SREM carries when SPOP's effect is logged in batches.
-    static var spopLoggedBatchCountMax: Int { 1024 }
-
     /// Removes `key` when its set became empty, and signals the change.
     func finishSetWrite(_ key: [UInt8], _ set: SetValue, db: Int) {
         if set.members.isEmpty { deleteKey(db: db, key) } else { signalModified(db: db, key) }
@@ -24,7 +21,7 @@ extension Keyspace {
         }
         var added: Int64 = 0
         for member in context.arguments.dropFirst(2) where set?.insert(member) == true { added += 1 }
-        signalModified(db: context.db, key)
+        if added > 0 { signalModified(db: context.db, key) }
         context.dirty += Int(added)
         return .integer(added)
     }
@@ -63,9 +60,9 @@ extension Keyspace {
     /// SPOP key [count] (Redis `spopCommand`, `spopWithCountCommand`).
     ///
     /// Determinism: the random choice is logged as its effect. One member is logged as
-    /// `SREM key member`; a count that takes the whole set as `DEL key`; any other count as SREM
-    /// batches of up to ``spopLoggedBatchCountMax`` members, the way Redis 7.0 replaces SPOP
-    /// with SREMs through `alsoPropagate`.
+    /// `SREM key member`; a count that takes the whole set as `DEL key`; any other count as one
+    /// `SREM key member` per popped member, in one transaction, exactly as Redis 7.0.15 writes it
+    /// to its AOF (`alsoPropagate` per element inside MULTI/EXEC).
     func spopCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
         let key = context.arguments[1]
         if context.argumentCount > 3 { throw ErrorReply.syntax }
@@ -94,10 +91,7 @@ extension Keyspace {
         }
         for member in popped { set.members.removeValue(forKey: member) }
         finishSetWrite(key, set, db: context.db)
-        for start in stride(from: 0, to: popped.count, by: Self.spopLoggedBatchCountMax) {
-            let batch = popped[start..<min(start + Self.spopLoggedBatchCountMax, popped.count)]
-            context.alsoPropagate([LoggedName.srem, key] + batch)
-        }
+        for member in popped { context.alsoPropagate([LoggedName.srem, key, member]) }
         context.dirty += popped.count
         context.preventPropagation = true
         return .set(popped.map(RESPValue.bulkString))

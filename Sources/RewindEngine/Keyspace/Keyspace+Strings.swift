@@ -198,11 +198,13 @@ extension Keyspace {
     func getexCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
         let key = context.arguments[1]
         let options = try parseStringSetOptions(context, from: 2, forGetex: true)
+        // Redis 7.0 looks the key up before it validates the expiry, so a missing key replies nil
+        // even with an invalid time.
+        guard let value = try lookupString(key, &context) else { return .null }
         var expiresAt: Int64?
         if let expiry = options.expiry {
             expiresAt = try expiryMilliseconds(expiry.argument, unit: expiry.unit, context)
         }
-        guard let value = try lookupString(key, &context) else { return .null }
         let isAbsolute = options.expiry?.unit == .unixSeconds || options.expiry?.unit == .unixMilliseconds
         if let expiresAt, isAbsolute, isAlreadyExpired(expiresAt, context) {
             deleteKey(db: context.db, key)
@@ -283,7 +285,7 @@ extension Keyspace {
         var bytes = current ?? []
         let start = Int(offset)
         if bytes.count < start + patch.count {
-            bytes.append(contentsOf: repeatElement(0, count: start + patch.count - bytes.count))
+            bytes += [UInt8](repeating: 0, count: start + patch.count - bytes.count)
         }
         bytes.replaceSubrange(start..<(start + patch.count), with: patch)
         setKey(db: context.db, key, .string(bytes), keepingTTL: true)

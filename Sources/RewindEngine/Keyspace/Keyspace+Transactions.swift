@@ -47,19 +47,24 @@ extension Keyspace {
         return .ok
     }
 
-    /// WATCH key...: remembers each key's modification version (Redis `watchForKey`).
+    /// WATCH key...: registers the session as a watcher of each key (Redis `watchForKey`).
     func watchCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
         if context.session.isInTransaction { throw ErrorReply.watchInsideMulti }
         let db = context.db
+        let id: UInt64
+        if let existing = context.session.watcherID {
+            id = existing
+        } else {
+            id = nextWatcherID
+            nextWatcherID += 1
+            watchers[id] = WatcherState()
+            context.session.watcherID = id
+        }
         for key in context.arguments.dropFirst()
-        where !context.session.watchedKeys.contains(where: { $0.db == db && $0.key == key }) {
-            let tableKey = WatchTableKey(db: db, key: key)
-            var entry = watchTable[tableKey] ?? WatchTableEntry(sessionCount: 0, version: 0)
-            entry.sessionCount += 1
-            watchTable[tableKey] = entry
+        where !(watchers[id]?.keys.contains(where: { $0.db == db && $0.key == key }) ?? false) {
             let expired = isLogicallyExpired(db: db, key, context)
-            context.session.watchedKeys.append(
-                WatchedKey(db: db, key: key, version: entry.version, wasExpiredWhenWatched: expired))
+            watchers[id]?.keys.append(WatchedKey(db: db, key: key, wasExpiredWhenWatched: expired))
+            watchTable[WatchTableKey(db: db, key: key), default: []].append(id)
         }
         return .ok
     }
@@ -69,33 +74,23 @@ extension Keyspace {
         return .ok
     }
 
-    /// Drops every WATCH of `session` and releases its counts in the watch table.
+    /// Drops every WATCH of `session` (Redis `unwatchAllKeys`).
     func unwatchAll(_ session: inout ClientSession) {
-        for watched in session.watchedKeys {
+        guard let id = session.watcherID else { return }
+        for watched in watchers[id]?.keys ?? [] {
             let tableKey = WatchTableKey(db: watched.db, key: watched.key)
-            guard var entry = watchTable[tableKey] else { continue }
-            entry.sessionCount -= 1
-            watchTable[tableKey] = entry.sessionCount > 0 ? entry : nil
+            watchTable[tableKey]?.removeAll { $0 == id }
+            if watchTable[tableKey]?.isEmpty == true { watchTable[tableKey] = nil }
         }
-        session.watchedKeys = []
+        watchers[id] = nil
+        session.watcherID = nil
     }
 
-    /// Whether EXEC must fail because a watched key changed or expired since WATCH.
-    ///
-    /// A key that was already expired at WATCH time and has since been deleted counts as
-    /// unchanged, as Redis 7.0 `touchWatchedKey` treats it; recreating it counts as a change.
+    /// Whether EXEC must fail: a watched key was touched (the session is dirty), or a key that
+    /// was not expired at WATCH time has expired since (Redis 7.0 `isWatchedKeyExpired`).
     private func isAnyWatchedKeyModified(_ session: ClientSession, _ context: CommandContext) -> Bool {
-        for watched in session.watchedKeys {
-            let entry = watchTable[WatchTableKey(db: watched.db, key: watched.key)]
-            let changed = entry.map { $0.version != watched.version } ?? false
-            let existsNow = databases[watched.db].entries.slotIndex(of: watched.key) != nil
-            if watched.wasExpiredWhenWatched {
-                if changed && existsNow { return true }
-                continue
-            }
-            if changed { return true }
-            if isLogicallyExpired(db: watched.db, watched.key, context) { return true }
-        }
-        return false
+        guard let id = session.watcherID, let watcher = watchers[id] else { return false }
+        if watcher.isDirty { return true }
+        return watcher.keys.contains { !$0.wasExpiredWhenWatched && isLogicallyExpired(db: $0.db, $0.key, context) }
     }
 }

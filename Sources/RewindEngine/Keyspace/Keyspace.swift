@@ -34,8 +34,12 @@ public final class Keyspace {
     var databases: [Database]
     /// The one generator every random choice draws from.
     var random: SplitMix64
-    /// Keys some session WATCHes, with their modification versions.
-    var watchTable: [WatchTableKey: WatchTableEntry] = [:]
+    /// For each watched key, the watchers (sessions) watching it (Redis `db->watched_keys`).
+    var watchTable: [WatchTableKey: [UInt64]] = [:]
+    /// The WATCH state of each watching session, by watcher id.
+    var watchers: [UInt64: WatcherState] = [:]
+    /// The id the next watching session gets.
+    var nextWatcherID: UInt64 = 1
 
     /// How many databases SELECT accepts (Redis's `databases`, 16 by default).
     public var databaseCount: Int { databases.count }

@@ -148,3 +148,14 @@ func parseTimeoutMilliseconds(_ bytes: [UInt8]) throws(CommandError) -> Int64 {
     guard milliseconds < 9_223_372_036_854_775_807 else { throw ErrorReply.timeoutNegative }
     return Int64(milliseconds)
 }
+
+/// Prints a double as Redis 7.0 replies a score in RESP2 (`addReplyDouble`): `%.17g`, with
+/// infinities as "inf" and "-inf".
+func formatScore(_ value: Double) -> [UInt8] {
+    if value.isInfinite { return Array((value > 0 ? "inf" : "-inf").utf8) }
+    var buffer = [CChar](repeating: 0, count: 64)
+    let length = buffer.withUnsafeMutableBufferPointer { pointer in
+        withVaList([value]) { vsnprintf(pointer.baseAddress, pointer.count, "%.17g", $0) }
+    }
+    return buffer.prefix(max(0, min(Int(length), 63))).map { UInt8(bitPattern: $0) }
+}

@@ -17,6 +17,7 @@ enum StoredValue {
     case list(ListValue)
     case hash(HashValue)
     case set(SetValue)
+    case sortedSet(SortedSetValue)
 
     /// A string value in its most compact form.
     static func string(_ bytes: [UInt8]) -> StoredValue {
@@ -31,6 +32,7 @@ enum StoredValue {
         case .list: return "list"
         case .hash: return "hash"
         case .set: return "set"
+        case .sortedSet: return "zset"
         }
     }
 
@@ -57,6 +59,7 @@ enum StoredValue {
         case .list(let list): return .list(ListValue(list.items))
         case .hash(let hash): return .hash(HashValue(hash.fields))
         case .set(let set): return .set(SetValue(set.members))
+        case .sortedSet(let sortedSet): return .sortedSet(SortedSetValue(sortedSet.elements))
         }
     }
 }
@@ -91,6 +94,12 @@ final class SetValue {
 
     /// The members in slot order.
     var elements: [[UInt8]] { members.occupied.map(\.key) }
+}
+
+/// A sorted set: the skiplist/compact ``SortedSet`` of Values/, boxed so commands mutate it in place.
+final class SortedSetValue {
+    var elements: SortedSet
+    init(_ elements: SortedSet) { self.elements = elements }
 }
 
 /// One database: its keys and, separately, the expiry times of the keys that have one

@@ -1,0 +1,256 @@
+// The skiplist encoding of SortedSet: Redis 7.0's zskiplist (src/t_zset.c, zsl*), with spans so
+// that rank and element-at-rank are O(log n), stored in arrays with integer links instead of
+// pointers so that the whole structure is a copy-on-write value.
+
+extension SortedSet {
+    /// A skiplist with spans over (score, member), plus a member-to-node dictionary.
+    ///
+    /// Node 0 is the header, which has ``levelMax`` levels and no element. Links are node
+    /// indexes, `-1` meaning none; freed nodes are reused through `freeNodeIndexes`. A level's
+    /// `span` is the number of level-0 steps its forward link jumps, which is what makes ranks
+    /// computable while descending.
+    struct SkipList: Sendable {
+        /// Redis's `ZSKIPLIST_MAXLEVEL`: enough for 2^64 elements at p = 1/4.
+        static let levelMax = 32
+
+        struct Level: Sendable {
+            var forward: Int = -1
+            var span: Int = 0
+        }
+
+        struct Node: Sendable {
+            var member: [UInt8]
+            var score: Double
+            var backward: Int = -1
+            var levels: [Level]
+        }
+
+        var nodes: [Node] = [Node(member: [], score: 0, levels: Array(repeating: Level(), count: levelMax))]
+        var freeNodeIndexes: [Int] = []
+        var nodeIndexByMember: [[UInt8]: Int] = [:]
+        var tail = -1
+        var count = 0
+        /// Levels in use, at least 1.
+        var level = 1
+        /// State of the per-instance level generator (SplitMix64). Fixed seed: levels only
+        /// affect speed, and a fixed seed keeps even that reproducible.
+        var randomState: UInt64 = 0x5EED_2E71_0D5E_7000
+
+        func score(of member: [UInt8]) -> Double? {
+            nodeIndexByMember[member].map { nodes[$0].score }
+        }
+
+        /// A level from 1 to 32 with P(level > k) = 4^-k (Redis `zslRandomLevel`, p = 0.25).
+        mutating func randomLevel() -> Int {
+            randomState &+= 0x9E37_79B9_7F4A_7C15
+            var z = randomState
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            // Each pair of bits is 0 with probability 1/4: count leading zero pairs.
+            return Swift.min(SkipList.levelMax, 1 + z.trailingZeroBitCount / 2)
+        }
+
+        @inline(__always)
+        func precedes(_ nodeIndex: Int, score: Double, member: [UInt8]) -> Bool {
+            let node = nodes[nodeIndex]
+            return SortedSet.precedes(score: node.score, member: node.member, otherScore: score, otherMember: member)
+        }
+
+        /// Inserts a member known to be absent (Redis `zslInsert`).
+        mutating func insert(_ member: [UInt8], score: Double) {
+            // Scratch arrays on the stack: an insert must not allocate beyond the node itself.
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * SkipList.levelMax) { scratch in
+                scratch.initialize(repeating: 0)
+                insert(member, score: score,
+                       update: UnsafeMutableBufferPointer(rebasing: scratch[0..<SkipList.levelMax]),
+                       rank: UnsafeMutableBufferPointer(rebasing: scratch[SkipList.levelMax...]))
+            }
+        }
+
+        private mutating func insert(_ member: [UInt8], score: Double, update: UnsafeMutableBufferPointer<Int>,
+                                     rank: UnsafeMutableBufferPointer<Int>) {
+            var current = 0
+            for levelIndex in stride(from: level - 1, through: 0, by: -1) {
+                rank[levelIndex] = levelIndex == level - 1 ? 0 : rank[levelIndex + 1]
+                while true {
+                    let forward = nodes[current].levels[levelIndex].forward
+                    guard forward >= 0, precedes(forward, score: score, member: member) else { break }
+                    rank[levelIndex] += nodes[current].levels[levelIndex].span
+                    current = forward
+                }
+                update[levelIndex] = current
+            }
+            let newLevel = randomLevel()
+            if newLevel > level {
+                for levelIndex in level..<newLevel {
+                    rank[levelIndex] = 0
+                    update[levelIndex] = 0
+                    nodes[0].levels[levelIndex].span = count
+                }
+                level = newLevel
+            }
+            let node = Node(member: member, score: score, levels: Array(repeating: Level(), count: newLevel))
+            let nodeIndex: Int
+            if let reused = freeNodeIndexes.popLast() {
+                nodeIndex = reused
+                nodes[reused] = node
+            } else {
+                nodeIndex = nodes.count
+                nodes.append(node)
+            }
+            for levelIndex in 0..<newLevel {
+                let previous = update[levelIndex]
+                nodes[nodeIndex].levels[levelIndex].forward = nodes[previous].levels[levelIndex].forward
+                nodes[previous].levels[levelIndex].forward = nodeIndex
+                nodes[nodeIndex].levels[levelIndex].span =
+                    nodes[previous].levels[levelIndex].span - (rank[0] - rank[levelIndex])
+                nodes[previous].levels[levelIndex].span = rank[0] - rank[levelIndex] + 1
+            }
+            if newLevel < level {
+                for levelIndex in newLevel..<level { nodes[update[levelIndex]].levels[levelIndex].span += 1 }
+            }
+            nodes[nodeIndex].backward = update[0] == 0 ? -1 : update[0]
+            let next = nodes[nodeIndex].levels[0].forward
+            if next >= 0 { nodes[next].backward = nodeIndex } else { tail = nodeIndex }
+            count += 1
+            nodeIndexByMember[member] = nodeIndex
+        }
+
+        /// Removes a present member (Redis `zslDelete` + `zslDeleteNode`).
+        mutating func remove(_ member: [UInt8], score: Double) {
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: SkipList.levelMax) { update in
+                update.initialize(repeating: 0)
+                remove(member, score: score, update: update)
+            }
+        }
+
+        private mutating func remove(_ member: [UInt8], score: Double, update: UnsafeMutableBufferPointer<Int>) {
+            var current = 0
+            for levelIndex in stride(from: level - 1, through: 0, by: -1) {
+                while true {
+                    let forward = nodes[current].levels[levelIndex].forward
+                    guard forward >= 0, precedes(forward, score: score, member: member) else { break }
+                    current = forward
+                }
+                update[levelIndex] = current
+            }
+            let target = nodes[current].levels[0].forward
+            guard target >= 0, nodes[target].member == member else {
+                assertionFailure("removing an absent member")
+                return
+            }
+            for levelIndex in 0..<level {
+                let previous = update[levelIndex]
+                if nodes[previous].levels[levelIndex].forward == target {
+                    nodes[previous].levels[levelIndex].span += nodes[target].levels[levelIndex].span - 1
+                    nodes[previous].levels[levelIndex].forward = nodes[target].levels[levelIndex].forward
+                } else {
+                    nodes[previous].levels[levelIndex].span -= 1
+                }
+            }
+            let next = nodes[target].levels[0].forward
+            if next >= 0 { nodes[next].backward = nodes[target].backward } else { tail = nodes[target].backward }
+            while level > 1 && nodes[0].levels[level - 1].forward < 0 { level -= 1 }
+            count -= 1
+            nodeIndexByMember[member] = nil
+            nodes[target] = Node(member: [], score: 0, levels: [])
+            freeNodeIndexes.append(target)
+            if count == 0 {
+                // Release the free list too, so an emptied set does not hold its peak memory.
+                nodes.removeSubrange(1...)
+                freeNodeIndexes = []
+            }
+        }
+
+        /// Changes a present member's score (Redis `zslUpdateScore`): in place when the node keeps
+        /// its position, otherwise remove and insert.
+        mutating func updateScore(of member: [UInt8], from current: Double, to newScore: Double) {
+            guard let nodeIndex = nodeIndexByMember[member] else { return }
+            let backward = nodes[nodeIndex].backward
+            let forward = nodes[nodeIndex].levels[0].forward
+            let staysAfterBackward = backward < 0 || nodes[backward].score < newScore
+                || (nodes[backward].score == newScore
+                    && SortedSet.compareMembers(nodes[backward].member, member) < 0)
+            let staysBeforeForward = forward < 0 || nodes[forward].score > newScore
+                || (nodes[forward].score == newScore
+                    && SortedSet.compareMembers(nodes[forward].member, member) > 0)
+            if staysAfterBackward && staysBeforeForward {
+                nodes[nodeIndex].score = newScore
+                return
+            }
+            remove(member, score: current)
+            insert(member, score: newScore)
+        }
+
+        /// The node at a 0-based index (Redis `zslGetElementByRank` with rank = index + 1).
+        func nodeIndex(atIndex index: Int) -> Int {
+            let targetRank = index + 1
+            var traversed = 0
+            var current = 0
+            for levelIndex in stride(from: level - 1, through: 0, by: -1) {
+                while true {
+                    let levelValue = nodes[current].levels[levelIndex]
+                    guard levelValue.forward >= 0, traversed + levelValue.span <= targetRank else { break }
+                    traversed += levelValue.span
+                    current = levelValue.forward
+                }
+                if traversed == targetRank { return current }
+            }
+            return -1
+        }
+
+        func element(atIndex index: Int) -> Element? {
+            let nodeIndex = nodeIndex(atIndex: index)
+            guard nodeIndex > 0 else { return nil }
+            return Element(member: nodes[nodeIndex].member, score: nodes[nodeIndex].score)
+        }
+
+        /// The 1-based rank of a present member (Redis `zslGetRank`), or nil.
+        func rank(of member: [UInt8], score: Double) -> Int? {
+            var rank = 0
+            var current = 0
+            for levelIndex in stride(from: level - 1, through: 0, by: -1) {
+                while true {
+                    let levelValue = nodes[current].levels[levelIndex]
+                    let forward = levelValue.forward
+                    guard forward >= 0 else { break }
+                    let node = nodes[forward]
+                    guard node.score < score
+                        || (node.score == score && SortedSet.compareMembers(node.member, member) <= 0) else { break }
+                    rank += levelValue.span
+                    current = forward
+                }
+                if current > 0 && nodes[current].member == member { return rank }
+            }
+            return nil
+        }
+
+        /// The number of leading elements for which `isBelow` holds, found by descending as
+        /// Redis's `zslFirstInRange` does; with a monotone predicate this is a partition point.
+        func countLeading(while isBelow: (Double, [UInt8]) -> Bool) -> Int {
+            var rank = 0
+            var current = 0
+            for levelIndex in stride(from: level - 1, through: 0, by: -1) {
+                while true {
+                    let levelValue = nodes[current].levels[levelIndex]
+                    let forward = levelValue.forward
+                    guard forward >= 0, isBelow(nodes[forward].score, nodes[forward].member) else { break }
+                    rank += levelValue.span
+                    current = forward
+                }
+            }
+            return rank
+        }
+
+        /// Visits elements from a 0-based index, forward or backward, until `body` returns false.
+        func forEach(fromIndex index: Int, reverse: Bool, _ body: (Element) -> Bool) {
+            var current = nodeIndex(atIndex: index)
+            while current > 0 {
+                let node = nodes[current]
+                guard body(Element(member: node.member, score: node.score)) else { return }
+                current = reverse ? node.backward : node.levels[0].forward
+            }
+        }
+    }
+}

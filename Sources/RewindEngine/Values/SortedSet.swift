@@ -1,0 +1,292 @@
+// The sorted-set value of Redis 7.0 (src/t_zset.c: zsl* skiplist, zzl* listpack, zsetAdd),
+// rebuilt as a Swift value type. Ranges live in SortedSet+Ranges.swift, the skiplist in
+// SortedSet+SkipList.swift, invariants in SortedSet+Invariants.swift.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A Redis sorted set: unique byte-string members ordered by score, then by member bytes.
+///
+/// The order is Redis's exactly: ascending score, and for equal scores the member bytes compared
+/// as `memcmp` does, a shorter member first when it is a prefix of a longer one. Scores are
+/// doubles and never NaN; `-0` and `0` compare equal and tie-break by member.
+///
+/// **Two encodings behind one API**, as in Redis, because both are observable there: `OBJECT
+/// ENCODING` names them, and they store `-0` differently.
+/// - ``Encoding-swift.enum/compact`` (Redis's listpack): a sorted array, used while the set has
+///   at most ``compactEntryCountMax`` members of at most ``compactMemberByteCountMax`` bytes.
+///   Redis's listpack stores an integral score as integer text, so a `-0` score reads back as `0`;
+///   this encoding normalizes `-0` to `0` for the same reason.
+/// - ``Encoding-swift.enum/skiplist``: a skiplist with spans (O(log n) rank and range) plus a
+///   member-to-node dictionary (O(1) score lookup). It keeps `-0`. A set converts to it when it
+///   outgrows the compact limits, and never converts back on its own (Redis does not either);
+///   ``convertToCompactIfFits()`` is the explicit way back, for ZRANGESTORE-style commands.
+///
+/// **Value semantics.** The set is a struct whose storage is arrays and a dictionary, so copies
+/// share storage until one is mutated (copy-on-write through the standard collections).
+///
+/// **Determinism.** Skiplist levels come from a per-instance generator with a fixed seed, never
+/// from global randomness; the dictionary is used only for lookups, never iterated for anything
+/// observable, so nothing depends on Swift's per-process hash seed.
+///
+/// - Complexity: O(log n) insert, remove, score update, rank, and element at rank in the skiplist
+///   encoding; O(n) with n ≤ 128 in the compact encoding. O(1) score lookup in the skiplist.
+public struct SortedSet: Sendable {
+    /// One member and its score.
+    public struct Element: Hashable, Sendable {
+        public var member: [UInt8]
+        public var score: Double
+
+        public init(member: [UInt8], score: Double) {
+            self.member = member
+            self.score = score
+        }
+    }
+
+    /// How the set is stored; mirrors Redis's `OBJECT ENCODING` answers.
+    public enum Encoding: String, Sendable {
+        case compact = "listpack"
+        case skiplist = "skiplist"
+    }
+
+    /// Redis's default `zset-max-listpack-entries`.
+    public static let compactEntryCountMaxDefault = 128
+    /// Redis's default `zset-max-listpack-value`.
+    public static let compactMemberByteCountMaxDefault = 64
+
+    /// The most members the compact encoding holds before converting.
+    public let compactEntryCountMax: Int
+    /// The longest member, in bytes, the compact encoding holds before converting.
+    public let compactMemberByteCountMax: Int
+
+    /// Sorted elements while compact; empty in the skiplist encoding.
+    var compactElements: [Element] = []
+    /// The skiplist, present only in the skiplist encoding.
+    var skipList: SkipList? = nil
+
+    /// Creates an empty set.
+    ///
+    /// - Parameters:
+    ///   - encoding: the starting encoding. Redis's ZADD on a missing key starts compact unless
+    ///     the limit is 0 or the first member is too long; see ``preferredEncoding(firstMemberByteCount:compactEntryCountMax:compactMemberByteCountMax:)``.
+    ///   - compactEntryCountMax: Redis's `zset-max-listpack-entries`.
+    ///   - compactMemberByteCountMax: Redis's `zset-max-listpack-value`.
+    public init(encoding: Encoding = .compact,
+                compactEntryCountMax: Int = compactEntryCountMaxDefault,
+                compactMemberByteCountMax: Int = compactMemberByteCountMaxDefault) {
+        self.compactEntryCountMax = compactEntryCountMax
+        self.compactMemberByteCountMax = compactMemberByteCountMax
+        if encoding == .skiplist { skipList = SkipList() }
+    }
+
+    /// The encoding Redis's ZADD gives a new key, judged by the first member only.
+    public static func preferredEncoding(firstMemberByteCount: Int,
+                                         compactEntryCountMax: Int = compactEntryCountMaxDefault,
+                                         compactMemberByteCountMax: Int = compactMemberByteCountMaxDefault) -> Encoding {
+        compactEntryCountMax == 0 || firstMemberByteCount > compactMemberByteCountMax ? .skiplist : .compact
+    }
+
+    /// The current encoding.
+    public var encoding: Encoding { skipList == nil ? .compact : .skiplist }
+
+    /// The number of members (ZCARD).
+    public var count: Int { skipList?.count ?? compactElements.count }
+
+    public var isEmpty: Bool { count == 0 }
+
+    /// The score of `member` (ZSCORE), or nil when absent.
+    ///
+    /// - Complexity: O(1) in the skiplist encoding, O(n) with n ≤ 128 when compact.
+    public func score(of member: [UInt8]) -> Double? {
+        if let skipList { return skipList.score(of: member) }
+        return compactElements.first(where: { $0.member == member })?.score
+    }
+
+    /// The 0-based rank of `member` in ascending order (ZRANK), or nil when absent.
+    public func rank(of member: [UInt8]) -> Int? {
+        if let skipList {
+            guard let score = skipList.score(of: member) else { return nil }
+            return skipList.rank(of: member, score: score).map { $0 - 1 }
+        }
+        return compactElements.firstIndex(where: { $0.member == member })
+    }
+
+    /// The element at a 0-based ascending rank, or nil when out of range.
+    public func element(atRank rank: Int) -> Element? {
+        guard rank >= 0 && rank < count else { return nil }
+        if let skipList { return skipList.element(atIndex: rank) }
+        return compactElements[rank]
+    }
+
+    // MARK: - Mutation
+
+    /// Options of ZADD that change how one member is added (Redis `ZADD_IN_*`).
+    public struct AddOptions: OptionSet, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// Add the given score to the current one (INCR).
+        public static let increment = AddOptions(rawValue: 1 << 0)
+        /// Only add new members (NX).
+        public static let onlyNew = AddOptions(rawValue: 1 << 1)
+        /// Only update existing members (XX).
+        public static let onlyExisting = AddOptions(rawValue: 1 << 2)
+        /// Only update when the new score is greater (GT).
+        public static let onlyGreater = AddOptions(rawValue: 1 << 3)
+        /// Only update when the new score is less (LT).
+        public static let onlyLess = AddOptions(rawValue: 1 << 4)
+    }
+
+    /// What ``add(_:score:options:)`` did (Redis `ZADD_OUT_*` and `newscore`).
+    public enum AddOutcome: Equatable, Sendable {
+        /// A new member was added with this score.
+        case added(score: Double)
+        /// An existing member's score changed to this.
+        case updated(score: Double)
+        /// An existing member already had this score; nothing changed. Redis still reports
+        /// the score to ZADD INCR.
+        case unchanged(score: Double)
+        /// NX, XX, GT or LT prevented the change (ZADD INCR replies nil).
+        case skipped
+        /// The score, or the sum for INCR, is NaN (Redis: "resulting score is not a number").
+        case notANumber
+    }
+
+    /// Adds or updates one member exactly as Redis's `zsetAdd` does.
+    ///
+    /// The order of checks matters and is Redis's: NaN input; for an existing member NX, then
+    /// INCR (which may produce NaN, e.g. `inf + -inf`), then GT/LT against the current score, and
+    /// the update happens only when the score differs (`!=`, so `0` over `-0` is unchanged and
+    /// keeps `-0`); for a new member XX. A compact set converts to a skiplist *before* inserting
+    /// a member that would pass the limits, as Redis does.
+    ///
+    /// - Complexity: O(log n) in the skiplist encoding.
+    public mutating func add(_ member: [UInt8], score: Double, options: AddOptions = []) -> AddOutcome {
+        if score.isNaN { return .notANumber }
+        if let current = self.score(of: member) {
+            if options.contains(.onlyNew) { return .skipped }
+            var newScore = score
+            if options.contains(.increment) {
+                newScore += current
+                if newScore.isNaN { return .notANumber }
+            }
+            if (options.contains(.onlyLess) && newScore >= current)
+                || (options.contains(.onlyGreater) && newScore <= current) {
+                return .skipped
+            }
+            guard newScore != current else { return .unchanged(score: newScore) }
+            updateScore(of: member, from: current, to: newScore)
+            return .updated(score: newScore)
+        }
+        if options.contains(.onlyExisting) { return .skipped }
+        insertNew(member, score: score)
+        return .added(score: score)
+    }
+
+    /// Removes `member` (ZREM).
+    ///
+    /// - Returns: its score, or nil when it was absent.
+    @discardableResult
+    public mutating func remove(_ member: [UInt8]) -> Double? {
+        if skipList != nil {
+            guard let score = skipList!.score(of: member) else { return nil }
+            skipList!.remove(member, score: score)
+            return score
+        }
+        guard let index = compactElements.firstIndex(where: { $0.member == member }) else { return nil }
+        return compactElements.remove(at: index).score
+    }
+
+    /// Inserts a member known to be absent, converting the encoding first if needed.
+    mutating func insertNew(_ member: [UInt8], score: Double) {
+        if skipList == nil
+            && (compactElements.count + 1 > compactEntryCountMax || member.count > compactMemberByteCountMax) {
+            convertToSkipList()
+        }
+        if skipList != nil {
+            skipList!.insert(member, score: score)
+            return
+        }
+        // Redis's listpack stores an integral score as integer text, which has no -0.
+        let stored = Element(member: member, score: score == 0 ? 0 : score)
+        let index = compactElements.partitioningIndex { SortedSet.precedes($0, stored) == false }
+        compactElements.insert(stored, at: index)
+    }
+
+    mutating func updateScore(of member: [UInt8], from current: Double, to newScore: Double) {
+        if skipList != nil {
+            skipList!.updateScore(of: member, from: current, to: newScore)
+            return
+        }
+        _ = remove(member)
+        insertNew(member, score: newScore)
+    }
+
+    /// Converts to the skiplist encoding (Redis `zsetConvert`); a no-op if already there.
+    public mutating func convertToSkipList() {
+        guard skipList == nil else { return }
+        var list = SkipList()
+        for element in compactElements { list.insert(element.member, score: element.score) }
+        skipList = list
+        compactElements = []
+    }
+
+    /// Converts to the compact encoding when the set fits its limits (Redis
+    /// `zsetConvertToListpackIfNeeded`), normalizing `-0` scores to `0` as a listpack does.
+    public mutating func convertToCompactIfFits() {
+        guard let skipList, skipList.count <= compactEntryCountMax else { return }
+        var elements: [Element] = []
+        elements.reserveCapacity(skipList.count)
+        var fits = true
+        skipList.forEach(fromIndex: 0, reverse: false) { element in
+            if element.member.count > compactMemberByteCountMax { fits = false; return false }
+            elements.append(Element(member: element.member, score: element.score == 0 ? 0 : element.score))
+            return true
+        }
+        guard fits else { return }
+        compactElements = elements
+        self.skipList = nil
+    }
+
+    // MARK: - Order
+
+    /// Compares member bytes as `memcmp` then length, Redis's `sdscmp`.
+    @inline(__always)
+    static func compareMembers(_ left: [UInt8], _ right: [UInt8]) -> Int {
+        let common = Swift.min(left.count, right.count)
+        let result = left.withUnsafeBufferPointer { leftBuffer in
+            right.withUnsafeBufferPointer { rightBuffer -> Int32 in
+                common == 0 ? 0 : memcmp(leftBuffer.baseAddress!, rightBuffer.baseAddress!, common)
+            }
+        }
+        if result != 0 { return result < 0 ? -1 : 1 }
+        return left.count == right.count ? 0 : (left.count < right.count ? -1 : 1)
+    }
+
+    /// True when (score, member) sorts before the other pair.
+    @inline(__always)
+    static func precedes(score: Double, member: [UInt8], otherScore: Double, otherMember: [UInt8]) -> Bool {
+        score < otherScore || (score == otherScore && compareMembers(member, otherMember) < 0)
+    }
+
+    static func precedes(_ left: Element, _ right: Element) -> Bool {
+        precedes(score: left.score, member: left.member, otherScore: right.score, otherMember: right.member)
+    }
+}
+
+extension Array where Element == SortedSet.Element {
+    /// The first index where `predicate` becomes true, for a predicate false then true.
+    fileprivate func partitioningIndex(where predicate: (Element) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = low + (high - low) / 2
+            if predicate(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
+}
