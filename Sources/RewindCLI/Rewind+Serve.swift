@@ -31,6 +31,9 @@ extension Rewind {
         @Option(help: "Reply to a write only once its entry is fsynced (always), written within a second (everysec), or written (no).")
         var appendfsync: DurabilityPolicy = .everysec
 
+        @Flag(help: "Under everysec and no, reply once a write is queued in the log, not once it is written to the OS; a process crash may then lose the last few milliseconds of acknowledged writes.")
+        var replyBeforeWrite = false
+
         @Option(help: "Require clients to authenticate with this password.")
         var requirepass: String?
 
@@ -62,6 +65,7 @@ extension Rewind {
             configuration.port = port
             configuration.durability = appendfsync
             configuration.requirePassword = requirepass
+            configuration.repliesBeforeWrite = replyBeforeWrite
             configuration.recovery = recovery
             configuration.databaseCount = databases
             configuration.limits.bulkByteCountMax = protoMaxBulkLen

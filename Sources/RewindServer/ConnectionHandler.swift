@@ -97,8 +97,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        tailIsOpen = false
-        flushReleased()
+        finishBatch()
         core.requestCommitIfNeeded()
         context.fireChannelReadComplete()
     }
@@ -204,6 +203,13 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         if wrote { context.flush() }
         if closes { closeNow() }
         return held.isEmpty
+    }
+
+    /// Ends the batch of replies of one read (or of the requests run after a blocking command):
+    /// later replies start a new segment, and what is released goes out.
+    func finishBatch() {
+        tailIsOpen = false
+        flushReleased()
     }
 
     /// Whether replies are waiting for the log.

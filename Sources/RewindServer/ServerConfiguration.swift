@@ -15,6 +15,11 @@ public struct ServerConfiguration: Sendable {
     public var port: Int = 6379
     /// When a write's entry must be on disk before its reply leaves (Redis `appendfsync`).
     public var durability: DurabilityPolicy = .everysec
+    /// Under `everysec` and `no`: reply once a write's entry is queued in the log instead of once
+    /// it is written to the OS. Saves a thread round trip per batch; a process crash may then lose
+    /// the acknowledged writes the log had not written yet (normally its last 2 ms). Ignored
+    /// under `always`.
+    public var repliesBeforeWrite = false
     /// The password of the default user (Redis `requirepass`), or nil for none.
     public var requirePassword: String?
     /// How startup treats damage found in the log.

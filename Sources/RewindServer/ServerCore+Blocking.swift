@@ -117,7 +117,7 @@ extension ServerCore {
                 let arguments = connection.deferredRequests.removeFirst()
                 handle(arguments, from: connection)
             }
-            connection.flushReleased()
+            connection.finishBatch()
             requestCommitIfNeeded()
         }
     }

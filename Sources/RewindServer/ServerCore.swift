@@ -46,6 +46,8 @@ final class ServerCore: @unchecked Sendable {
     let startupReport: StartupReport
 
     var requirePassword: String? { configuration.requirePassword }
+    /// Replies to writes need no committer round trip (``ServerConfiguration/repliesBeforeWrite``).
+    private var acknowledgesOnAppend: Bool { configuration.repliesBeforeWrite && configuration.durability != .always }
 
     init(configuration: ServerConfiguration, keyspace: Keyspace, writer: LogWriter, eventLoop: EventLoop,
          logger: Logger, startupReport: StartupReport) {
@@ -180,7 +182,11 @@ final class ServerCore: @unchecked Sendable {
             return 0
         }
         statistics.entriesLogged += entries.count
-        scheduleCommitRequest()
+        if acknowledgesOnAppend {
+            acknowledgedSequence = appendedSequence
+        } else {
+            scheduleCommitRequest()
+        }
         return appendedSequence
     }
 
@@ -195,7 +201,7 @@ final class ServerCore: @unchecked Sendable {
     }
 
     func requestCommitIfNeeded() {
-        if appendedSequence > acknowledgedSequence { scheduleCommitRequest() }
+        if appendedSequence > acknowledgedSequence && !acknowledgesOnAppend { scheduleCommitRequest() }
     }
 
     /// Remembers a connection whose replies wait for the log.

@@ -31,15 +31,23 @@ final class EmbeddedConnection {
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6379)).wait()
     }
 
-    func send(_ text: String) throws {
-        try channel.writeInbound(ByteBuffer(string: text))
+    /// Another connection to the same server, on the same event loop.
+    func connect() throws -> EmbeddedChannel {
+        let other = EmbeddedChannel(loop: channel.embeddedEventLoop)
+        try other.pipeline.syncOperations.addHandler(ConnectionHandler(core: core, id: core.makeClientID(), nowMilliseconds: 0))
+        try other.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6379)).wait()
+        return other
+    }
+
+    func send(_ text: String, on target: EmbeddedChannel? = nil) throws {
+        try (target ?? channel).writeInbound(ByteBuffer(string: text))
         channel.embeddedEventLoop.run()
     }
 
     /// Everything written to the client so far, as text.
-    func received() throws -> String {
+    func received(on target: EmbeddedChannel? = nil) throws -> String {
         var text = ""
-        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
+        while let buffer = try (target ?? channel).readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
         return text
     }
 

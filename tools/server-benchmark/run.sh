@@ -14,12 +14,14 @@ policy=everysec
 requests=200000
 tests=set,incr,lpush,hset,sadd,zadd
 rewind=""
+extra=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --appendfsync) policy="$2"; shift 2 ;;
         --requests) requests="$2"; shift 2 ;;
         --tests) tests="$2"; shift 2 ;;
         --rewind) rewind="$2"; shift 2 ;;
+        --reply-before-write) extra="--reply-before-write"; shift ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -56,7 +58,7 @@ for pipeline in 1 16; do
     redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis-$pipeline" --save '' \
         --appendonly yes --appendfsync "$policy" --daemonize no >/dev/null 2>&1 &
     pids+=($!)
-    "$rewind" serve --dir "$work/rewind-$pipeline/log" --port "$rewind_port" --appendfsync "$policy" >/dev/null 2>&1 &
+    "$rewind" serve --dir "$work/rewind-$pipeline/log" --port "$rewind_port" --appendfsync "$policy" $extra >/dev/null 2>&1 &
     pids+=($!)
     wait_for "$redis_port"; wait_for "$rewind_port"
     declare -A rewind_ops=() redis_ops=()
