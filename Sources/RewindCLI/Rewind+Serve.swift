@@ -28,7 +28,7 @@ extension Rewind {
         @Option(help: "Listen on this TCP port.")
         var port: Int = 6379
 
-        @Option(help: "Reply to a write only once its entry is fsynced (always), written within a second (everysec), or written (no).")
+        @Option(help: "Reply to a write once its entry is fsynced (always), or once it is written to the OS and fsynced every second (everysec) or whenever the OS does (no).")
         var appendfsync: DurabilityPolicy = .everysec
 
         @Flag(help: "Under everysec and no, reply once a write is queued in the log, not once it is written to the OS; a process crash may then lose the last few milliseconds of acknowledged writes.")

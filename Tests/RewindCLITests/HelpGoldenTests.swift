@@ -8,7 +8,7 @@ import Testing
 @Suite("rewind --help screens")
 struct HelpGoldenTests {
     static let screens: [(String, ParsableCommand.Type)] = [
-        ("rewind", Rewind.self), ("verify", Rewind.Verify.self), ("inspect", Rewind.Inspect.self),
+        ("rewind", Rewind.self), ("serve", Rewind.Serve.self), ("verify", Rewind.Verify.self), ("inspect", Rewind.Inspect.self),
         ("stats", Rewind.Stats.self), ("repair", Rewind.Repair.self), ("import", Rewind.Import.self),
         ("export", Rewind.Export.self),
     ]
