@@ -149,8 +149,25 @@ struct EndToEndTests {
             let fuzz = try RESPClient(port: server.port)
             try fuzz.sendRaw((0..<Int(generator.next() % 200)).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
         }
-        for _ in 0..<2000 { _ = try RESPClient(port: server.port) }
+        func residentBytes() throws -> Int {
+            guard case .bulkString(let text) = try watcher.command(["INFO", "memory"]) else { return 0 }
+            let line = String(decoding: text, as: UTF8.self).split(separator: "\r\n").first { $0.hasPrefix("used_memory:") }
+            return Int(line?.dropFirst("used_memory:".count) ?? "") ?? 0
+        }
+        let before = try residentBytes()
+        #expect(before > 0)
+        for _ in 0..<10_000 { _ = try RESPClient(port: server.port) }
         #expect(try watcher.command(["PING"]) == .simpleString("PONG"))
+        #expect(try residentBytes() < before + 64 * 1024 * 1024, "10,000 dropped connections must not keep memory")
+        // Closes are seen asynchronously; every dropped client must be gone within a few seconds.
+        var connected = ""
+        for _ in 0..<100 {
+            guard case .bulkString(let clients) = try watcher.command(["INFO", "clients"]) else { throw TestFailure("INFO") }
+            connected = String(decoding: clients, as: UTF8.self)
+            if connected.contains("connected_clients:1\r\n") { break }
+            usleep(50_000)
+        }
+        #expect(connected.contains("connected_clients:1\r\n"), "\(connected)")
         #expect(try watcher.command(["SET", "still", "here"]) == .ok)
         #expect(try watcher.command(["GET", "still"]) == .bulkString(Array("here".utf8)))
     }
