@@ -29,7 +29,7 @@ struct CrashTests {
                 executable: executable, log: log, policy: "always", writers: writers, seed: seed &* 100 &+ UInt64(round),
                 delayMilliseconds: delay, afterFirstAck: afterFirstAck, outputDirectory: directory.path)
             let context = "\(writers) writers, round \(round), killed after \(delay) ms"
-            #expect(run.killed, "\(context): the child exited by itself (status \(run.terminationStatus))")
+            #expect(run.killed, "\(context): the child exited by itself (status \(run.terminationStatus)): \(run.errorOutput)")
             #expect(!run.acknowledgements.contains { $0.writer < 0 }, "\(context): malformed acknowledgement line")
             if afterFirstAck { #expect(!run.acknowledgements.isEmpty, "\(context): nothing acknowledged") }
             for ack in run.acknowledgements where ack.writer >= 0 {

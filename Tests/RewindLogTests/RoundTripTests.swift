@@ -27,7 +27,8 @@ struct RoundTripTests {
         let reader = try LogReader(directory: directory.path)
         let (read, summary) = try reader.readAll()
         #expect(summary.damages.isEmpty)
-        #expect(reader.manifest.segments.count > 2)
+        // At least the dictionary switch; how many size rotations follow depends on how big the batches grew.
+        #expect(reader.manifest.segments.count >= 2)
         #expect(reader.manifest.dictionaries.count == 1)
         let commands = read.filter { $0.kind == .command }
         #expect(commands.count == entries.count)

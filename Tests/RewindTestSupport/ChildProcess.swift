@@ -47,6 +47,8 @@ public enum AppendChild {
         /// True when the child was killed by the signal (not dead before it).
         public var killed: Bool
         public var terminationStatus: Int32
+        /// What the child printed on stderr (why it died, when it died by itself).
+        public var errorOutput: String
     }
 
     /// Starts the child on `log`, waits `delayMilliseconds` (after its first acknowledgement when
@@ -62,9 +64,13 @@ public enum AppendChild {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [log, policy, String(writers), String(seed)]
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        let errorPath = outputDirectory + "/child-\(seed).err"
+        FileManager.default.createFile(atPath: errorPath, contents: nil)
+        let errorOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+        process.standardError = errorOutput
         try process.run()
         try? output.close()
+        try? errorOutput.close()
         if afterFirstAck {
             let deadline = Date().addingTimeInterval(10)
             while Date() < deadline, process.isRunning,
@@ -90,6 +96,7 @@ public enum AppendChild {
         return Run(
             acknowledgements: acknowledgements,
             killed: wasRunning && process.terminationReason == .uncaughtSignal,
-            terminationStatus: process.terminationStatus)
+            terminationStatus: process.terminationStatus,
+            errorOutput: String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errorPath))) ?? Data(), as: UTF8.self))
     }
 }

@@ -158,6 +158,7 @@ enum CommandTable {
         CommandSpec("zrevrangebylex", arity: -4, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zrevrangebylexCommand),
         CommandSpec("zrevrangebyscore", arity: -4, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zrevrangebyscoreCommand),
         CommandSpec("zrevrank", arity: 3, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zrevrankCommand),
+        CommandSpec("zscan", arity: -3, flags: [.readonly], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zscanCommand),
         CommandSpec("zscore", arity: 3, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1), group: .sortedSet, run: Keyspace.zscoreCommand),
         CommandSpec("zunion", arity: -3, flags: [.readonly, .movableKeys], keys: .keyNum(index: 1, first: 2, step: 1), group: .sortedSet, run: Keyspace.zunionCommand),
         CommandSpec("zunionstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .destinationThenKeyNum(index: 2, first: 3, step: 1), group: .sortedSet, run: Keyspace.zunionstoreCommand),

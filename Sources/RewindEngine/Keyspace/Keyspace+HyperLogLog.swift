@@ -23,6 +23,7 @@ extension Keyspace {
                 // Decoding every register finds both a foreign string and damaged registers, in
                 // the order Redis meets them while merging key by key.
                 do { _ = try HyperLogLog.count([string]) } catch { throw CommandError(error.replyText) }
+                if !Self.sparseRunsCoverAllRegisters(string) { throw CommandError(HyperLogLogError.corrupted.replyText) }
             }
             strings.append(string)
         }
@@ -89,5 +90,37 @@ extension Keyspace {
         if let destination { setKey(db: context.db, destinationKey, .string(destination), keepingTTL: true) }
         context.dirty += 1
         return .ok
+    }
+
+    /// Whether a sparse HLL's opcodes describe exactly 16384 registers, the check Redis's
+    /// `hllMerge` makes (it replies INVALIDOBJ otherwise). Dense and foreign strings pass here;
+    /// the HyperLogLog functions judge those.
+    ///
+    /// Sparse opcodes (Redis hyperloglog.c): ZERO `00xxxxxx` covers x+1 registers, XZERO
+    /// `01xxxxxx yyyyyyyy` covers (x<<8|y)+1, VAL `1vvvvvxx` covers x+1 registers of value v+1.
+    /// A VAL run that would pass the last register stops the walk, as in Redis.
+    static func sparseRunsCoverAllRegisters(_ string: [UInt8]) -> Bool {
+        let headerByteCount = 16
+        let registerCount = 16384
+        guard string.count >= headerByteCount, string[4] == 1 else { return true }
+        var registers = 0
+        var index = headerByteCount
+        while index < string.count {
+            let opcode = string[index]
+            if opcode & 0xC0 == 0x00 {
+                registers += Int(opcode & 0x3F) + 1
+                index += 1
+            } else if opcode & 0xC0 == 0x40 {
+                let next = index + 1 < string.count ? Int(string[index + 1]) : 0
+                registers += (Int(opcode & 0x3F) << 8 | next) + 1
+                index += 2
+            } else {
+                let runLength = Int(opcode & 0x03) + 1
+                if registers + runLength > registerCount { break }
+                registers += runLength
+                index += 1
+            }
+        }
+        return registers == registerCount
     }
 }

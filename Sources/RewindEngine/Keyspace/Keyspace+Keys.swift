@@ -7,8 +7,11 @@ extension Keyspace {
     // MARK: - Shared workers
 
     /// Parses a database index as Redis `getIntFromObjectOrReply` + `selectDb` do.
-    func databaseIndex(_ bytes: [UInt8], invalid: CommandError = ErrorReply.notInteger) throws(CommandError) -> Int {
-        guard let value = parseInt64(bytes), value >= Int64(Int32.min), value <= Int64(Int32.max) else { throw invalid }
+    func databaseIndex(_ bytes: [UInt8]) throws(CommandError) -> Int {
+        guard let value = parseInt64(bytes) else { throw ErrorReply.notInteger }
+        guard value >= Int64(Int32.min), value <= Int64(Int32.max) else {
+            throw ErrorReply.valueNotBetween(Int64(Int32.min), Int64(Int32.max))
+        }
         guard value >= 0 && value < Int64(databases.count) else { throw ErrorReply.databaseIndexOutOfRange }
         return Int(value)
     }

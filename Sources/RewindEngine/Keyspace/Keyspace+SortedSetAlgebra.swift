@@ -113,8 +113,10 @@ extension Keyspace {
         func combined(_ current: Double, _ value: Double) -> Double {
             switch aggregate {
             case .sum: let sum = current + value; return sum.isNaN ? 0 : sum
-            case .minimum: return min(current, value)
-            case .maximum: return max(current, value)
+            // Redis `zunionInterAggregate` keeps the current value on ties, so 0 and -0 stay apart
+            // exactly as Redis keeps them (Swift's min/max would pick the other one).
+            case .minimum: return value < current ? value : current
+            case .maximum: return value > current ? value : current
             }
         }
         // Collected as plain elements and sorted here rather than through SortedSet, which

@@ -124,3 +124,22 @@ extension Keyspace {
         return reply(ranks.compactMap { sortedSet.elements.element(atRank: $0) }, withScores: withScores)
     }
 }
+
+extension Keyspace {
+    /// ZSCAN key cursor [MATCH pattern] [COUNT count]: the whole sorted set in one reply with
+    /// cursor 0, which SCAN's contract allows (COUNT is a hint); scores print as Redis `d2string`.
+    func zscanCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
+        _ = try parseScanCursor(context.arguments[2])
+        let options = try parseScanOptions(context, from: 3, allowsType: false)
+        guard let sortedSet = try lookupSortedSet(context.arguments[1], &context) else {
+            return .array([.bulkString(Array("0".utf8)), .array([])])
+        }
+        var items: [RESPValue] = []
+        for element in sortedSet.elements.elements {
+            if let pattern = options.pattern, !globMatches(pattern: pattern, string: element.member) { continue }
+            items.append(.bulkString(element.member))
+            items.append(.bulkString(formatScore(element.score)))
+        }
+        return .array([.bulkString(Array("0".utf8)), .array(items)])
+    }
+}

@@ -170,6 +170,7 @@ final class DifferentialRunner {
         try compareScan(prefix: words("SCAN"), suffix: options)
         try compareScan(prefix: words("HSCAN hash"), suffix: generator.pick([[], words("COUNT 1"), words("MATCH f*")]))
         try compareScan(prefix: words("SSCAN set"), suffix: generator.pick([[], words("COUNT 1"), words("MATCH *1*")]))
+        try compareScan(prefix: words("ZSCAN zset"), suffix: generator.pick([[], words("COUNT 1"), words("MATCH f*")]))
     }
 
     private func compareScan(prefix: [[UInt8]], suffix: [[UInt8]]) throws {
