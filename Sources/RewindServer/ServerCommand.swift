@@ -38,7 +38,8 @@ enum ServerCommand: String, CaseIterable {
     var arity: Int {
         switch self {
         case .auth: return -2
-        case .hello, .info, .quit, .reset, .shutdown, .bgrewriteaof, .lastsave, .save, .bgsave, .time: return -1
+        case .hello, .info, .shutdown, .save: return -1
+        case .quit, .reset, .bgrewriteaof, .lastsave, .bgsave, .time: return 1
         case .client, .config, .debug, .function, .object, .pubsub: return -2
         case .subscribe, .psubscribe: return -2
         case .unsubscribe, .punsubscribe: return -1

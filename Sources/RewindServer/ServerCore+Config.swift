@@ -86,6 +86,10 @@ extension ServerCore {
             for (name, value) in changes { applyConfig(name, value) }
             reply(connection, .ok)
         case "resetstat":
+            guard arguments.count == 2 else {
+                reply(connection, .error("ERR wrong number of arguments for 'config|resetstat' command"))
+                return
+            }
             statistics = ServerStatistics()
             reply(connection, .ok)
         case "rewrite":

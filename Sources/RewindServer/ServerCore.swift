@@ -141,7 +141,10 @@ final class ServerCore: @unchecked Sendable {
                result.reply == .nullArray || result.reply == .null {
                 if blockClient(connection, arguments: arguments, timeoutReply: result.reply, now: now) { return }
             }
-            connection.send(result.reply, after: 0)
+            // A read may see writes of other clients that are not acknowledged yet; its reply
+            // waits for them, so no client learns of a write a crash could still undo (Redis
+            // sends every reply of an event-loop iteration after that iteration's fsync).
+            connection.send(result.reply, after: appendedSequence)
             return
         }
         let sequence = log(result.propagated, at: now)

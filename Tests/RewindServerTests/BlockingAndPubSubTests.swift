@@ -23,6 +23,20 @@ struct BlockingAndPubSubTests {
         #expect(try server.finish())
     }
 
+    @Test("A read of another client's write waits until that write is durable")
+    func noReadOfUndurableWrites() throws {
+        let server = try EmbeddedConnection()
+        let reader = try server.connect()
+        try server.send("SET k v\r\n")
+        try server.send("GET k\r\n", on: reader)
+        #expect(try server.received(on: reader) == "")
+        try server.acknowledge()
+        #expect(try server.received() == "+OK\r\n")
+        #expect(try server.received(on: reader) == "$1\r\nv\r\n")
+        #expect(try reader.finish(acceptAlreadyClosed: true).isClean)
+        #expect(try server.finish())
+    }
+
     @Test("Blocked clients are served in the order they blocked")
     func fifo() throws {
         let server = try EmbeddedConnection()
