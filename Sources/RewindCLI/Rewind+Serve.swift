@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import RewindLog
+import RewindReplay
 import RewindServer
 
 extension DurabilityPolicy: ExpressibleByArgument {}
@@ -79,7 +80,7 @@ extension Rewind {
                 output.error("rewind serve: \(error.description)")
                 return ExitCode(1)
             }
-            output.error("rewind serve: ready on \(bind):\(server.port) (\(server.startupReport.entriesReplayed) entries replayed, appendfsync \(appendfsync))")
+            output.error("rewind serve: ready on \(bind):\(server.port) (\(counted(server.startupReport.entriesReplayed, "entry")) replayed, appendfsync \(appendfsync))")
             var sources: [DispatchSourceSignal] = []
             for signalNumber in [SIGTERM, SIGINT] {
                 signal(signalNumber, SIG_IGN)

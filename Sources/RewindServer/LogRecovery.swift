@@ -76,9 +76,11 @@ enum LogRecovery {
     private static func refusing<T>(_ directory: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
+        } catch let error as LogError where error.code == .locked {
+            throw ServerStartupError("the log in \(directory) is open in another process (another `rewind serve`?); stop it first")
         } catch let error as LogError {
             var message = "cannot open the log in \(directory): \(error)"
-            if !message.contains("rewind ") {
+            if error.code == .damaged && !message.contains("rewind ") {
                 message += ". Run `rewind verify \(directory)` to list all damage, and `rewind repair \(directory)` "
                     + "(add --skip-damaged to drop damaged records) before starting again"
             }
