@@ -37,6 +37,37 @@ struct BlockingAndPubSubTests {
         #expect(try server.finish())
     }
 
+    @Test("WATCH sees another client's write: EXEC fails with a null array and nothing is logged for it")
+    func watchAcrossClients() throws {
+        let server = try EmbeddedConnection(durability: .no)
+        let other = try server.connect()
+        try server.send("WATCH k\r\n")
+        try server.send("SET k theirs\r\n", on: other)
+        try server.send("MULTI\r\nSET k mine\r\nEXEC\r\nGET k\r\n")
+        try server.acknowledge()
+        #expect(try server.received(on: other) == "+OK\r\n")
+        #expect(try server.received() == "+OK\r\n+OK\r\n+QUEUED\r\n*-1\r\n$6\r\ntheirs\r\n")
+        #expect(try LogReader(directory: server.core.configuration.directory).readAll().entries.count == 1)
+        #expect(try other.finish(acceptAlreadyClosed: true).isClean)
+        #expect(try server.finish())
+    }
+
+    @Test("BLMOVE is served by a push inside another client's EXEC and logged as LMOVE")
+    func blmoveInsideExec() throws {
+        let server = try EmbeddedConnection()
+        let pusher = try server.connect()
+        try server.send("BLMOVE src dst LEFT RIGHT 0\r\n")
+        try server.send("MULTI\r\nRPUSH src a\r\nRPUSH other b\r\nEXEC\r\n", on: pusher)
+        try server.acknowledge()
+        #expect(try server.received(on: pusher) == "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:1\r\n:1\r\n")
+        #expect(try server.received() == "$1\r\na\r\n")
+        let entries = try LogReader(directory: server.core.configuration.directory).readAll().entries
+        #expect(entries.filter { $0.kind == .command }.map { $0.arguments.map { String(decoding: $0, as: UTF8.self) } }
+            == [["RPUSH", "src", "a"], ["RPUSH", "other", "b"], ["LMOVE", "src", "dst", "LEFT", "RIGHT"]])
+        #expect(try pusher.finish(acceptAlreadyClosed: true).isClean)
+        #expect(try server.finish())
+    }
+
     @Test("Blocked clients are served in the order they blocked")
     func fifo() throws {
         let server = try EmbeddedConnection()
