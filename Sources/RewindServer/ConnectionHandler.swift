@@ -38,6 +38,10 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     let createdMilliseconds: Int64
     var lastCommandMilliseconds: Int64
     var lastCommandName = "NULL"
+    /// Server commands queued inside MULTI, each with how many engine commands were queued before it.
+    var queuedServerCommands: [(position: Int, arguments: [[UInt8]])] = []
+    /// While set, replies are collected here instead of sent (server commands run by EXEC).
+    var capturedReplies: [RESPValue]?
     /// Requests that arrived while a blocking command waits; run once it is served.
     var deferredRequests: [[[UInt8]]] = []
     var isBlocked = false
@@ -132,6 +136,10 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// Queues `value`, to be sent once every entry up to `sequence` is acknowledged (0: none).
     func send(_ value: RESPValue, after sequence: UInt64) {
+        if capturedReplies != nil {
+            capturedReplies!.append(value)
+            return
+        }
         guard let context, !closed else { return }
         scratch.removeAll(keepingCapacity: true)
         RESPEncoder.encode(value, version: machine.protocolVersion, into: &scratch)

@@ -34,6 +34,11 @@ enum ServerCommand: String, CaseIterable {
     /// Commands Redis runs at once inside MULTI instead of queueing them.
     var runsInsideTransaction: Bool { self == .quit || self == .reset }
 
+    /// Whether `count` arguments (the name included) satisfy ``arity``.
+    func acceptsArgumentCount(_ count: Int) -> Bool {
+        arity > 0 ? count == arity : count >= -arity
+    }
+
     /// Redis's arity for the command (negative: at least).
     var arity: Int {
         switch self {
@@ -51,8 +56,7 @@ enum ServerCommand: String, CaseIterable {
 extension ServerCore {
     /// Checks arity and runs a server command.
     func runServerCommand(_ command: ServerCommand, _ arguments: [[UInt8]], connection: ConnectionHandler, now: Int64) {
-        let arity = command.arity
-        guard arity > 0 ? arguments.count == arity : arguments.count >= -arity else {
+        guard command.acceptsArgumentCount(arguments.count) else {
             reply(connection, .error("ERR wrong number of arguments for '\(command.rawValue)' command"))
             return
         }
@@ -187,6 +191,7 @@ extension ServerCore {
 
     private func resetCommand(_ connection: ConnectionHandler) {
         keyspace.endSession(&connection.session)
+        connection.queuedServerCommands = []
         connection.session = ClientSession()
         pubsub.removeAll(for: connection)
         connection.name = []

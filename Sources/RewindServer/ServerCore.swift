@@ -84,6 +84,7 @@ final class ServerCore: @unchecked Sendable {
     func unregister(_ connection: ConnectionHandler) {
         guard clients.removeValue(forKey: connection.id) != nil else { return }
         keyspace.endSession(&connection.session)
+        connection.queuedServerCommands = []
         blocking.remove(connection)
         pubsub.removeAll(for: connection)
         waitingConnections[ObjectIdentifier(connection)] = nil
@@ -123,7 +124,57 @@ final class ServerCore: @unchecked Sendable {
             runServerCommand(serverCommand, arguments, connection: connection, now: now)
             return
         }
-        execute(arguments, connection: connection, now: now)
+        if let serverCommand, serverCommand.acceptsArgumentCount(arguments.count) {
+            // Redis queues server commands inside MULTI too. The engine's queue holds only its
+            // own commands, so these wait here and run after the engine's part of EXEC; their
+            // replies take their places in EXEC's array.
+            connection.queuedServerCommands.append((connection.session.queuedCommandCount, arguments))
+            connection.send(.simpleString("QUEUED"), after: 0)
+            return
+        }
+        guard !connection.queuedServerCommands.isEmpty, arguments.count == 1 else {
+            execute(arguments, connection: connection, now: now)
+            return
+        }
+        switch Clock.lowercased(first) {
+        case "exec": executeWithServerCommands(connection: connection, now: now)
+        case "discard":
+            connection.queuedServerCommands = []
+            execute(arguments, connection: connection, now: now)
+        default: execute(arguments, connection: connection, now: now)
+        }
+    }
+
+    /// EXEC of a transaction that queued server commands: the engine's commands run first (as one
+    /// logged transaction), then the server commands, and the replies are merged in queue order.
+    private func executeWithServerCommands(connection: ConnectionHandler, now: Int64) {
+        let queued = connection.queuedServerCommands
+        connection.queuedServerCommands = []
+        connection.capturedReplies = []
+        execute([Array("EXEC".utf8)], connection: connection, now: now)
+        var replies = connection.capturedReplies ?? []
+        guard case .array(let engineReplies)? = replies.first, replies.count == 1 else {
+            connection.capturedReplies = nil
+            for reply in replies { connection.send(reply, after: appendedSequence) }
+            return
+        }
+        replies = []
+        var merged: [RESPValue] = []
+        var engineIndex = 0
+        for (position, arguments) in queued {
+            while engineIndex < position && engineIndex < engineReplies.count {
+                merged.append(engineReplies[engineIndex])
+                engineIndex += 1
+            }
+            connection.capturedReplies = []
+            if let command = ServerCommand(name: arguments[0]) {
+                runServerCommand(command, arguments, connection: connection, now: now)
+            }
+            merged += connection.capturedReplies ?? []
+        }
+        merged += engineReplies[engineIndex...]
+        connection.capturedReplies = nil
+        connection.send(.array(merged), after: appendedSequence)
     }
 
     /// Runs a command in the engine, logs what it propagated and queues its reply.

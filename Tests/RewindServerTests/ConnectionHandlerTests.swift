@@ -97,6 +97,18 @@ struct ConnectionHandlerTests {
         #expect(try connection.finish())
     }
 
+    @Test("Server commands queue inside MULTI and their replies take their places in EXEC's array")
+    func serverCommandsInTransaction() throws {
+        let connection = try EmbeddedConnection()
+        try connection.send("MULTI\r\nSET a 1\r\nCONFIG GET hz\r\nINCR a\r\nCLIENT ID\r\nEXEC\r\n")
+        try connection.acknowledge()
+        #expect(try connection.received() == "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n"
+            + "*4\r\n+OK\r\n*2\r\n$2\r\nhz\r\n$2\r\n10\r\n:2\r\n:1\r\n")
+        try connection.send("MULTI\r\nCONFIG GET hz\r\nDISCARD\r\nEXEC\r\n")
+        #expect(try connection.received() == "+OK\r\n+QUEUED\r\n+OK\r\n-ERR EXEC without MULTI\r\n")
+        #expect(try connection.finish())
+    }
+
     @Test("The entry's timestamp is the time the command ran at")
     func timestamps() throws {
         let connection = try EmbeddedConnection()
