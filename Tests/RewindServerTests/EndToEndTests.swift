@@ -149,6 +149,26 @@ struct EndToEndTests {
             let fuzz = try RESPClient(port: server.port)
             try fuzz.sendRaw((0..<Int(generator.next() % 200)).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
         }
+        // Mutated valid requests: a pipeline with random bytes replaced, inserted or cut.
+        var valid: [UInt8] = []
+        for index in 0..<20 {
+            RESPEncoder.encodeCommand([Array("SET".utf8), Array("fuzz\(index)".utf8), Array("value".utf8)], into: &valid)
+            RESPEncoder.encodeCommand([Array("LPUSH".utf8), Array("fuzzlist".utf8), Array(String(index).utf8)], into: &valid)
+        }
+        for _ in 0..<300 {
+            var mutated = valid
+            for _ in 0..<Int(1 + generator.next() % 4) {
+                let position = Int(generator.next() % UInt64(mutated.count))
+                switch generator.next() % 3 {
+                case 0: mutated[position] = UInt8(truncatingIfNeeded: generator.next())
+                case 1: mutated.insert(alphabet[Int(generator.next() % UInt64(alphabet.count))], at: position)
+                default: mutated.removeSubrange(position..<min(mutated.count, position + Int(generator.next() % 8)))
+                }
+            }
+            let fuzz = try RESPClient(port: server.port)
+            try fuzz.sendRaw(Array(Array("AUTH pw\r\n".utf8) + mutated))
+        }
+        #expect(try watcher.command(["PING"]) == .simpleString("PONG"))
         func residentBytes() throws -> Int {
             guard case .bulkString(let text) = try watcher.command(["INFO", "memory"]) else { return 0 }
             let line = String(decoding: text, as: UTF8.self).split(separator: "\r\n").first { $0.hasPrefix("used_memory:") }
