@@ -35,8 +35,9 @@ let package = Package(
             providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]
         ),
         .target(name: "CCRC32C"),
+        .target(name: "CFutex"),
         .target(name: "RewindRESP"),
-        .target(name: "RewindLog", dependencies: ["CZstd", "CCRC32C"]),
+        .target(name: "RewindLog", dependencies: ["CZstd", "CCRC32C", "CFutex"]),
         .target(
             name: "RewindEngine",
             dependencies: [

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CFutex
 
 /// A pthread mutex with two condition variables, for the writer's group commit: `work` wakes the
 /// one flusher thread, `progress` wakes the appenders waiting for their entries to be written.
@@ -93,48 +94,56 @@ final class WorkerThread {
     }
 }
 
-/// Where appenders wait for their entries to be written or synced, apart from the writer's main
-/// lock: when one fdatasync completes for 64 waiting appenders, they wake and re-check here, in a
-/// critical section of a few instructions, instead of queueing on the lock that the flusher needs
-/// to take the next batch and that the other appenders need to add to it.
+/// Where appenders wait for their entries to be written or synced, apart from the writer's lock.
+///
+/// When one fdatasync completes for 64 waiting appenders, every one of them must wake. With a
+/// condition variable each woken thread then queues for the condition's mutex, and on two cores
+/// that convoy cost more than the fdatasync. Here progress is published in atomic words and the
+/// waiters sleep on a futex: a woken appender reads the words and returns, touching no lock.
 final class ProgressNotifier: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var writtenSequence: UInt64
-    private var durableSequence: UInt64
+    // [0] written, [1] durable, [2] 1 when the writer failed.
+    private let words = UnsafeMutablePointer<UInt64>.allocate(capacity: 3)
+    private let generation = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    private let failureLock = ConditionLock()
     private var failure: LogError?
 
     init(written: UInt64, durable: UInt64) {
-        writtenSequence = written
-        durableSequence = durable
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        words.initialize(repeating: 0, count: 3)
+        words[0] = written
+        words[1] = durable
+        generation.initialize(to: 0)
     }
 
     deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
+        words.deallocate()
+        generation.deallocate()
     }
 
-    /// Publishes the writer's progress and wakes every waiter.
+    /// Publishes the writer's progress and wakes every waiter. Called by one thread at a time
+    /// (the flusher, or `close` after it stopped), with the writer's lock held.
     func publish(written: UInt64, durable: UInt64, failure: LogError?) {
-        pthread_mutex_lock(mutex)
-        writtenSequence = max(writtenSequence, written)
-        durableSequence = max(durableSequence, durable)
-        if self.failure == nil { self.failure = failure }
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
+        if let failure {
+            failureLock.withLock { if self.failure == nil { self.failure = failure } }
+            rewind_atomic_store_u64(words + 2, 1)
+        }
+        if written > rewind_atomic_load_u64(words) { rewind_atomic_store_u64(words, written) }
+        if durable > rewind_atomic_load_u64(words + 1) { rewind_atomic_store_u64(words + 1, durable) }
+        _ = rewind_atomic_increment_u32(generation)
+        rewind_futex_wake_all(generation)
     }
 
     /// Returns once `sequence` is written (or durable); throws the writer's failure if it stops first.
     func wait(for sequence: UInt64, durable: Bool) throws {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while (durable ? durableSequence : writtenSequence) < sequence {
-            if let failure { throw failure }
-            pthread_cond_wait(condition, mutex)
+        let word = durable ? words + 1 : words
+        while true {
+            // Read the generation first: a publish after this read changes it, so the futex wait
+            // below returns at once instead of sleeping through the wake-up.
+            let seen = rewind_atomic_load_u32(generation)
+            if rewind_atomic_load_u64(word) >= sequence { return }
+            if rewind_atomic_load_u64(words + 2) != 0 {
+                throw failureLock.withLock { failure } ?? LogError(.writerClosed, path: "", "the writer failed")
+            }
+            rewind_futex_wait(generation, seen)
         }
     }
 }
