@@ -25,6 +25,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -45,10 +47,20 @@ let package = Package(
         ),
         .target(name: "RewindReplay", dependencies: ["RewindLog", "RewindRESP", "RewindEngine"]),
         .target(
+            name: "RewindServer",
+            dependencies: [
+                "RewindEngine", "RewindLog", "RewindRESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "RewindCLI",
             dependencies: [
-                "RewindLog", "RewindRESP", "RewindEngine", "RewindReplay",
+                "RewindLog", "RewindRESP", "RewindEngine", "RewindReplay", "RewindServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "rewind", dependencies: ["RewindCLI"]),
@@ -67,6 +79,16 @@ let package = Package(
         .testTarget(
             name: "RewindReplayTests",
             dependencies: ["RewindReplay", "RewindLog", "RewindRESP", "RewindTestSupport"]
+        ),
+        .testTarget(
+            name: "RewindServerTests",
+            dependencies: [
+                "RewindServer", "RewindEngine", "RewindLog", "RewindRESP", "RewindTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
         ),
         .testTarget(name: "RewindCLITests", dependencies: ["RewindCLI", "RewindLog", "RewindTestSupport"]),
     ],

@@ -8,7 +8,8 @@ import Testing
 @Suite("rewind --help screens")
 struct HelpGoldenTests {
     static let screens: [(String, ParsableCommand.Type)] = [
-        ("rewind", Rewind.self), ("replay", Rewind.Replay.self), ("blame", Rewind.Blame.self), ("verify", Rewind.Verify.self), ("inspect", Rewind.Inspect.self), ("tail", Rewind.Tail.self),
+        ("rewind", Rewind.self), ("serve", Rewind.Serve.self), ("replay", Rewind.Replay.self), ("blame", Rewind.Blame.self),
+        ("verify", Rewind.Verify.self), ("inspect", Rewind.Inspect.self), ("tail", Rewind.Tail.self),
         ("stats", Rewind.Stats.self), ("repair", Rewind.Repair.self), ("import", Rewind.Import.self),
         ("export", Rewind.Export.self),
     ]

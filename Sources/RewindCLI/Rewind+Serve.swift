@@ -1,0 +1,98 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import RewindLog
+import RewindReplay
+import RewindServer
+
+extension DurabilityPolicy: ExpressibleByArgument {}
+
+extension Rewind {
+    /// `rewind serve`: a Redis-compatible server that logs every write and recovers at start.
+    public struct Serve: RewindCommand {
+        public static let configuration = CommandConfiguration(
+            abstract: "Serve the Redis protocol on a port, logging every write to a Rewind log.",
+            discussion: """
+                Replays the log at start (cutting a torn tail under the default recovery mode and refusing any \
+                other damage with its place and the command to run), then serves RESP2 and RESP3 clients such as \
+                redis-cli and redis-benchmark. SHUTDOWN, SIGTERM and SIGINT sync and close the log. Exits 0 after \
+                a clean shutdown and 1 when the log cannot be recovered or the port cannot be bound.
+                """)
+
+        @Option(help: "Keep the log in this directory; it is created when missing.")
+        var dir: String = "./rewind-data"
+
+        @Option(help: "Listen on this address; loopback only by default.")
+        var bind: String = "127.0.0.1"
+
+        @Option(help: "Listen on this TCP port.")
+        var port: Int = 6379
+
+        @Option(help: "Reply to a write once its entry is fsynced (always), or once it is written to the OS and fsynced every second (everysec) or whenever the OS does (no).")
+        var appendfsync: DurabilityPolicy = .everysec
+
+        @Flag(help: "Under everysec and no, reply once a write is queued in the log, not once it is written to the OS; a process crash may then lose the last few milliseconds of acknowledged writes.")
+        var replyBeforeWrite = false
+
+        @Option(help: "Require clients to authenticate with this password.")
+        var requirepass: String?
+
+        @Option(help: "Treat damage found at start as this recovery mode does.")
+        var recovery: RecoveryMode = .tolerateTail
+
+        @Option(help: "Offer this many databases to SELECT.")
+        var databases: Int = 16
+
+        @Option(help: "Refuse requests with a bulk string longer than this many bytes (proto-max-bulk-len).")
+        var protoMaxBulkLen: Int = 512 * 1024 * 1024
+
+        @Option(help: "Refuse connections past this many clients (maxclients).")
+        var maxclients: Int = 10_000
+
+        public init() {}
+
+        public func validate() throws {
+            guard (0...65535).contains(port) else { throw ValidationError("Choose a --port from 0 to 65535.") }
+            guard databases >= 1 else { throw ValidationError("Choose at least 1 for --databases.") }
+            guard maxclients >= 1 else { throw ValidationError("Choose at least 1 for --maxclients.") }
+            guard protoMaxBulkLen >= 1024 * 1024 else { throw ValidationError("Choose at least 1048576 for --proto-max-bulk-len, as Redis does.") }
+        }
+
+        public func execute(_ output: CommandOutput) throws -> ExitCode {
+            var configuration = ServerConfiguration()
+            configuration.directory = dir
+            configuration.bindAddress = bind
+            configuration.port = port
+            configuration.durability = appendfsync
+            configuration.requirePassword = requirepass
+            configuration.repliesBeforeWrite = replyBeforeWrite
+            configuration.recovery = recovery
+            configuration.databaseCount = databases
+            configuration.limits.bulkByteCountMax = protoMaxBulkLen
+            configuration.limits.clientCountMax = maxclients
+            var logger = Logger(label: "rewind.serve")
+            logger.logLevel = .info
+            let server: RedisServer
+            do {
+                server = try RedisServer.start(configuration, logger: logger)
+            } catch let error as ServerStartupError {
+                output.error("rewind serve: \(error.description)")
+                return ExitCode(1)
+            }
+            output.error("rewind serve: ready on \(bind):\(server.port) (\(counted(server.startupReport.entriesReplayed, "entry")) replayed, appendfsync \(appendfsync))")
+            var sources: [DispatchSourceSignal] = []
+            for signalNumber in [SIGTERM, SIGINT] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler { server.stop() }
+                source.resume()
+                sources.append(source)
+            }
+            try server.waitUntilStopped()
+            sources.forEach { $0.cancel() }
+            output.error("rewind serve: log synced and closed")
+            return .success
+        }
+    }
+}

@@ -1,0 +1,56 @@
+// The thin NIO adapter over RewindRESP's request parser. See swift-nio Sources/NIOCore/Codec.swift
+// for the decoder contract and RewindRESP's RESPParser for the protocol itself.
+
+import NIOCore
+import RewindRESP
+
+/// Turns the bytes a client sends into ``RESPRequest``s, exactly as Redis 7.0 reads them.
+///
+/// All protocol knowledge lives in `RESPParser`; this type only moves bytes from NIO's buffer into
+/// the parser and pulls whole requests out. A malformed frame throws the parser's
+/// `RESPParseError` (which carries Redis's reply text); a client whose unparsed bytes outgrow
+/// ``ServerLimits/queryBufferByteCountMax`` throws ``QueryBufferLimitExceeded``.
+public struct RESPFrameDecoder: NIOSingleStepByteToMessageDecoder {
+    public typealias InboundOut = RESPRequest
+
+    private var parser: RESPParser
+    private let queryBufferByteCountMax: Int
+    /// Stream bytes handed to the parser so far. NIO's buffer keeps every byte the parser has not
+    /// consumed yet (NIO calls `decode` again only while the buffer has readable bytes), so the
+    /// bytes at the front of the buffer up to this offset are already in the parser.
+    private var fedByteCount = 0
+
+    public init(limits: ServerLimits = ServerLimits()) {
+        parser = RESPParser(limits: limits.parserLimits)
+        queryBufferByteCountMax = limits.queryBufferByteCountMax
+    }
+
+    public mutating func decode(buffer: inout ByteBuffer) throws -> RESPRequest? {
+        let consumedByteCount = parser.byteOffset
+        let alreadyFed = fedByteCount - consumedByteCount
+        if buffer.readableBytes > alreadyFed {
+            buffer.withUnsafeReadableBytes { bytes in
+                parser.append(UnsafeRawBufferPointer(rebasing: bytes[alreadyFed...]))
+            }
+            fedByteCount += buffer.readableBytes - alreadyFed
+        }
+        let request = try parser.nextRequest()
+        buffer.moveReaderIndex(forwardBy: parser.byteOffset - consumedByteCount)
+        if request == nil && parser.bufferedByteCount > queryBufferByteCountMax {
+            throw QueryBufferLimitExceeded(bufferedByteCount: parser.bufferedByteCount)
+        }
+        return request
+    }
+
+    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> RESPRequest? {
+        // A half-sent request at EOF is dropped, as Redis drops it with the client.
+        try decode(buffer: &buffer)
+    }
+}
+
+/// A client buffered more unparsed bytes than `client-query-buffer-limit` allows. Redis closes
+/// such a client without a reply; so does Rewind.
+public struct QueryBufferLimitExceeded: Error, Hashable, Sendable, CustomStringConvertible {
+    public var bufferedByteCount: Int
+    public var description: String { "query buffer of \(bufferedByteCount) bytes exceeds client-query-buffer-limit" }
+}

@@ -1,0 +1,131 @@
+// The listening server: startup, the channel pipeline, timers and shutdown. See swift-nio
+// Sources/NIOEchoServer/main.swift for the bootstrap, and docs/SERVER.md.
+
+import Logging
+import NIOCore
+import NIOPosix
+import RewindEngine
+import RewindLog
+import RewindRESP
+
+/// A Redis-compatible server over a Rewind log: `rewind serve`.
+///
+/// Everything runs on one event loop, as Redis runs on one thread: the keyspace is not
+/// thread-safe and needs no locks that way. The log's flusher thread (compression, write,
+/// fdatasync) and the ``DurabilityCommitter`` thread use the other cores.
+///
+/// ```swift
+/// var configuration = ServerConfiguration()
+/// configuration.port = 0
+/// let server = try RedisServer.start(configuration)
+/// print(server.port)
+/// try server.waitUntilStopped()   // returns after SHUTDOWN or stop(); the log is closed
+/// ```
+public final class RedisServer: @unchecked Sendable {
+    /// The port the server listens on (useful when the configuration asked for port 0).
+    public let port: Int
+    /// What startup replayed and repaired.
+    public let startupReport: StartupReport
+
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: Channel
+    private let core: ServerCore
+    private let committer: DurabilityCommitter
+    private var cron: RepeatedTask?
+
+    private init(group: MultiThreadedEventLoopGroup, channel: Channel, core: ServerCore, committer: DurabilityCommitter,
+                 startupReport: StartupReport) {
+        self.group = group
+        self.channel = channel
+        self.core = core
+        self.committer = committer
+        self.startupReport = startupReport
+        port = channel.localAddress?.port ?? 0
+    }
+
+    /// Replays the log and starts listening.
+    ///
+    /// - Throws: ``ServerStartupError`` when the log is damaged in a way the recovery mode
+    ///   refuses (the message names the place and the command to run), or when binding fails.
+    public static func start(_ configuration: ServerConfiguration,
+                             logger: Logger = Logger(label: "rewind.serve")) throws -> RedisServer {
+        let keyspace = Keyspace(randomSeed: configuration.randomSeed, databaseCount: configuration.databaseCount)
+        let (writer, report) = try LogRecovery.open(configuration, into: keyspace) { damage in
+            logger.warning("recovered from damage: \(damage)")
+        }
+        logger.info("replayed \(report.entriesReplayed) entries from \(configuration.directory) in \(report.replayMilliseconds) ms")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let eventLoop = group.next()
+        let core = ServerCore(configuration: configuration, keyspace: keyspace, writer: writer, eventLoop: eventLoop,
+                              logger: logger, startupReport: report)
+        let committer = DurabilityCommitter(
+            writer: writer, durable: configuration.durability == .always, eventLoop: eventLoop,
+            startSequence: writer.nextSequenceNumber - 1,
+            acknowledged: { core.acknowledge(upTo: $0) },
+            failed: { core.logFailed($0) })
+        core.committer = committer
+        committer.start()
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 511)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 1024 * 1024))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = ConnectionHandler(core: core, id: core.makeClientID(), nowMilliseconds: Clock.nowMilliseconds())
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+        let channel: Channel
+        do {
+            channel = try bootstrap.bind(host: configuration.bindAddress, port: configuration.port).wait()
+        } catch {
+            committer.stop()
+            try? writer.close()
+            try? group.syncShutdownGracefully()
+            throw ServerStartupError("cannot listen on \(configuration.bindAddress):\(configuration.port): \(error)")
+        }
+        let server = RedisServer(group: group, channel: channel, core: core, committer: committer, startupReport: report)
+        try eventLoop.submit {
+            core.shutdownRequested = { [weak server] in server?.stop() }
+            let interval = TimeAmount.milliseconds(Int64(1000 / max(1, configuration.hz)))
+            server.cron = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in core.cron() }
+        }.wait()
+        logger.info("listening on \(configuration.bindAddress):\(server.port), appendfsync \(configuration.durability)")
+        return server
+    }
+
+    /// Stops accepting connections; ``waitUntilStopped()`` then finishes the shutdown. Safe to
+    /// call from any thread (a signal handler's queue, a test) and more than once.
+    public func stop() {
+        channel.close(promise: nil)
+    }
+
+    /// Blocks until the server stops, then acknowledges every write, closes the clients and
+    /// syncs and closes the log.
+    public func waitUntilStopped() throws {
+        try? channel.closeFuture.wait()
+        let eventLoop = core.eventLoop
+        // Acknowledge everything appended, so held replies go out before the clients close.
+        let last = try eventLoop.submit { () -> UInt64 in
+            self.cron?.cancel()
+            return self.core.appendedSequence
+        }.wait()
+        committer.request(last)
+        committer.stop()
+        try eventLoop.submit { self.core.closeAllClients() }.wait()
+        try? eventLoop.scheduleTask(in: .milliseconds(50)) {}.futureResult.wait()
+        let closeError: Error? = {
+            do {
+                try core.writer.close()
+                return nil
+            } catch {
+                return error
+            }
+        }()
+        try? group.syncShutdownGracefully()
+        core.logger.info("log synced and closed; server stopped")
+        if let closeError { throw closeError }
+    }
+}

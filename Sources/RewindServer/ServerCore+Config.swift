@@ -1,0 +1,197 @@
+// CONFIG GET/SET/RESETSTAT/REWRITE with Redis's parameter names. See redis src/config.c.
+
+import RewindLog
+import RewindRESP
+
+/// The parameters CONFIG knows, in Redis's names, with their current values as text.
+///
+/// Encoding-tuning parameters (list-max-listpack-size, set-max-intset-entries, ...) are accepted
+/// and reported back, as test suites set them, even though Rewind's encodings do not depend on them.
+struct ConfigParameters {
+    private(set) var values: [(name: String, value: String)]
+
+    init(_ configuration: ServerConfiguration) {
+        let limits = configuration.limits
+        values = [
+            ("activedefrag", "no"), ("active-expire-effort", "1"), ("appendfilename", "appendonly.aof"),
+            ("appenddirname", "appendonlydir"), ("appendfsync", configuration.durability.rawValue), ("appendonly", "yes"),
+            ("aof-use-rdb-preamble", "yes"), ("aof-timestamp-enabled", "no"), ("bind", configuration.bindAddress),
+            ("busy-reply-threshold", "5000"), ("client-query-buffer-limit", String(limits.queryBufferByteCountMax)),
+            ("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+            ("databases", String(configuration.databaseCount)), ("dbfilename", "dump.rdb"), ("dir", configuration.directory),
+            ("hash-max-listpack-entries", "512"), ("hash-max-listpack-value", "64"),
+            ("hash-max-ziplist-entries", "512"), ("hash-max-ziplist-value", "64"), ("hll-sparse-max-bytes", "3000"),
+            ("hz", String(configuration.hz)), ("latency-monitor-threshold", "0"), ("latency-tracking", "yes"),
+            ("lazyfree-lazy-eviction", "no"), ("lazyfree-lazy-expire", "no"), ("lazyfree-lazy-server-del", "no"),
+            ("lazyfree-lazy-user-del", "no"), ("lazyfree-lazy-user-flush", "no"), ("list-compress-depth", "0"),
+            ("list-max-listpack-size", "-2"), ("list-max-ziplist-size", "-2"), ("loglevel", "notice"),
+            ("lua-time-limit", "5000"), ("maxclients", String(limits.clientCountMax)), ("maxmemory", "0"),
+            ("maxmemory-policy", "noeviction"), ("maxmemory-samples", "5"), ("notify-keyspace-events", ""),
+            ("port", String(configuration.port)), ("protected-mode", "yes"),
+            ("proto-max-bulk-len", String(limits.bulkByteCountMax)), ("requirepass", configuration.requirePassword ?? ""),
+            ("save", ""), ("set-max-intset-entries", "512"), ("set-max-listpack-entries", "128"),
+            ("set-max-listpack-value", "64"), ("slowlog-log-slower-than", "10000"), ("slowlog-max-len", "128"),
+            ("stream-node-max-bytes", "4096"), ("stream-node-max-entries", "100"), ("tcp-keepalive", "300"),
+            ("timeout", "0"), ("zset-max-listpack-entries", "128"), ("zset-max-listpack-value", "64"),
+            ("zset-max-ziplist-entries", "128"), ("zset-max-ziplist-value", "64"), ("io-threads", "1"),
+            ("enable-debug-command", "yes"),
+        ]
+    }
+
+    func value(of name: String) -> String? { values.first { $0.name == name }?.value }
+
+    mutating func set(_ name: String, _ value: String) {
+        if let index = values.firstIndex(where: { $0.name == name }) { values[index].value = value }
+    }
+}
+
+extension ServerCore {
+    func configCommand(_ arguments: [[UInt8]], _ connection: ConnectionHandler) {
+        let subcommand = Clock.lowercased(arguments[1])
+        switch subcommand {
+        case "get":
+            guard arguments.count >= 3 else {
+                reply(connection, .error("ERR wrong number of arguments for 'config|get' command"))
+                return
+            }
+            var pairs: [RESPPair] = []
+            var seen = Set<String>()
+            for pattern in arguments.dropFirst(2) {
+                let lowered = Array(Clock.lowercased(pattern).utf8)
+                for (name, value) in config.values where !seen.contains(name) && globMatches(lowered, Array(name.utf8)) {
+                    seen.insert(name)
+                    pairs.append(RESPPair(.bulk(name), .bulk(value)))
+                }
+            }
+            reply(connection, .map(pairs))
+        case "set":
+            guard arguments.count >= 4, arguments.count % 2 == 0 else {
+                reply(connection, .error("ERR wrong number of arguments for 'config|set' command"))
+                return
+            }
+            var changes: [(String, String)] = []
+            for index in stride(from: 2, to: arguments.count, by: 2) {
+                let name = Clock.lowercased(arguments[index])
+                let value = String(decoding: arguments[index + 1], as: UTF8.self)
+                guard config.value(of: name) != nil else {
+                    reply(connection, .error("ERR Unknown option or number of arguments for CONFIG SET - '\(name)'"))
+                    return
+                }
+                if let problem = validateConfig(name, value) {
+                    reply(connection, .error("ERR CONFIG SET failed (possibly related to argument '\(name)') - \(problem)"))
+                    return
+                }
+                changes.append((name, value))
+            }
+            for (name, value) in changes { applyConfig(name, value) }
+            reply(connection, .ok)
+        case "resetstat":
+            guard arguments.count == 2 else {
+                reply(connection, .error("ERR wrong number of arguments for 'config|resetstat' command"))
+                return
+            }
+            statistics = ServerStatistics()
+            reply(connection, .ok)
+        case "rewrite":
+            reply(connection, .error("ERR The server is running without a config file"))
+        default:
+            reply(connection, .error("ERR unknown subcommand '\(String(decoding: arguments[1], as: UTF8.self))'. Try CONFIG HELP."))
+        }
+    }
+
+    /// Why `value` is not acceptable for `name`, or nil.
+    private func validateConfig(_ name: String, _ value: String) -> String? {
+        switch name {
+        case "appendfsync":
+            guard let policy = DurabilityPolicy(rawValue: value.lowercased()) else { return "argument(s) must be one of the following: always, everysec, no" }
+            return policy == configuration.durability ? nil : "Rewind chooses appendfsync at start; restart with --appendfsync \(policy)"
+        case "proto-max-bulk-len", "client-query-buffer-limit", "maxmemory":
+            return Self.parseMemory(value) == nil ? "argument couldn't be parsed into an integer" : nil
+        case "maxclients", "hz", "databases", "port", "timeout", "tcp-keepalive", "slowlog-log-slower-than",
+             "slowlog-max-len", "list-max-listpack-size", "list-max-ziplist-size", "lua-time-limit":
+            return Int(value) == nil ? "argument couldn't be parsed into an integer" : nil
+        case "databases", "port", "bind", "dir", "appenddirname", "appendfilename", "io-threads":
+            return "can't set immutable config"
+        default:
+            return nil
+        }
+    }
+
+    private func applyConfig(_ name: String, _ value: String) {
+        config.set(name, value)
+        switch name {
+        case "requirepass": configuration.requirePassword = value.isEmpty ? nil : value
+        case "maxclients": configuration.limits.clientCountMax = Int(value) ?? configuration.limits.clientCountMax
+        case "proto-max-bulk-len": configuration.limits.bulkByteCountMax = Self.parseMemory(value) ?? configuration.limits.bulkByteCountMax
+        case "client-query-buffer-limit":
+            configuration.limits.queryBufferByteCountMax = Self.parseMemory(value) ?? configuration.limits.queryBufferByteCountMax
+        case "hz": configuration.hz = max(1, min(500, Int(value) ?? configuration.hz))
+        default: break
+        }
+    }
+
+    /// Redis's `memtoull`: a number with an optional k, kb, m, mb, g or gb suffix.
+    static func parseMemory(_ text: String) -> Int? {
+        let lowered = text.lowercased()
+        let units: [(String, Int)] = [("gb", 1 << 30), ("g", 1_000_000_000), ("mb", 1 << 20), ("m", 1_000_000),
+                                      ("kb", 1024), ("k", 1000), ("b", 1)]
+        for (suffix, factor) in units where lowered.hasSuffix(suffix) {
+            guard let number = Int(lowered.dropLast(suffix.count)), number >= 0 else { return nil }
+            return number.multipliedReportingOverflow(by: factor).overflow ? nil : number * factor
+        }
+        guard let number = Int(lowered), number >= 0 else { return nil }
+        return number
+    }
+}
+
+/// Redis's `stringmatchlen`: `*`, `?`, `[...]` (with `^` and ranges) and `\` escapes.
+func globMatches(_ pattern: [UInt8], _ string: [UInt8]) -> Bool {
+    func match(_ p: Int, _ s: Int) -> Bool {
+        var p = p, s = s
+        while p < pattern.count {
+            switch pattern[p] {
+            case UInt8(ascii: "*"):
+                while p + 1 < pattern.count && pattern[p + 1] == UInt8(ascii: "*") { p += 1 }
+                if p + 1 == pattern.count { return true }
+                for start in s...string.count where match(p + 1, start) { return true }
+                return false
+            case UInt8(ascii: "?"):
+                guard s < string.count else { return false }
+                s += 1
+            case UInt8(ascii: "["):
+                guard s < string.count else { return false }
+                p += 1
+                let negate = p < pattern.count && pattern[p] == UInt8(ascii: "^")
+                if negate { p += 1 }
+                var matched = false
+                while p < pattern.count && pattern[p] != UInt8(ascii: "]") {
+                    if pattern[p] == UInt8(ascii: "\\") && p + 1 < pattern.count {
+                        p += 1
+                        if pattern[p] == string[s] { matched = true }
+                    } else if p + 2 < pattern.count && pattern[p + 1] == UInt8(ascii: "-") {
+                        var low = pattern[p], high = pattern[p + 2]
+                        if low > high { swap(&low, &high) }
+                        if string[s] >= low && string[s] <= high { matched = true }
+                        p += 2
+                    } else if pattern[p] == string[s] {
+                        matched = true
+                    }
+                    p += 1
+                }
+                if negate { matched.toggle() }
+                guard matched else { return false }
+                s += 1
+            case UInt8(ascii: "\\") where p + 1 < pattern.count:
+                p += 1
+                guard s < string.count, pattern[p] == string[s] else { return false }
+                s += 1
+            default:
+                guard s < string.count, pattern[p] == string[s] else { return false }
+                s += 1
+            }
+            p += 1
+        }
+        return s == string.count
+    }
+    return match(0, 0)
+}

@@ -1,0 +1,339 @@
+// The keyspace, the log and every connection, confined to one event loop as Redis confines them
+// to its main thread. See docs/SERVER.md.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+import NIOCore
+import RewindEngine
+import RewindLog
+import RewindRESP
+
+/// The server's state: the keyspace, the log writer, the clients and the statistics.
+///
+/// Not thread-safe: everything here runs on ``eventLoop``. Writes are appended to the log as
+/// they execute (which never blocks: the log's own thread compresses, writes and syncs), and
+/// their replies are released by the ``DurabilityCommitter`` once the policy is met.
+final class ServerCore: @unchecked Sendable {
+    let keyspace: Keyspace
+    let writer: LogWriter
+    let eventLoop: EventLoop
+    let logger: Logger
+    var configuration: ServerConfiguration
+    var config: ConfigParameters
+    var committer: DurabilityCommitter?
+
+    /// The last sequence number appended to the log.
+    private(set) var appendedSequence: UInt64
+    /// Every entry up to this one meets the durability policy; replies waiting for it may go.
+    private(set) var acknowledgedSequence: UInt64
+    private var commitRequestScheduled = false
+    private var waitingConnections: [ObjectIdentifier: ConnectionHandler] = [:]
+    /// Set once the log failed: writes are refused from then on, as Redis refuses them (MISCONF).
+    private(set) var logFailure: Error?
+
+    var clients: [Int64: ConnectionHandler] = [:]
+    private var nextClientID: Int64 = 1
+    var statistics = ServerStatistics()
+    var blocking = BlockingQueues()
+    var pubsub = PubSubRegistry()
+    /// Set by ``RedisServer`` to stop the server (SHUTDOWN).
+    var shutdownRequested: (() -> Void)?
+    let startMilliseconds: Int64
+    let startupReport: StartupReport
+
+    var requirePassword: String? { configuration.requirePassword }
+    /// Replies to writes need no committer round trip (``ServerConfiguration/repliesBeforeWrite``).
+    private var acknowledgesOnAppend: Bool { configuration.repliesBeforeWrite && configuration.durability != .always }
+
+    init(configuration: ServerConfiguration, keyspace: Keyspace, writer: LogWriter, eventLoop: EventLoop,
+         logger: Logger, startupReport: StartupReport) {
+        self.configuration = configuration
+        config = ConfigParameters(configuration)
+        self.keyspace = keyspace
+        self.writer = writer
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.startupReport = startupReport
+        appendedSequence = writer.nextSequenceNumber - 1
+        acknowledgedSequence = appendedSequence
+        startMilliseconds = Clock.nowMilliseconds()
+    }
+
+    // MARK: - Clients
+
+    /// Adds a connection; false when `maxclients` is reached.
+    func register(_ connection: ConnectionHandler) -> Bool {
+        statistics.connectionsReceived += 1
+        guard clients.count < configuration.limits.clientCountMax else {
+            statistics.rejectedConnections += 1
+            return false
+        }
+        clients[connection.id] = connection
+        return true
+    }
+
+    func makeClientID() -> Int64 {
+        defer { nextClientID += 1 }
+        return nextClientID
+    }
+
+    func unregister(_ connection: ConnectionHandler) {
+        guard clients.removeValue(forKey: connection.id) != nil else { return }
+        keyspace.endSession(&connection.session)
+        connection.queuedServerCommands = []
+        blocking.remove(connection)
+        pubsub.removeAll(for: connection)
+        waitingConnections[ObjectIdentifier(connection)] = nil
+    }
+
+    // MARK: - Commands
+
+    /// Runs one request from `connection`: the state machine's checks, then a server command or
+    /// the engine.
+    func handle(_ arguments: [[UInt8]], from connection: ConnectionHandler) {
+        guard let first = arguments.first else { return }
+        let now = Clock.nowMilliseconds()
+        connection.lastCommandMilliseconds = now
+        statistics.commandsProcessed += 1
+        let serverCommand = ServerCommand(name: first)
+        switch connection.machine.state {
+        case .normal, .transaction:
+            break
+        default:
+            let name = serverCommand?.rawValue ?? Clock.lowercased(first)
+            switch connection.machine.commandReceived(name) {
+            case .execute: break
+            case .ignore: return
+            case .reject(let error):
+                statistics.errorReplies += 1
+                connection.send(error, after: 0)
+                return
+            }
+        }
+        if connection.machine.state == .subscribed, arguments.count <= 2, Clock.lowercased(first) == "ping" {
+            // Redis answers PING in a RESP2 subscribed context as a pub/sub message.
+            connection.send(.array([.bulk("pong"), .bulkString(arguments.count == 2 ? arguments[1] : [])]), after: 0)
+            return
+        }
+        if let serverCommand, serverCommand.runsInsideTransaction || !connection.session.isInTransaction {
+            connection.lastCommandName = serverCommand.rawValue
+            runServerCommand(serverCommand, arguments, connection: connection, now: now)
+            return
+        }
+        if let serverCommand, serverCommand.acceptsArgumentCount(arguments.count) {
+            // Redis queues server commands inside MULTI too. The engine's queue holds only its
+            // own commands, so these wait here and run after the engine's part of EXEC; their
+            // replies take their places in EXEC's array.
+            connection.queuedServerCommands.append((connection.session.queuedCommandCount, arguments))
+            connection.send(.simpleString("QUEUED"), after: 0)
+            return
+        }
+        guard !connection.queuedServerCommands.isEmpty, arguments.count == 1 else {
+            execute(arguments, connection: connection, now: now)
+            return
+        }
+        switch Clock.lowercased(first) {
+        case "exec": executeWithServerCommands(connection: connection, now: now)
+        case "discard":
+            connection.queuedServerCommands = []
+            execute(arguments, connection: connection, now: now)
+        default: execute(arguments, connection: connection, now: now)
+        }
+    }
+
+    /// EXEC of a transaction that queued server commands: the engine's commands run first (as one
+    /// logged transaction), then the server commands, and the replies are merged in queue order.
+    private func executeWithServerCommands(connection: ConnectionHandler, now: Int64) {
+        let queued = connection.queuedServerCommands
+        connection.queuedServerCommands = []
+        connection.capturedReplies = []
+        execute([Array("EXEC".utf8)], connection: connection, now: now)
+        var replies = connection.capturedReplies ?? []
+        guard case .array(let engineReplies)? = replies.first, replies.count == 1 else {
+            connection.capturedReplies = nil
+            for reply in replies { connection.send(reply, after: appendedSequence) }
+            return
+        }
+        replies = []
+        var merged: [RESPValue] = []
+        var engineIndex = 0
+        for (position, arguments) in queued {
+            while engineIndex < position && engineIndex < engineReplies.count {
+                merged.append(engineReplies[engineIndex])
+                engineIndex += 1
+            }
+            connection.capturedReplies = []
+            if let command = ServerCommand(name: arguments[0]) {
+                runServerCommand(command, arguments, connection: connection, now: now)
+            }
+            merged += connection.capturedReplies ?? []
+        }
+        merged += engineReplies[engineIndex...]
+        connection.capturedReplies = nil
+        connection.send(.array(merged), after: appendedSequence)
+    }
+
+    /// Runs a command in the engine, logs what it propagated and queues its reply.
+    func execute(_ arguments: [[UInt8]], connection: ConnectionHandler, now: Int64) {
+        if logFailure != nil, isWrite(arguments) {
+            statistics.errorReplies += 1
+            connection.send(.error("MISCONF Errors writing to the AOF file: \(logFailure!)"), after: 0)
+            return
+        }
+        let result = keyspace.execute(arguments, session: &connection.session, nowMilliseconds: now)
+        connection.machine.transactionStateChanged(isInTransaction: connection.session.isInTransaction)
+        if case .error = result.reply { statistics.errorReplies += 1 }
+        guard !result.propagated.isEmpty else {
+            if !connection.session.isInTransaction, blocking.isBlockingCommand(arguments[0]),
+               result.reply == .nullArray || result.reply == .null {
+                if blockClient(connection, arguments: arguments, timeoutReply: result.reply, now: now) { return }
+            }
+            // A read may see writes of other clients that are not acknowledged yet; its reply
+            // waits for them, so no client learns of a write a crash could still undo (Redis
+            // sends every reply of an event-loop iteration after that iteration's fsync).
+            connection.send(result.reply, after: appendedSequence)
+            return
+        }
+        let sequence = log(result.propagated, at: now)
+        if sequence == 0, let logFailure {
+            connection.send(.error("MISCONF Errors writing to the AOF file: \(logFailure)"), after: 0)
+        } else {
+            connection.send(result.reply, after: sequence)
+        }
+        if !blocking.isEmpty { serveBlockedClients(touchedBy: result.propagated, now: now) }
+    }
+
+    private func isWrite(_ arguments: [[UInt8]]) -> Bool {
+        guard let spec = Keyspace.commandSpec(named: String(decoding: arguments[0], as: UTF8.self)) else { return false }
+        return spec.flags.contains(.write)
+    }
+
+    // MARK: - The log
+
+    /// Appends `entries`, all stamped `now`, and returns the last sequence number taken, or 0 when
+    /// the log failed.
+    @discardableResult
+    func log(_ entries: [LoggedEntry], at now: Int64) -> UInt64 {
+        guard logFailure == nil else { return 0 }
+        do {
+            for entry in entries {
+                switch entry {
+                case .command(let command):
+                    appendedSequence = try writer.append(LogEntry(
+                        timestampMilliseconds: now, db: UInt32(command.db), arguments: command.arguments))
+                case .transaction(let commands):
+                    appendedSequence = try writer.append(contentsOf: commands.map {
+                        LogEntry(timestampMilliseconds: now, db: UInt32($0.db), arguments: $0.arguments)
+                    }, transaction: true).upperBound
+                }
+            }
+        } catch {
+            logFailed(error)
+            return 0
+        }
+        statistics.entriesLogged += entries.count
+        if acknowledgesOnAppend {
+            acknowledgedSequence = appendedSequence
+        } else {
+            scheduleCommitRequest()
+        }
+        return appendedSequence
+    }
+
+    /// Asks the committer, once per event-loop iteration, for everything appended so far.
+    private func scheduleCommitRequest() {
+        guard !commitRequestScheduled else { return }
+        commitRequestScheduled = true
+        eventLoop.execute { [self] in
+            commitRequestScheduled = false
+            committer?.request(appendedSequence)
+        }
+    }
+
+    func requestCommitIfNeeded() {
+        if appendedSequence > acknowledgedSequence && !acknowledgesOnAppend { scheduleCommitRequest() }
+    }
+
+    /// Remembers a connection whose replies wait for the log.
+    func waitForAcknowledgement(_ connection: ConnectionHandler) {
+        waitingConnections[ObjectIdentifier(connection)] = connection
+    }
+
+    /// The committer reached `sequence`: release every reply that waited for it.
+    func acknowledge(upTo sequence: UInt64) {
+        guard sequence > acknowledgedSequence else { return }
+        acknowledgedSequence = sequence
+        for (key, connection) in waitingConnections where connection.flushReleased() || !connection.holdsReplies {
+            waitingConnections[key] = nil
+        }
+    }
+
+    func logFailed(_ error: Error) {
+        guard logFailure == nil else { return }
+        logFailure = error
+        logger.critical("the log failed; writes are refused from now on: \(error)")
+    }
+
+    // MARK: - Timers
+
+    /// Redis's `serverCron` share that matters here: active expiry, logged as DELs.
+    func cron() {
+        let now = Clock.nowMilliseconds()
+        let deletions = keyspace.activeExpireCycle(nowMilliseconds: now)
+        if !deletions.isEmpty {
+            statistics.expiredKeys += deletions.reduce(0) { $0 + $1.commands.count }
+            log(deletions, at: now)
+        }
+        expireBlockedClients(now: now)
+    }
+
+    /// Closes every client, after the replies they are owed.
+    func closeAllClients() {
+        for connection in clients.values { connection.closeAfterReplies() }
+    }
+}
+
+/// Counters INFO stats reports.
+struct ServerStatistics {
+    var connectionsReceived = 0
+    var rejectedConnections = 0
+    var commandsProcessed = 0
+    var errorReplies = 0
+    var entriesLogged = 0
+    var expiredKeys = 0
+}
+
+/// What startup found and did, for INFO and the startup log line.
+public struct StartupReport: Sendable {
+    /// Entries applied to the keyspace.
+    public var entriesReplayed = 0
+    /// The damage cut off or skipped, if any.
+    public var damages: [LogDamage] = []
+    /// How long replay took.
+    public var replayMilliseconds: Int64 = 0
+    public init() {}
+}
+
+/// The wall clock and byte helpers the server shares.
+enum Clock {
+    /// Unix time in milliseconds: the time a command runs at, and the time its entry records.
+    static func nowMilliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+
+    static func nowMicroseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
+    }
+
+    static func lowercased(_ bytes: [UInt8]) -> String {
+        String(decoding: bytes.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+}

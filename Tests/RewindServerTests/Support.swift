@@ -1,0 +1,188 @@
+import Foundation
+import RewindRESP
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `rewind` executable beside the test bundle, when it was built.
+enum RewindBinary {
+    static let path: String? = {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        for candidate in [directory + "/rewind", directory + "/../rewind"] where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return nil
+    }()
+
+    static var redisToolsInstalled: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-cli") && FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-benchmark")
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// `rewind serve` in its own process, on a free loopback port.
+final class ServerProcess {
+    let port: Int
+    let directory: String
+    let process: Process
+    let errorPath: String
+
+    init(directory: String, arguments: [String] = []) throws {
+        self.directory = directory
+        let binary = try RewindBinary.path.orThrow("rewind is not built")
+        var lastError: Error = TestFailure("rewind serve did not start")
+        for _ in 0..<10 {
+            let port = Self.freePort()
+            let errorPath = directory + ".stderr.\(port)"
+            _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["serve", "--dir", directory, "--port", String(port)] + arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle(forWritingAtPath: errorPath)
+            try process.run()
+            for _ in 0..<600 where process.isRunning {
+                if let client = try? RESPClient(port: port), (try? client.command(["PING"])) != nil {
+                    self.port = port
+                    self.process = process
+                    self.errorPath = errorPath
+                    return
+                }
+                usleep(20_000)
+            }
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            lastError = TestFailure("rewind serve did not start: " + ((try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""))
+        }
+        throw lastError
+    }
+
+    var standardError: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+
+    func kill() {
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func terminate() -> Int32 {
+        Glibc.kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill() }
+        try? FileManager.default.removeItem(atPath: errorPath)
+    }
+
+    static func freePort() -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+extension Optional {
+    func orThrow(_ message: String) throws -> Wrapped {
+        guard let self else { throw TestFailure(message) }
+        return self
+    }
+}
+
+/// A blocking RESP client over a plain socket, for tests.
+final class RESPClient {
+    let descriptor: Int32
+    private var parser = RESPParser()
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            close(descriptor)
+            throw TestFailure("connect failed")
+        }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(descriptor) }
+
+    func sendRaw(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard written > 0 else { throw TestFailure("send failed") }
+            offset += written
+        }
+    }
+
+    func send(_ arguments: [String]) throws {
+        var bytes: [UInt8] = []
+        RESPEncoder.encodeCommand(arguments.map { Array($0.utf8) }, into: &bytes)
+        try sendRaw(bytes)
+    }
+
+    /// The next reply; throws when the connection ends first.
+    func readReply() throws -> RESPValue {
+        while true {
+            if let value = try parser.nextValue() { return value }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { throw TestFailure("connection closed") }
+            parser.append(chunk[0..<count])
+        }
+    }
+
+    /// Every byte until the server closes the connection (or the timeout).
+    func readUntilClosed() -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { return bytes }
+            bytes += chunk[0..<count]
+        }
+    }
+
+    func command(_ arguments: [String]) throws -> RESPValue {
+        try send(arguments)
+        return try readReply()
+    }
+}
+
+/// Runs a program and returns its exit status and standard output.
+func runProgram(_ path: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    let inputPipe = Pipe()
+    process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
+    try process.run()
+    if let input {
+        inputPipe.fileHandleForWriting.write(Data(input.utf8))
+        try inputPipe.fileHandleForWriting.close()
+    }
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}

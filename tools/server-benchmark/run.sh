@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Throughput of `rewind serve` against redis-server 7.0 with AOF, same machine, same run.
+#
+# Starts each server with the same appendfsync on a free port and a fresh directory, runs
+# redis-benchmark against both (`-t set,incr,lpush,hset,sadd,zadd -n N -r 100000`, once with -P 1
+# and once with -P 16), and prints ops/s per command and the ratio rewind/redis.
+#
+#   tools/server-benchmark/run.sh [--appendfsync always|everysec|no] [--requests N] [--rewind PATH]
+#
+# Build rewind in release mode first: swift build -c release --product rewind
+set -euo pipefail
+
+policy=everysec
+requests=200000
+tests=set,incr,lpush,hset,sadd,zadd
+rewind=""
+extra=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --appendfsync) policy="$2"; shift 2 ;;
+        --requests) requests="$2"; shift 2 ;;
+        --tests) tests="$2"; shift 2 ;;
+        --rewind) rewind="$2"; shift 2 ;;
+        --reply-before-write) extra="--reply-before-write"; shift ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+done
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+if [[ -z "$rewind" ]]; then
+    for candidate in "$root"/.build*/release/rewind; do [[ -x "$candidate" ]] && rewind="$candidate"; done
+fi
+[[ -x "$rewind" ]] || { echo "build rewind in release mode first (swift build -c release --product rewind)" >&2; exit 2; }
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { for _ in $(seq 1 300); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
+
+# Prints "command ops" lines for one redis-benchmark run.
+bench() {
+    local port="$1" pipeline="$2"
+    redis-benchmark -p "$port" -t "$tests" -n "$requests" -r 100000 -P "$pipeline" --csv </dev/null 2>/dev/null \
+        | tail -n +2 | tr -d '"' | awk -F, '{ print $1, $2 }'
+}
+
+echo "appendfsync $policy, $requests requests per command, rewind: $rewind"
+printf '%-8s %-4s %14s %14s %8s\n' command P "rewind ops/s" "redis ops/s" ratio
+for pipeline in 1 16; do
+    redis_port="$(free_port)"; rewind_port="$(free_port)"
+    mkdir -p "$work/redis-$pipeline" "$work/rewind-$pipeline"
+    redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis-$pipeline" --save '' \
+        --appendonly yes --appendfsync "$policy" --daemonize no >/dev/null 2>&1 &
+    pids+=($!)
+    "$rewind" serve --dir "$work/rewind-$pipeline/log" --port "$rewind_port" --appendfsync "$policy" $extra >/dev/null 2>&1 &
+    pids+=($!)
+    wait_for "$redis_port"; wait_for "$rewind_port"
+    declare -A rewind_ops=() redis_ops=()
+    while read -r name ops; do rewind_ops[$name]=$ops; done < <(bench "$rewind_port" "$pipeline")
+    while read -r name ops; do redis_ops[$name]=$ops; done < <(bench "$redis_port" "$pipeline")
+    for name in "${!redis_ops[@]}"; do
+        ours="${rewind_ops[$name]:-0}"; theirs="${redis_ops[$name]}"
+        printf '%-8s %-4s %14s %14s %8s\n' "$name" "$pipeline" "$ours" "$theirs" \
+            "$(awk -v a="$ours" -v b="$theirs" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')"
+    done | sort
+    redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+    redis-cli -p "$rewind_port" shutdown >/dev/null 2>&1 || true
+    unset rewind_ops redis_ops
+done
