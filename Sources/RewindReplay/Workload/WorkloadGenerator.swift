@@ -1,3 +1,4 @@
+import RewindEngine
 import RewindLog
 
 /// A seeded, repeatable mixed Redis write workload with Zipf-skewed keys, for benchmarks and
@@ -6,7 +7,7 @@ import RewindLog
 /// The commands are already in the deterministic form a log holds (relative expiry written as
 /// PEXPIREAT), the mix resembles a cache-plus-counters application, and values are partly
 /// structured text and partly random, as real data is. The same seed gives the same workload on
-/// every machine and every run.
+/// every machine and every run (its randomness is the engine's `SplitMix64`).
 public struct WorkloadGenerator: Sequence, IteratorProtocol {
     /// One unit of the workload: a single command, or a MULTI/EXEC transaction.
     public enum Item: Sendable {
@@ -81,19 +82,6 @@ public struct WorkloadGenerator: Sequence, IteratorProtocol {
             let length = 8 + Int(random.next() % 48)
             return String((0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
         }
-    }
-}
-
-/// SplitMix64: small, fast and portable; the workload's only source of randomness.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
