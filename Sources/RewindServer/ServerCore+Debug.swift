@@ -22,8 +22,8 @@ extension ServerCore {
         case "set-active-expire", "quicklist-packed-threshold", "stringmatch-len", "set-skip-checksum-validation":
             reply(connection, .ok)
         case "digest", "digest-value":
-            // Engine gap: the keyspace has no Redis-compatible state digest yet.
-            reply(connection, .error("ERR DEBUG DIGEST is not supported yet: the engine has no state digest"))
+            // The engine computes both exactly as redis-server 7.0 does (src/debug.c).
+            reply(connection, internalCommand(arguments, connection, now: now))
         case "jmap", "reload", "loadaof":
             reply(connection, .error("ERR DEBUG \(Clock.lowercased(arguments[1]).uppercased()) is not supported by Rewind"))
         default:
