@@ -74,8 +74,8 @@ struct TestServerError: Error, CustomStringConvertible {
 /// A blocking RESP2 client: sends one command, reads one reply.
 final class RESPTestClient {
     private let descriptor: Int32
-    private var buffer: [UInt8] = []
-    private var position = 0
+    /// Replies are read with the project's own RESP parser rather than a second hand-written one.
+    private var parser = RESPParser()
 
     init(port: UInt16) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -101,67 +101,20 @@ final class RESPTestClient {
     }
 
     func send(_ arguments: [[UInt8]]) throws -> RESPValue {
-        var frame = Array("*\(arguments.count)\r\n".utf8)
-        for argument in arguments {
-            frame += Array("$\(argument.count)\r\n".utf8) + argument + [13, 10]
-        }
+        var frame: [UInt8] = []
+        RESPEncoder.encodeCommand(arguments, into: &frame)
         var written = 0
         while written < frame.count {
             let result = frame[written...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, 0) }
             guard result > 0 else { throw TestServerError(description: "send failed") }
             written += result
         }
-        return try readValue()
-    }
-
-    private func fill() throws {
-        if position > 0 && position == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            position = 0
-        }
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-        guard count > 0 else { throw TestServerError(description: "connection closed") }
-        buffer += chunk[0..<count]
-    }
-
-    private func readLine() throws -> [UInt8] {
         while true {
-            if let end = buffer[position...].firstIndex(of: 13), end + 1 < buffer.count {
-                let line = Array(buffer[position..<end])
-                position = end + 2
-                return line
-            }
-            try fill()
-        }
-    }
-
-    private func readBytes(_ count: Int) throws -> [UInt8] {
-        while buffer.count - position < count + 2 { try fill() }
-        let bytes = Array(buffer[position..<(position + count)])
-        position += count + 2
-        return bytes
-    }
-
-    private func readValue() throws -> RESPValue {
-        let line = try readLine()
-        guard let kind = line.first else { throw TestServerError(description: "empty line") }
-        let rest = String(decoding: line.dropFirst(), as: UTF8.self)
-        switch kind {
-        case UInt8(ascii: "+"): return .simpleString(rest)
-        case UInt8(ascii: "-"): return .error(rest)
-        case UInt8(ascii: ":"): return .integer(Int64(rest) ?? 0)
-        case UInt8(ascii: "$"):
-            let count = Int(rest) ?? -1
-            return count < 0 ? .null : .bulkString(try readBytes(count))
-        case UInt8(ascii: "*"):
-            let count = Int(rest) ?? -1
-            if count < 0 { return .nullArray }
-            var items: [RESPValue] = []
-            for _ in 0..<count { items.append(try readValue()) }
-            return .array(items)
-        default:
-            throw TestServerError(description: "unexpected reply type \(kind)")
+            if let value = try parser.nextValue() { return value }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { throw TestServerError(description: "connection closed") }
+            parser.append(chunk[0..<count])
         }
     }
 }
