@@ -65,6 +65,7 @@ public enum JSONValue: Sendable {
     case integer(Int64)
     case null
     case strings([String])
+    case double(Double)
 }
 
 /// How a ``Report`` is rendered.
@@ -121,6 +122,7 @@ extension Report {
             case .integer(let number): object.add(name, number)
             case .null: object.addNull(name)
             case .strings(let texts): object.add(name, strings: texts)
+            case .double(let number): object.add(name, number)
             }
         }
         object.add("lines", objects: lines.map { line in

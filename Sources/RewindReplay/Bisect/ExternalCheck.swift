@@ -1,0 +1,67 @@
+// `--run 'CMD'`: git bisect run's contract, against the state served on a loopback port.
+
+import Foundation
+import RewindEngine
+
+/// An external command judged as `git bisect run` judges it: exit 0 good, 125 skip, 1-127 bad,
+/// anything else (128 and above, a signal) aborts the search. It runs under `/bin/sh -c` with
+/// `REWIND_HOST`, `REWIND_PORT` and `REWIND_SEQ` in its environment, while the state at the
+/// probed entry is served read-only on that port.
+public final class ExternalCheck: StateCheck {
+    public let command: String
+    /// The last lines the command printed (standard output and error together), for the report.
+    public static let outputLineCountMax = 3
+
+    public init(command: String) {
+        self.command = command
+    }
+
+    public var summary: String { "`\(command)` exits 0" }
+
+    public func judge(_ keyspace: Keyspace, after sequence: UInt64, timestampMilliseconds: Int64) throws -> CheckAnswer {
+        let server = try ReadOnlyStateServer(keyspace: keyspace, nowMilliseconds: timestampMilliseconds)
+        defer { server.stop() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        var environment = ProcessInfo.processInfo.environment
+        environment["REWIND_HOST"] = "127.0.0.1"
+        environment["REWIND_PORT"] = String(server.port)
+        environment["REWIND_SEQ"] = String(sequence)
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw BisectError(.checkFailed, "--run: cannot start /bin/sh to run '\(command)': \(error.localizedDescription)")
+        }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let output = String(decoding: data, as: UTF8.self).split(separator: "\n").suffix(Self.outputLineCountMax).joined(separator: " | ")
+        let status = process.terminationStatus
+        let said = output.isEmpty ? "" : ": " + output
+        if process.terminationReason == .uncaughtSignal {
+            throw BisectError(.checkFailed, "--run '\(command)' was killed by signal \(status) at #\(sequence); the search stops, as git bisect run stops")
+        }
+        switch status {
+        case 0: return CheckAnswer(verdict: .good, lines: ["exit 0" + said])
+        case 125: return CheckAnswer(verdict: .skip, lines: ["exit 125 (skip)" + said])
+        case 126, 127:
+            if sequence == 0 || startFailure(output) {
+                throw BisectError(.checkFailed, "--run '\(command)' could not start (exit \(status) from /bin/sh\(said)); fix the command, or make it exit 1 to mean bad")
+            }
+            return CheckAnswer(verdict: .bad, lines: ["exit \(status)" + said])
+        case 1...127: return CheckAnswer(verdict: .bad, lines: ["exit \(status)" + said])
+        default:
+            throw BisectError(.checkFailed, "--run '\(command)' exited \(status) at #\(sequence): anything but 0-127 aborts the search, as git bisect run aborts")
+        }
+    }
+
+    /// The shell's own words for a command it could not run.
+    private func startFailure(_ output: String) -> Bool {
+        output.contains("not found") || output.contains("Permission denied") || output.contains("cannot execute")
+    }
+}
