@@ -19,7 +19,11 @@ import RewindRESP
 /// their replies are released by the ``DurabilityCommitter`` once the policy is met.
 final class ServerCore: @unchecked Sendable {
     let keyspace: Keyspace
-    let writer: LogWriter
+    /// The log every write goes to; nil for a read-only server, which logs nothing.
+    let writer: LogWriter?
+    /// Set for a read-only server (``RedisServer/startReadOnly(keyspace:clockMilliseconds:configuration:logger:)``):
+    /// the frozen time every command runs at. Writes are refused and nothing expires actively.
+    let frozenClockMilliseconds: Int64?
     let eventLoop: EventLoop
     let logger: Logger
     var configuration: ServerConfiguration
@@ -49,18 +53,27 @@ final class ServerCore: @unchecked Sendable {
     /// Replies to writes need no committer round trip (``ServerConfiguration/repliesBeforeWrite``).
     private var acknowledgesOnAppend: Bool { configuration.repliesBeforeWrite && configuration.durability != .always }
 
-    init(configuration: ServerConfiguration, keyspace: Keyspace, writer: LogWriter, eventLoop: EventLoop,
-         logger: Logger, startupReport: StartupReport) {
+    init(configuration: ServerConfiguration, keyspace: Keyspace, writer: LogWriter?, eventLoop: EventLoop,
+         logger: Logger, startupReport: StartupReport, frozenClockMilliseconds: Int64? = nil) {
         self.configuration = configuration
         config = ConfigParameters(configuration)
         self.keyspace = keyspace
         self.writer = writer
+        self.frozenClockMilliseconds = frozenClockMilliseconds
         self.eventLoop = eventLoop
         self.logger = logger
         self.startupReport = startupReport
-        appendedSequence = writer.nextSequenceNumber - 1
+        appendedSequence = writer.map { $0.nextSequenceNumber - 1 } ?? 0
         acknowledgedSequence = appendedSequence
         startMilliseconds = Clock.nowMilliseconds()
+    }
+
+    /// True when the server serves a state read-only, without a log.
+    var isReadOnly: Bool { frozenClockMilliseconds != nil }
+
+    /// The time a command runs at: the wall clock, or the frozen time of a read-only server.
+    func currentMilliseconds() -> Int64 {
+        frozenClockMilliseconds ?? Clock.nowMilliseconds()
     }
 
     // MARK: - Clients
@@ -96,7 +109,7 @@ final class ServerCore: @unchecked Sendable {
     /// the engine.
     func handle(_ arguments: [[UInt8]], from connection: ConnectionHandler) {
         guard let first = arguments.first else { return }
-        let now = Clock.nowMilliseconds()
+        let now = currentMilliseconds()
         connection.lastCommandMilliseconds = now
         statistics.commandsProcessed += 1
         let serverCommand = ServerCommand(name: first)
@@ -179,6 +192,13 @@ final class ServerCore: @unchecked Sendable {
 
     /// Runs a command in the engine, logs what it propagated and queues its reply.
     func execute(_ arguments: [[UInt8]], connection: ConnectionHandler, now: Int64) {
+        if isReadOnly, isWrite(arguments) {
+            // Redis's answer on a read-only replica; inside MULTI it also dooms EXEC.
+            statistics.errorReplies += 1
+            connection.session.flagTransactionError()
+            connection.send(.error(Self.readOnlyError), after: 0)
+            return
+        }
         if logFailure != nil, isWrite(arguments) {
             statistics.errorReplies += 1
             connection.send(.error("MISCONF Errors writing to the AOF file: \(logFailure!)"), after: 0)
@@ -207,6 +227,9 @@ final class ServerCore: @unchecked Sendable {
         if !blocking.isEmpty { serveBlockedClients(touchedBy: result.propagated, now: now) }
     }
 
+    /// Redis's reply to a write on a read-only replica, word for word.
+    static let readOnlyError = "READONLY You can't write against a read only replica."
+
     private func isWrite(_ arguments: [[UInt8]]) -> Bool {
         guard let spec = Keyspace.commandSpec(named: String(decoding: arguments[0], as: UTF8.self)) else { return false }
         return spec.flags.contains(.write)
@@ -218,7 +241,8 @@ final class ServerCore: @unchecked Sendable {
     /// the log failed.
     @discardableResult
     func log(_ entries: [LoggedEntry], at now: Int64) -> UInt64 {
-        guard logFailure == nil else { return 0 }
+        // A read-only server has no log: a lazy expiry's DEL changes only the served copy.
+        guard logFailure == nil, let writer else { return 0 }
         do {
             for entry in entries {
                 switch entry {
@@ -282,8 +306,9 @@ final class ServerCore: @unchecked Sendable {
 
     /// Redis's `serverCron` share that matters here: active expiry, logged as DELs.
     func cron() {
-        let now = Clock.nowMilliseconds()
-        let deletions = keyspace.activeExpireCycle(nowMilliseconds: now)
+        let now = currentMilliseconds()
+        // A read-only server shows the state as replayed: no active expiry at the frozen time.
+        let deletions = isReadOnly ? [] : keyspace.activeExpireCycle(nowMilliseconds: now)
         if !deletions.isEmpty {
             statistics.expiredKeys += deletions.reduce(0) { $0 + $1.commands.count }
             log(deletions, at: now)

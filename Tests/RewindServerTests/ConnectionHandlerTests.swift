@@ -53,12 +53,12 @@ final class EmbeddedConnection {
 
     /// Waits for the log as the committer would, then releases the held replies.
     func acknowledge() throws {
-        try core.writer.sync()
+        try core.writer!.sync()
         core.acknowledge(upTo: core.appendedSequence)
     }
 
     func finish() throws -> Bool {
-        defer { try? core.writer.close() }
+        defer { try? core.writer?.close() }
         return try channel.finish(acceptAlreadyClosed: true).isClean
     }
 }
