@@ -14,7 +14,7 @@ public struct Rewind: ParsableCommand {
         abstract: "Record, verify, inspect and replay Redis command logs.",
         discussion: "Exit codes: 0 on success, 1 when the input is damaged or unreadable (or verify finds damage), 2 on usage errors.",
         version: "0.1.0",
-        subcommands: [Serve.self, Replay.self, Blame.self, Verify.self, Inspect.self, Tail.self, Stats.self, Repair.self, Import.self, Export.self]
+        subcommands: [Serve.self, Replay.self, Blame.self, Bisect.self, Verify.self, Inspect.self, Tail.self, Stats.self, Repair.self, Import.self, Export.self]
     )
 
     public init() {}
@@ -25,6 +25,14 @@ public struct Rewind: ParsableCommand {
     /// Parses `arguments` (without the program name), runs the command in-process and returns the
     /// exit code `main()` exits with. Results go to `output`; errors are one line on its error stream.
     public static func run(_ arguments: [String], output: CommandOutput) -> Int32 {
+        let arguments = BisectArguments.normalized(arguments)
+        return $rawArguments.withValue(arguments) { runParsed(arguments, output: output) }
+    }
+
+    /// The command line being run, for options whose order matters (bisect's --probe/--expect pairs).
+    @TaskLocal static var rawArguments: [String] = []
+
+    private static func runParsed(_ arguments: [String], output: CommandOutput) -> Int32 {
         do {
             var command = try parseAsRoot(arguments)
             if let command = command as? any RewindCommand {

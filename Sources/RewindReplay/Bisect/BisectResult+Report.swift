@@ -73,12 +73,13 @@ extension BisectResult {
             } else {
                 headline += "\nThe decisive entry:"
             }
-            let shown = decisive.entries.filter { $0.kind != .checkpoint }
+            let shown = decisive.entries[0].kind == .checkpoint ? decisive.entries : decisive.entries.filter { $0.kind != .checkpoint }
             for (index, entry) in shown.enumerated() {
                 let text: String
                 switch entry.kind {
                 case .transactionBegin: text = "MULTI"
                 case .transactionEnd: text = "EXEC"
+                case .checkpoint: text = "CHECKPOINT"
                 default: text = ReplayRun.text(entry.arguments)
                 }
                 lines.append(Report.Line(place: entry.place, command: text,

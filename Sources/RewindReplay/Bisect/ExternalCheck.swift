@@ -8,18 +8,33 @@ import RewindEngine
 /// `REWIND_HOST`, `REWIND_PORT` and `REWIND_SEQ` in its environment, while the state at the
 /// probed entry is served read-only on that port.
 public final class ExternalCheck: StateCheck {
+    /// A state being served: its port, and how to stop serving it.
+    public struct Served {
+        public var port: Int
+        public var stop: () -> Void
+        public init(port: Int, stop: @escaping () -> Void) {
+            self.port = port
+            self.stop = stop
+        }
+    }
+    /// Serves a keyspace read-only on 127.0.0.1 with its clock at the given time (the CLI passes
+    /// `RedisServer.startReadOnly`; RewindReplay knows no sockets of its own).
+    public typealias Serve = (Keyspace, Int64) throws -> Served
+
     public let command: String
+    let serve: Serve
     /// The last lines the command printed (standard output and error together), for the report.
     public static let outputLineCountMax = 3
 
-    public init(command: String) {
+    public init(command: String, serve: @escaping Serve) {
         self.command = command
+        self.serve = serve
     }
 
     public var summary: String { "`\(command)` exits 0" }
 
     public func judge(_ keyspace: Keyspace, after sequence: UInt64, timestampMilliseconds: Int64) throws -> CheckAnswer {
-        let server = try ReadOnlyStateServer(keyspace: keyspace, nowMilliseconds: timestampMilliseconds)
+        let server = try serve(keyspace, timestampMilliseconds)
         defer { server.stop() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
