@@ -63,6 +63,8 @@ extension ServerCore {
                 ("aof_enabled", writer == nil ? "0" : "1"), ("aof_rewrite_in_progress", "0"), ("aof_last_write_status", logFailure == nil ? "ok" : "err"),
                 ("appendfsync", configuration.durability.rawValue),
                 ("rewind_log_dir", configuration.directory),
+                ("rewind_record_replies", configuration.recordsReplies ? "1" : "0"),
+                ("rewind_checkpoint_every", String(configuration.checkpointEntryCount)),
                 ("rewind_appended_sequence", String(appendedSequence)),
                 ("rewind_acknowledged_sequence", String(acknowledgedSequence)),
                 ("rewind_durable_sequence", String(writer?.durableSequenceNumber ?? 0)),
@@ -79,6 +81,7 @@ extension ServerCore {
                 ("total_error_replies", String(statistics.errorReplies)),
                 ("pubsub_channels", String(pubsub.channelCount)), ("pubsub_patterns", String(pubsub.patternCount)),
                 ("rewind_entries_logged", String(statistics.entriesLogged)),
+                ("rewind_checkpoints_logged", String(statistics.checkpointsLogged)),
             ]
         case "replication":
             if let frozen = frozenClockMilliseconds {

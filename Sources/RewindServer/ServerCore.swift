@@ -35,6 +35,8 @@ final class ServerCore: @unchecked Sendable {
     /// Every entry up to this one meets the durability policy; replies waiting for it may go.
     private(set) var acknowledgedSequence: UInt64
     private var commitRequestScheduled = false
+    /// Commands logged since the last checkpoint entry (``ServerConfiguration/checkpointEntryCount``).
+    private var entriesSinceCheckpoint = 0
     private var waitingConnections: [ObjectIdentifier: ConnectionHandler] = [:]
     /// Set once the log failed: writes are refused from then on, as Redis refuses them (MISCONF).
     private(set) var logFailure: Error?
@@ -204,9 +206,22 @@ final class ServerCore: @unchecked Sendable {
             connection.send(.error("MISCONF Errors writing to the AOF file: \(logFailure!)"), after: 0)
             return
         }
+        let wasInTransaction = connection.session.isInTransaction
         let result = keyspace.execute(arguments, session: &connection.session, nowMilliseconds: now)
         connection.machine.transactionStateChanged(isInTransaction: connection.session.isInTransaction)
         if case .error = result.reply { statistics.errorReplies += 1 }
+        var replyHashes: [UInt64?] = []
+        if configuration.recordsReplies {
+            if !result.propagated.isEmpty {
+                replyHashes = Self.replyHashes(of: result.propagated, arguments: arguments, reply: result.reply,
+                                               queued: connection.queuedForReplyHashes)
+            }
+            if wasInTransaction && connection.session.isInTransaction && result.reply == .simpleString("QUEUED") {
+                connection.queuedForReplyHashes.append(arguments)
+            } else if !connection.session.isInTransaction {
+                connection.queuedForReplyHashes = []
+            }
+        }
         guard !result.propagated.isEmpty else {
             if !connection.session.isInTransaction, blocking.isBlockingCommand(arguments[0]),
                result.reply == .nullArray || result.reply == .null {
@@ -218,7 +233,7 @@ final class ServerCore: @unchecked Sendable {
             connection.send(result.reply, after: appendedSequence)
             return
         }
-        let sequence = log(result.propagated, at: now)
+        let sequence = log(result.propagated, at: now, replyHashes: replyHashes)
         if sequence == 0, let logFailure {
             connection.send(.error("MISCONF Errors writing to the AOF file: \(logFailure)"), after: 0)
         } else {
@@ -238,22 +253,36 @@ final class ServerCore: @unchecked Sendable {
     // MARK: - The log
 
     /// Appends `entries`, all stamped `now`, and returns the last sequence number taken, or 0 when
-    /// the log failed.
+    /// the log failed. `replyHashes`, when given, has one element per command of `entries`, in
+    /// order (nil: no hash for that command).
     @discardableResult
-    func log(_ entries: [LoggedEntry], at now: Int64) -> UInt64 {
+    func log(_ entries: [LoggedEntry], at now: Int64, replyHashes: [UInt64?] = []) -> UInt64 {
         // A read-only server has no log: a lazy expiry's DEL changes only the served copy.
         guard logFailure == nil, let writer else { return 0 }
+        var commandIndex = 0
+        func hash() -> UInt64? {
+            defer { commandIndex += 1 }
+            return commandIndex < replyHashes.count ? replyHashes[commandIndex] : nil
+        }
         do {
             for entry in entries {
                 switch entry {
                 case .command(let command):
                     appendedSequence = try writer.append(LogEntry(
-                        timestampMilliseconds: now, db: UInt32(command.db), arguments: command.arguments))
+                        timestampMilliseconds: now, db: UInt32(command.db), arguments: command.arguments, replyHash: hash()))
                 case .transaction(let commands):
                     appendedSequence = try writer.append(contentsOf: commands.map {
-                        LogEntry(timestampMilliseconds: now, db: UInt32($0.db), arguments: $0.arguments)
+                        LogEntry(timestampMilliseconds: now, db: UInt32($0.db), arguments: $0.arguments, replyHash: hash())
                     }, transaction: true).upperBound
                 }
+                entriesSinceCheckpoint += entry.commands.count
+            }
+            if configuration.checkpointEntryCount > 0, entriesSinceCheckpoint >= configuration.checkpointEntryCount {
+                entriesSinceCheckpoint = 0
+                // The digest of the state after every entry before it: what a replay must reach.
+                appendedSequence = try writer.append(LogEntry(
+                    timestampMilliseconds: now, kind: .checkpoint, arguments: [keyspace.datasetDigest().bytes]))
+                statistics.checkpointsLogged += 1
             }
         } catch {
             logFailed(error)
@@ -266,6 +295,42 @@ final class ServerCore: @unchecked Sendable {
             scheduleCommitRequest()
         }
         return appendedSequence
+    }
+
+    /// The reply hash of each command of `propagated`, in order: the hash of the client's reply
+    /// for a command logged exactly as the client sent it; for a transaction's commands, the hash
+    /// of EXEC's reply element of the queued command each matches verbatim (in queue order); nil
+    /// for a command logged in another form (EXPIRE as PEXPIREAT, SPOP as SREM, ...) or an expiry's
+    /// DEL, whose replay would not give the client's reply. See docs/FORMAT.md, "Reply hashes".
+    static func replyHashes(of propagated: [LoggedEntry], arguments: [[UInt8]], reply: RESPValue,
+                            queued: [[[UInt8]]]) -> [UInt64?] {
+        var hashes: [UInt64?] = []
+        for entry in propagated {
+            switch entry {
+            case .command(let command):
+                hashes.append(command.arguments == arguments ? ReplyHash.of(reply) : nil)
+            case .transaction(let commands):
+                guard case .array(let replies) = reply else {
+                    hashes += Array(repeating: nil, count: commands.count)
+                    continue
+                }
+                var next = 0
+                for command in commands {
+                    var hash: UInt64?
+                    var index = next
+                    while index < queued.count && index < replies.count {
+                        if queued[index] == command.arguments {
+                            hash = ReplyHash.of(replies[index])
+                            next = index + 1
+                            break
+                        }
+                        index += 1
+                    }
+                    hashes.append(hash)
+                }
+            }
+        }
+        return hashes
     }
 
     /// Asks the committer, once per event-loop iteration, for everything appended so far.
@@ -329,6 +394,7 @@ struct ServerStatistics {
     var commandsProcessed = 0
     var errorReplies = 0
     var entriesLogged = 0
+    var checkpointsLogged = 0
     var expiredKeys = 0
 }
 
