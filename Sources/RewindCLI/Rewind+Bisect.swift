@@ -4,6 +4,7 @@ import Logging
 import RewindEngine
 import RewindLog
 import RewindReplay
+import RewindRESP
 import RewindServer
 
 extension Rewind {
@@ -175,7 +176,7 @@ extension Rewind.Bisect {
                     result = try comparison.run(log: log, options: options, progress: { output.progress($0) })
                 } else if recorded {
                     summary = "replies and digests equal to those recorded in the log"
-                    result = try RecordedComparison.run(log: log, options: options)
+                    result = try RecordedComparison.run(log: log, options: options, replyHash: ReplyHash.of)
                 } else if let run {
                     let external = ExternalCheck(command: run, serve: Self.serveReadOnly)
                     check = external
