@@ -47,34 +47,42 @@ public struct ShrinkResult {
 }
 
 public enum Shrinker {
-    /// Shrinks the units of `log` up to `firstBad` to a 1-minimal set that still fails `check`
-    /// (its verdict at the end is bad), then drops arguments where the engine accepts the
+    /// Shrinks the units of `log` up to `firstBad` to a 1-minimal set that still reproduces the
+    /// flip (`check` good before the set's last unit, bad after it), then drops arguments where the engine accepts the
     /// result and the check still fails; with `anonymize`, renames keys and values.
     ///
-    /// A candidate fails when replaying it gives no error reply and the check says bad on the
-    /// state after it: a candidate the engine refuses is not a log Redis could have written.
+    /// A candidate the engine refuses (an error reply) never counts: it is not a log Redis could
+    /// have written.
     public static func shrink(log: String, upTo firstBad: UInt64, check: StateCheck, recovery: RecoveryMode,
                               anonymize: Bool = false, progress: ((String) -> Void)? = nil) throws -> ShrinkResult {
         let start = DispatchTime.now().uptimeNanoseconds
         let all = try LogUnits.units(log: log, in: 1...firstBad, recovery: recovery)
         var runs = 0
         var activeCheck = check
+        /// A candidate reproduces when the check is good on the state before its last unit and
+        /// bad after it, and the engine accepts every command.
         func fails(_ units: [LogUnit]) throws -> Bool {
+            guard let lastUnit = units.last else { return false }
             let keyspace = Keyspace(randomSeed: 0)
-            var last: (UInt64, Int64) = (0, 0)
-            for unit in units {
+            var last: (UInt64, Int64) = (0, units.first?.entries.first?.place.timestampMilliseconds ?? 0)
+            func apply(_ unit: LogUnit) -> Bool {
                 for entry in unit.commands {
                     let reply = keyspace.apply(LoggedCommand(db: entry.place.db, arguments: entry.arguments), nowMilliseconds: entry.place.timestampMilliseconds)
                     if case .error = reply { return false }
                     last = (entry.place.sequence, entry.place.timestampMilliseconds)
                 }
+                return true
             }
+            for unit in units.dropLast() where !apply(unit) { return false }
             runs += 1
             if runs % 16 == 0 { progress?("shrink: \(units.count) units, \(runs) check runs") }
+            guard try activeCheck.judge(keyspace, after: last.0, timestampMilliseconds: last.1).verdict == .good else { return false }
+            guard apply(lastUnit) else { return false }
+            runs += 1
             return try activeCheck.judge(keyspace, after: last.0, timestampMilliseconds: last.1).verdict == .bad
         }
         guard try fails(all) else {
-            throw BisectError(.checkFailed, "the log up to #\(firstBad) does not fail the check when replayed on its own (the check may be flaky, or depend on more than the state); nothing to shrink")
+            throw BisectError(.checkFailed, "the log up to #\(firstBad) does not reproduce the flip when replayed on its own (good before #\(firstBad), bad after it); the check may be flaky or depend on more than the state, so there is nothing to shrink")
         }
         var units = try ddmin(all, fails)
         units = try shrinkArguments(units, fails)
