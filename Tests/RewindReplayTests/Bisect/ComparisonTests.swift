@@ -1,0 +1,130 @@
+import Foundation
+import RewindEngine
+import RewindLog
+import RewindRESP
+@testable import RewindReplay
+import RewindTestSupport
+import Testing
+
+@Suite("Bisect against recorded replies and a reference server")
+struct ComparisonTests {
+    /// Runs `commands` in a keyspace as a server would and writes what it propagated, each entry
+    /// with the hash of the reply the client got (`forgedReplies` replaces some of those replies),
+    /// and a checkpoint after every `checkpointEvery` commands (`forgedCheckpoint`: that one's digest is wrong).
+    static func writeRecordedLog(at path: String, _ commands: [[String]], forgedReplies: [Int: RESPValue] = [:],
+                                 checkpointEvery: Int? = nil, forgedCheckpoint: Int? = nil) throws {
+        let writer = try LogWriter.open(directory: path, options: .init(durability: .no, trainsDictionary: false))
+        let keyspace = Keyspace(randomSeed: 0)
+        var session = ClientSession()
+        let time: Int64 = 1_700_000_000_000
+        for (index, command) in commands.enumerated() {
+            let result = keyspace.execute(command.map { Array($0.utf8) }, session: &session, nowMilliseconds: time)
+            let reply = forgedReplies[index] ?? result.reply
+            for case .command(let logged) in result.propagated {
+                try writer.append(LogEntry(timestampMilliseconds: time, db: UInt32(logged.db), arguments: logged.arguments, replyHash: ReplyHash.of(reply)))
+            }
+            if let every = checkpointEvery, (index + 1) % every == 0 {
+                var digest = keyspace.datasetDigest().bytes
+                if forgedCheckpoint == (index + 1) / every { digest[0] ^= 1 }
+                try writer.append(LogEntry(timestampMilliseconds: time, kind: .checkpoint, arguments: [digest]))
+            }
+        }
+        try writer.sync()
+        try writer.close()
+    }
+
+    static let commands: [[String]] = (0..<60).map { ["INCR", "counter:\($0 % 7)"] }
+
+    @Test("--recorded: the first entry whose recorded reply hash differs from the replayed reply")
+    func recordedReplies() throws {
+        let directory = try TemporaryDirectory(prefix: "rewind-recorded")
+        try Self.writeRecordedLog(at: directory.appending("forged"), Self.commands, forgedReplies: [41: .integer(99)])
+        let result = try RecordedComparison.run(log: directory.appending("forged"), options: BisectOptions(), replyHash: ReplyHash.of)
+        #expect(result.firstBad == 42)
+        #expect(result.lastGood == 41)
+        #expect(result.after?.lines.first?.contains("INCR \"counter:6\"") == true)
+
+        try Self.writeRecordedLog(at: directory.appending("clean"), Self.commands, checkpointEvery: 10)
+        #expect { try RecordedComparison.run(log: directory.appending("clean"), options: BisectOptions(), replyHash: ReplyHash.of) } throws: {
+            ($0 as? BisectError)?.code == .goodAtEnd
+        }
+        try writeTestLog(at: directory.appending("plain"), noise(0..<10))
+        #expect { try RecordedComparison.run(log: directory.appending("plain"), options: BisectOptions(), replyHash: ReplyHash.of) } throws: {
+            ($0 as? BisectError)?.code == .badBounds
+        }
+    }
+
+    @Test("--recorded: a checkpoint digest that differs, with the last matching checkpoint as the last good point")
+    func recordedCheckpoints() throws {
+        let directory = try TemporaryDirectory(prefix: "rewind-recorded")
+        try Self.writeRecordedLog(at: directory.path, Self.commands, checkpointEvery: 10, forgedCheckpoint: 4)
+        let result = try RecordedComparison.run(log: directory.path, options: BisectOptions(), replyHash: ReplyHash.of)
+        // Checkpoints follow commands 10, 20, 30, 40: sequence numbers 11, 22, 33, 44.
+        #expect(result.firstBad == 44)
+        #expect(result.lastGood == 33)
+        #expect(result.decisive?.entries.first?.kind == .checkpoint)
+        let text = result.report(check: "recorded", history: nil).rendered(.text)
+        #expect(text.contains("CHECKPOINT   <- check is bad from here"))
+    }
+
+    @Test("--against: the first entry whose reply differs from redis-server 7.0's; expiry times shifted so nothing expires early",
+          .enabled(if: RedisProcess.isAvailable))
+    func againstRedis() throws {
+        let directory = try TemporaryDirectory(prefix: "rewind-against")
+        let start: Int64 = 1_700_000_000_000
+        var units: [TestUnit] = [
+            .command(["SET", "session", "x", "PXAT", String(start + 1_000)], at: start),
+            .command(["APPEND", "session", "y"], at: start + 500),      // alive then; long expired by the wall clock
+            .command(["PEXPIREAT", "other", String(start + 2_000)], at: start + 600),
+            .transaction([["HSET", "h", "f", "1"], ["HINCRBY", "h", "f", "2"]], at: start + 700),
+            .command(["SELECT", "0"], at: start + 701),
+        ]
+        units.removeLast()
+        units += noise(0..<40, at: start + 800)
+        try writeTestLog(at: directory.appending("clean"), units)
+        var forged = units
+        forged.insert(.command(["XADD", "stream", "1-1", "field", "value"], at: start + 900), at: 20)  // no streams in the engine
+        try writeTestLog(at: directory.appending("forged"), forged)
+
+        let server = try RedisProcess(directory: directory.path)
+        defer { server.stop() }
+        let clean = ReferenceComparison(host: "127.0.0.1", port: server.port, digestEveryEntryCount: 7)
+        #expect { try clean.run(log: directory.appending("clean"), options: BisectOptions()) } throws: {
+            ($0 as? BisectError)?.code == .goodAtEnd
+        }
+        _ = try server.cli(["FLUSHALL"])
+        let comparison = ReferenceComparison(host: "127.0.0.1", port: server.port, digestEveryEntryCount: 7)
+        let result = try comparison.run(log: directory.appending("forged"), options: BisectOptions())
+        #expect(result.firstBad == 24)  // 4 commands, a transaction of 4 entries, 15 noise, then XADD
+        #expect(result.lastGood == 23)
+        #expect(result.after?.lines.first?.contains("rewind replied (error) ERR unknown command") == true)
+        // The reference now holds data: a second run refuses it.
+        #expect { try comparison.run(log: directory.appending("forged"), options: BisectOptions()) } throws: {
+            ($0 as? BisectError)?.code == .checkFailed && ($0 as? BisectError)?.message.contains("holds data") == true
+        }
+        // Active expiry was switched back on.
+        #expect(try server.cli(["DEBUG", "SET-ACTIVE-EXPIRE", "1"]) == "OK")
+    }
+
+    @Test("--against a port where nothing listens: a clear error, not a hang")
+    func unreachable() throws {
+        let directory = try TemporaryDirectory(prefix: "rewind-against")
+        try writeTestLog(at: directory.path, noise(0..<5))
+        let comparison = ReferenceComparison(host: "127.0.0.1", port: RedisProcess.freePort(), digestEveryEntryCount: 10)
+        #expect { try comparison.run(log: directory.path, options: BisectOptions()) } throws: {
+            ($0 as? BisectError)?.code == .checkFailed && ($0 as? BisectError)?.message.contains("cannot reach the reference server") == true
+        }
+    }
+
+    @Test("time shifting moves absolute expiry times only")
+    func shifting() {
+        func strings(_ arguments: [String]) -> [String] {
+            ReferenceComparison.shifted(arguments.map { Array($0.utf8) }, by: 5_000).map { String(decoding: $0, as: UTF8.self) }
+        }
+        #expect(strings(["SET", "k", "v", "PXAT", "1000"]) == ["SET", "k", "v", "PXAT", "6000"])
+        #expect(strings(["PEXPIREAT", "k", "1000", "NX"]) == ["PEXPIREAT", "k", "6000", "NX"])
+        #expect(strings(["EXPIREAT", "k", "10"]) == ["EXPIREAT", "k", "16"])
+        #expect(strings(["SET", "k", "1000"]) == ["SET", "k", "1000"])
+        #expect(strings(["PEXPIREAT", "k", String(Int64.max)]) == ["PEXPIREAT", "k", String(Int64.max)])
+    }
+}
