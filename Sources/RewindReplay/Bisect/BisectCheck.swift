@@ -149,17 +149,6 @@ public struct Probe: Sendable, Hashable {
         return keyspace.execute(arguments, session: &session, nowMilliseconds: nowMilliseconds).reply
     }
 
-    /// Whether an entry with `arguments` in `entryDb` may change this probe's reply. Probes with
-    /// keys are re-run only after entries that name one of their keys (in any database: MOVE and
-    /// COPY cross databases) or that have no keys (FLUSHALL, SWAPDB); probes without keys, or
-    /// whose reply depends on the time (TTL, PTTL), after every entry.
-    func mayChange(after arguments: [[UInt8]]) -> Bool {
-        guard let probeKeys else { return true }
-        guard let indexes = Keyspace.keyIndexes(of: arguments), !indexes.isEmpty else { return true }
-        for index in indexes where probeKeys.contains(arguments[index]) { return true }
-        return false
-    }
-
     /// The probe's keys, nil when it has none or depends on time.
     var probeKeys: Set<[UInt8]>? {
         let name = String(decoding: arguments[0], as: UTF8.self).uppercased()
@@ -184,9 +173,19 @@ public final class ProbeCheck: StateCheck {
     /// Runs of the probes (each run evaluates every probe once).
     public private(set) var runCount = 0
 
+    /// The keys whose change may change an answer; nil when every entry may (a probe without
+    /// keys, or one whose reply depends on the time).
+    private let watchedKeys: Set<[UInt8]>?
+
     public init(probes: [Probe]) {
         precondition(!probes.isEmpty, "a probe check needs probes")
         self.probes = probes
+        var keys: Set<[UInt8]>? = []
+        for probe in probes {
+            guard let probeKeys = probe.probeKeys else { keys = nil; break }
+            keys!.formUnion(probeKeys)
+        }
+        watchedKeys = keys
     }
 
     public var summary: String { probes.map(\.description).joined(separator: " and ") }
@@ -203,8 +202,12 @@ public final class ProbeCheck: StateCheck {
         return CheckAnswer(verdict: good ? .good : .bad, lines: lines)
     }
 
-    /// Whether an entry with these arguments may change any probe's reply.
+    /// Whether an entry with these arguments may change any probe's reply: it names a watched
+    /// key (in any database: MOVE and COPY cross them), or it has no keys (FLUSHALL, SWAPDB).
     func mayChange(after arguments: [[UInt8]]) -> Bool {
-        probes.contains { $0.mayChange(after: arguments) }
+        guard let watchedKeys else { return true }
+        guard let indexes = Keyspace.keyIndexes(of: arguments), !indexes.isEmpty else { return true }
+        for index in indexes where watchedKeys.contains(arguments[index]) { return true }
+        return false
     }
 }

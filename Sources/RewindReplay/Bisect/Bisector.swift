@@ -85,26 +85,27 @@ public enum Bisector {
         }
         var judgedStart = false
         var endReached = false
-        try LogUnits.forEach(log: log, recovery: options.recovery) { unit in
-            let time = unit.entries[0].place.timestampMilliseconds
+        try LogUnits.forEachCompact(log: log, recovery: options.recovery) { unit in
             if !judgedStart && options.lastGood == 0 {
                 judgedStart = true
-                let answer = judge(0, time)
+                let answer = judge(0, unit.firstTimestampMilliseconds)
                 try requireGood(answer, at: 0, options: options)
                 previous = (0, answer)
                 current = answer
                 result.steps.append(BisectStep(sequence: 0, verdict: .good, replayed: false))
             }
-            for entry in unit.entries where entry.kind == .command {
-                keyspace.apply(LoggedCommand(db: entry.place.db, arguments: entry.arguments), nowMilliseconds: entry.place.timestampMilliseconds)
-            }
             let sequence = unit.endSequence
+            if let firstBad = options.firstBad, sequence > firstBad { endReached = true; return false }
             lastSequence = sequence
-            if unit.entries[0].kind == .checkpoint { return true }
-            let endTime = unit.entries.last!.place.timestampMilliseconds
+            if unit.isCheckpoint { return true }
+            var mayChange = options.firstBad == sequence
+            for command in unit.commands {
+                keyspace.apply(command.command, nowMilliseconds: command.timestampMilliseconds)
+                if !mayChange && check.mayChange(after: command.command.arguments) { mayChange = true }
+            }
             if sequence <= options.lastGood {
                 if sequence == options.lastGood {
-                    let answer = judge(sequence, endTime)
+                    let answer = judge(sequence, unit.endTimestampMilliseconds)
                     try requireGood(answer, at: sequence, options: options)
                     previous = (sequence, answer)
                     current = answer
@@ -113,12 +114,10 @@ public enum Bisector {
                 }
                 return true
             }
-            if let firstBad = options.firstBad, sequence > firstBad { endReached = true; return false }
             guard judgedStart else {
                 throw BisectError(.badBounds, "--last-good #\(options.lastGood) is inside a transaction or not an entry of the log; pass the sequence number of a command or of a transaction's EXEC")
             }
-            let mustJudge = options.firstBad == sequence || unit.commands.contains { check.mayChange(after: $0.arguments) }
-            let answer = mustJudge ? judge(sequence, endTime) : current!
+            let answer = mayChange ? judge(sequence, unit.endTimestampMilliseconds) : current!
             current = answer
             if result.firstBad == nil {
                 if answer.verdict == .bad {
@@ -126,7 +125,6 @@ public enum Bisector {
                     result.lastGood = previous!.sequence
                     result.before = previous!.answer
                     result.after = answer
-                    result.decisive = unit
                     result.steps.append(BisectStep(sequence: sequence, verdict: .bad, replayed: false))
                 } else {
                     previous = (sequence, answer)
@@ -149,6 +147,9 @@ public enum Bisector {
         if current?.verdict != .bad {
             let whereText = options.firstBad.map { "at --first-bad #\($0)" } ?? "at the end of the log (#\(lastSequence))"
             throw BisectError(.goodAtEnd, "the check is \(options.goodTerm) \(whereText), so there is no \(options.badTerm) entry to find: \(check.summary); it answered: \((current?.lines ?? []).joined(separator: "; "))")
+        }
+        if let firstBad = result.firstBad {
+            result.decisive = try LogUnits.units(log: log, in: (result.lastGood + 1)...firstBad, recovery: options.recovery).last
         }
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         result.checkSeconds = Double(checkNanoseconds) / 1e9

@@ -21,7 +21,65 @@ public struct LogUnit: Sendable {
     public var isTransaction: Bool { entries.first?.kind == .transactionBegin }
 }
 
+/// A unit as the forward pass needs it: its commands ready to apply, without places.
+struct CompactUnit {
+    struct Command {
+        var command: LoggedCommand
+        var timestampMilliseconds: Int64
+    }
+    var commands: [Command]
+    var endSequence: UInt64
+    var firstTimestampMilliseconds: Int64
+    var endTimestampMilliseconds: Int64
+    var isCheckpoint: Bool
+}
+
 enum LogUnits {
+    /// Like ``forEach(log:from:recovery:_:)`` but without places or markers, reusing one buffer:
+    /// the forward pass's hot loop.
+    static func forEachCompact(log: String, recovery: RecoveryMode, _ body: (CompactUnit) throws -> Bool) throws {
+        let reader = try LogReader(directory: log)
+        var unit = CompactUnit(commands: [], endSequence: 0, firstTimestampMilliseconds: 0, endTimestampMilliseconds: 0, isCheckpoint: false)
+        var inTransaction = false
+        struct Stop: Error {}
+        do {
+            try reader.forEachEntry(recovery: recovery) { view in
+                switch view.kind {
+                case .transactionBegin:
+                    inTransaction = true
+                    unit.commands.removeAll(keepingCapacity: true)
+                    unit.firstTimestampMilliseconds = view.timestampMilliseconds
+                case .transactionEnd:
+                    inTransaction = false
+                    unit.endSequence = view.sequence
+                    unit.endTimestampMilliseconds = view.timestampMilliseconds
+                    unit.isCheckpoint = false
+                    if try !body(unit) { throw Stop() }
+                case .command:
+                    let command = CompactUnit.Command(command: LoggedCommand(db: Int(view.db), arguments: view.arguments.map { Array($0) }),
+                                                      timestampMilliseconds: view.timestampMilliseconds)
+                    if inTransaction {
+                        unit.commands.append(command)
+                    } else {
+                        unit.commands.removeAll(keepingCapacity: true)
+                        unit.commands.append(command)
+                        unit.endSequence = view.sequence
+                        unit.firstTimestampMilliseconds = view.timestampMilliseconds
+                        unit.endTimestampMilliseconds = view.timestampMilliseconds
+                        unit.isCheckpoint = false
+                        if try !body(unit) { throw Stop() }
+                    }
+                case .checkpoint:
+                    guard !inTransaction else { return }
+                    var checkpoint = CompactUnit(commands: [], endSequence: view.sequence, firstTimestampMilliseconds: view.timestampMilliseconds,
+                                                 endTimestampMilliseconds: view.timestampMilliseconds, isCheckpoint: true)
+                    checkpoint.isCheckpoint = true
+                    if try !body(checkpoint) { throw Stop() }
+                }
+            }
+        } catch is Stop {}
+    }
+
     /// Calls `body` with each unit of `log` from `from`, whole transactions at once; stops when
     /// `body` returns false. A trailing unfinished transaction is not delivered.
     static func forEach(log: String, from: UInt64 = 1, recovery: RecoveryMode, _ body: (LogUnit) throws -> Bool) throws {
