@@ -53,10 +53,11 @@ public struct BisectResult: Sendable {
     /// Wall-clock seconds of the whole search, and of the check runs alone.
     public var seconds = 0.0
     public var checkSeconds = 0.0
-    /// Entries replayed to materialise the states probed, restores and captures of checkpoints.
+    /// Entries applied to materialise the states probed, rollbacks to savepoints, and keys
+    /// rebuilt by those rollbacks (binary search only).
     public var replayedEntryCount = 0
-    public var restoreCount = 0
-    public var captureCount = 0
+    public var rollbackCount = 0
+    public var rebuiltKeyCount = 0
     /// The last sequence number of the log.
     public var logLastSequence: UInt64 = 0
     /// How the search ran: `one pass` or `binary search`.
@@ -165,8 +166,9 @@ public enum Bisector {
 
     // MARK: - Binary search (expensive checks)
 
-    /// Binary search over the states after each unit, each state materialised from the nearest
-    /// checkpoint (or the current state, moving forward) plus a replay of the gap.
+    /// Binary search over the states after each unit. The state moves forward by applying
+    /// entries and back by undoing them from a savepoint at the last good point (see
+    /// ``StateMaterializer``), so each probe costs the entries between the last good point and it.
     public static func binarySearch(log: String, check: StateCheck, options: BisectOptions,
                                     progress: ((String) -> Void)? = nil) throws -> BisectResult {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -225,22 +227,19 @@ public enum Bisector {
             progress?("bisect: #\(point) is \(verdict == .good ? options.goodTerm : verdict == .bad ? options.badTerm : "skipped"), \(high - low - 1) points left")
             return verdict
         }
-        // The good end first, then the bad end, keeping checkpoints at the points the search
-        // visits first when the answers are bad (the halves below each midpoint).
+        // The good end first, then the bad end.
         let lowVerdict = try judge(low)
         if lowVerdict != .good {
             try requireGood(answers[sequence(low)] ?? CheckAnswer(verdict: lowVerdict, lines: ["(from the saved session)"]), at: sequence(low), options: options)
         }
-        var midpoints: [Int] = []
-        var upper = high
-        while upper - low > 1 {
-            let mid = low + (upper - low) / 2
-            midpoints.append(mid)
-            upper = mid
-        }
-        for mid in midpoints.reversed() {
-            try states.move(to: sequence(mid))
-            states.captureIfWorthIt()
+        // Savepoints at the good end and at the first midpoint, so that after judging the bad
+        // end the first probes are reached by undoing rather than replaying.
+        try states.move(to: sequence(low))
+        states.savepoint(only: true)
+        let firstMid = low + (high - low) / 2
+        if firstMid > low {
+            try states.move(to: sequence(firstMid))
+            states.savepoint()
         }
         let highVerdict = try judge(high)
         if highVerdict != .bad {
@@ -255,13 +254,12 @@ public enum Bisector {
             switch try judge(mid) {
             case .good:
                 low = mid
-                states.captureIfWorthIt()
+                states.savepoint(only: true)
             case .bad:
                 high = mid
             case .skip:
                 skipped.insert(mid)
             }
-            states.forgetCheckpoints(outside: sequence(low), sequence(high))
         }
         result.lastGood = sequence(low)
         if high - low > 1 {
@@ -273,8 +271,8 @@ public enum Bisector {
         result.before = answers[sequence(low)]
         result.after = answers[sequence(high)]
         result.replayedEntryCount = states.replayedEntryCount
-        result.restoreCount = states.restoreCount
-        result.captureCount = states.captureCount
+        result.rollbackCount = states.rollbackCount
+        result.rebuiltKeyCount = states.rebuiltKeyCount
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         result.checkSeconds = Double(checkNanoseconds) / 1e9
         return result

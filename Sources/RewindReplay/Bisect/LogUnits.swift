@@ -37,13 +37,13 @@ struct CompactUnit {
 enum LogUnits {
     /// Like ``forEach(log:from:recovery:_:)`` but without places or markers, reusing one buffer:
     /// the forward pass's hot loop.
-    static func forEachCompact(log: String, recovery: RecoveryMode, _ body: (CompactUnit) throws -> Bool) throws {
+    static func forEachCompact(log: String, from: UInt64 = 1, recovery: RecoveryMode, _ body: (CompactUnit) throws -> Bool) throws {
         let reader = try LogReader(directory: log)
         var unit = CompactUnit(commands: [], endSequence: 0, firstTimestampMilliseconds: 0, endTimestampMilliseconds: 0, isCheckpoint: false)
         var inTransaction = false
         struct Stop: Error {}
         do {
-            try reader.forEachEntry(recovery: recovery) { view in
+            try reader.forEachEntry(from: from, recovery: recovery) { view in
                 switch view.kind {
                 case .transactionBegin:
                     inTransaction = true
@@ -145,83 +145,146 @@ enum LogUnits {
     }
 }
 
-/// A keyspace that can be moved to any point of a log: forward by replaying, backward by
-/// restoring the nearest checkpoint and replaying the gap (see docs/BISECT.md, "Cost").
+/// A keyspace that can be moved to any point of a log: forward by applying entries, backward by
+/// undoing them. Undo works with savepoints: from a savepoint on, the first write to each key
+/// records the key's value before it (its journal), so rolling back costs one rebuild per key
+/// touched since, not a replay (see docs/BISECT.md, "Cost"). A journal that meets a write it
+/// cannot follow (FLUSHALL, FLUSHDB, SWAPDB, an unknown command) is poisoned; rolling back over it
+/// replays from the empty state instead.
 final class StateMaterializer {
     let log: String
     let recovery: RecoveryMode
     private(set) var keyspace = Keyspace(randomSeed: 0)
+    private var reader: StateReader
     /// The sequence number the state is at (0: empty).
     private(set) var position: UInt64 = 0
     private(set) var timestampMilliseconds: Int64 = 0
-    /// Checkpoints by sequence number.
-    private var checkpoints: [UInt64: ReplayCheckpoints.Checkpoint] = [:]
-    /// Entries replayed, restores and captures made: what the search cost.
+
+    struct JournalKey: Hashable {
+        var db: Int
+        var key: [UInt8]
+    }
+    struct Journal {
+        var sequence: UInt64
+        var timestampMilliseconds: Int64
+        /// Old values by key, nil for a key that did not exist; empty when `atEmptyState`.
+        var old: [JournalKey: StoredKey?] = [:]
+        var poisoned = false
+        /// A savepoint at the empty state needs no journal: rolling back to it is a new keyspace.
+        var atEmptyState: Bool { sequence == 0 }
+    }
+    /// Savepoints in increasing order; writes are journaled into the last.
+    private var journals: [Journal] = []
+
+    /// Entries applied, rollbacks made and keys rebuilt by them: what the search cost.
     private(set) var replayedEntryCount = 0
-    private(set) var restoreCount = 0
-    private(set) var captureCount = 0
-    /// A restore or capture costs about this many replayed entries per key.
-    static let entriesPerKey: UInt64 = 2
+    private(set) var rollbackCount = 0
+    private(set) var rebuiltKeyCount = 0
 
     init(log: String, recovery: RecoveryMode) {
         self.log = log
         self.recovery = recovery
+        reader = StateReader(keyspace: keyspace)
     }
 
-    var keyCount: Int { (0..<keyspace.databaseCount).reduce(0) { $0 + keyspace.keyCount(db: $1) } }
+    /// Keeps a savepoint at the current position; with `only`, forgets every other one.
+    func savepoint(only: Bool = false) {
+        if only { journals.removeAll() }
+        if journals.last?.sequence == position { return }
+        journals.append(Journal(sequence: position, timestampMilliseconds: timestampMilliseconds))
+    }
 
-    /// Moves the state to just after entry `target` (a unit boundary, or 0), the cheapest way.
+    /// Moves the state to just after entry `target` (a unit boundary, or 0).
     func move(to target: UInt64) throws {
-        if target == position { return }
-        var bestCost: UInt64 = target  // from an empty keyspace
-        var start: ReplayCheckpoints.Checkpoint?
-        var forward = false
-        if position < target, target - position <= bestCost {
-            bestCost = target - position
-            forward = true
-        }
-        if let checkpoint = checkpoints.values.filter({ $0.sequence <= target }).max(by: { $0.sequence < $1.sequence }) {
-            let cost = UInt64(checkpoint.keyCount) * Self.entriesPerKey + (target - checkpoint.sequence)
-            if cost < bestCost { bestCost = cost; start = checkpoint; forward = false }
-        }
-        if !forward {
-            keyspace = Keyspace(randomSeed: 0)
-            position = 0
-            timestampMilliseconds = 0
-            if let start {
-                for (db, arguments) in start.commands {
-                    keyspace.apply(LoggedCommand(db: db, arguments: arguments), nowMilliseconds: start.timestampMilliseconds)
+        if target < position {
+            // Undo journals down to the last savepoint at or before the target.
+            var undone = true
+            while let last = journals.last, last.sequence > target {
+                let journal = journals.removeLast()
+                if journal.poisoned { undone = false; break }
+                undo(journal)
+            }
+            if undone, let last = journals.last, position > last.sequence {
+                if last.poisoned {
+                    undone = false
+                } else if last.atEmptyState {
+                    rollbackCount += 1
+                    reset()
+                } else {
+                    undo(journals.removeLast())
+                    journals.append(Journal(sequence: last.sequence, timestampMilliseconds: last.timestampMilliseconds))
                 }
-                restoreCount += 1
-                position = start.sequence
-                timestampMilliseconds = start.timestampMilliseconds
+            }
+            if !undone || position > target {
+                // Nothing to undo with: start again from the empty state.
+                reset()
+                journals.removeAll()
             }
         }
-        if target > position {
-            let summary = try Replayer(log: log).replay(into: keyspace, options: ReplayOptions(untilSequence: target, recovery: recovery),
-                                                        from: position + 1)
-            replayedEntryCount += summary.readEntryCount
-            if summary.readEntryCount > 0 { timestampMilliseconds = summary.lastTimestampMilliseconds }
+        guard target > position else { return }
+        try LogUnits.forEachCompact(log: log, from: position + 1, recovery: recovery) { unit in
+            guard unit.endSequence <= target else { return false }
+            for command in unit.commands {
+                if !journals.isEmpty { journal(command.command) }
+                keyspace.apply(command.command, nowMilliseconds: command.timestampMilliseconds)
+                replayedEntryCount += 1
+            }
+            position = unit.endSequence
+            timestampMilliseconds = unit.endTimestampMilliseconds
+            return unit.endSequence < target
         }
         position = target
     }
 
-    /// Keeps a checkpoint of the current state, when restoring it later would be cheaper than
-    /// replaying from the checkpoint (or the start) before it by at least `gain` entries.
-    func captureIfWorthIt() {
-        let below = checkpoints.keys.filter { $0 <= position }.max() ?? 0
-        let keys = UInt64(keyCount)
-        guard position - below > keys * Self.entriesPerKey + 4096 else { return }
-        var commands: [(db: Int, arguments: [[UInt8]])] = []
-        StateDump.commands(of: keyspace) { db, arguments in commands.append((db, arguments)) }
-        checkpoints[position] = ReplayCheckpoints.Checkpoint(sequence: position, timestampMilliseconds: timestampMilliseconds,
-                                                             keyCount: Int(keys), commands: commands)
-        captureCount += 1
+    private func reset() {
+        keyspace = Keyspace(randomSeed: 0)
+        reader = StateReader(keyspace: keyspace)
+        position = 0
+        timestampMilliseconds = 0
     }
 
-    /// Drops checkpoints that can no longer help: below the last one at or before `low`, or after `high`.
-    func forgetCheckpoints(outside low: UInt64, _ high: UInt64) {
-        let floor = checkpoints.keys.filter { $0 <= low }.max() ?? 0
-        for sequence in checkpoints.keys where sequence < floor || sequence > high { checkpoints[sequence] = nil }
+    /// Records the old value of every key `command` may write, on first touch since the savepoint.
+    private func journal(_ command: LoggedCommand) {
+        let index = journals.count - 1
+        if journals[index].atEmptyState || journals[index].poisoned { return }
+        let arguments = command.arguments
+        guard let indexes = Keyspace.keyIndexes(of: arguments), !indexes.isEmpty else {
+            journals[index].poisoned = true
+            return
+        }
+        var touched = indexes.map { JournalKey(db: command.db, key: arguments[$0]) }
+        let name = String(decoding: arguments[0], as: UTF8.self).uppercased()
+        if name == "MOVE", arguments.count >= 3 {
+            guard let db = Int(String(decoding: arguments[2], as: UTF8.self)), (0..<keyspace.databaseCount).contains(db) else { return }
+            touched.append(JournalKey(db: db, key: arguments[1]))
+        } else if name == "COPY", arguments.count >= 3 {
+            var position = 3
+            while position + 1 < arguments.count {
+                if String(decoding: arguments[position], as: UTF8.self).uppercased() == "DB",
+                   let db = Int(String(decoding: arguments[position + 1], as: UTF8.self)), (0..<keyspace.databaseCount).contains(db) {
+                    touched.append(JournalKey(db: db, key: arguments[2]))
+                }
+                position += 1
+            }
+        }
+        for key in touched where journals[index].old[key] == nil {
+            journals[index].old[key] = .some(reader.read(key.key, db: key.db))
+        }
+    }
+
+    /// Puts back every key the journal recorded, leaving the state at its savepoint.
+    private func undo(_ journal: Journal) {
+        rollbackCount += 1
+        for (key, old) in journal.old {
+            keyspace.apply(LoggedCommand(db: key.db, arguments: [Array("DEL".utf8), key.key]), nowMilliseconds: journal.timestampMilliseconds)
+            if let old {
+                for arguments in StateDump.rebuildCommands(old) {
+                    keyspace.apply(LoggedCommand(db: key.db, arguments: arguments), nowMilliseconds: journal.timestampMilliseconds)
+                }
+            }
+            rebuiltKeyCount += 1
+        }
+        position = journal.sequence
+        timestampMilliseconds = journal.timestampMilliseconds
     }
 }
