@@ -97,7 +97,7 @@ let search = try Bisector.binarySearch(log: log, check: external, options: Bisec
 let points = Double(summary.readEntryCount + 1)
 let runTarget = Int(log2(points).rounded(.up)) + 3
 let withoutCheck = search.seconds - search.checkSeconds
-line("external check: first bad #\(search.firstBad ?? 0), \(search.checkRunCount) check runs (target <= \(runTarget)), \(format(search.seconds)) s in all, \(format(search.checkSeconds)) s in the check, \(format(withoutCheck)) s without it = \(format(withoutCheck / replaySeconds))x the replay (target <= 2x); \(search.replayedEntryCount) entries applied, \(search.rollbackCount) rollbacks rebuilding \(search.rebuiltKeyCount) keys")
+line("external check: first bad #\(search.firstBad ?? 0), \(search.checkRunCount) check runs (target <= \(runTarget)), \(format(search.seconds)) s in all, \(format(search.checkSeconds)) s in the check, \(format(withoutCheck)) s without it = \(format(withoutCheck / replaySeconds))x the replay (target <= 2x); \(search.replayedEntryCount) entries applied, \(search.rollbackCount) rollbacks rebuilding \(search.rebuiltKeyCount) keys; scan \(format(search.scanSeconds)) s, journal \(format(search.journalSeconds)) s, undo \(format(search.undoSeconds)) s, checkpoints \(format(search.checkpointSeconds)) s (\(search.restoreCount) restores)")
 
 // 5. Shrink.
 let shrinkLog = settings.directory + "/shrink-\(settings.shrinkCommandCount).rwlog"

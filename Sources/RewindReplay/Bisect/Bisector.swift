@@ -58,6 +58,14 @@ public struct BisectResult: Sendable {
     public var replayedEntryCount = 0
     public var rollbackCount = 0
     public var rebuiltKeyCount = 0
+    /// Seconds of the binary search spent recording old values, undoing, and reading the log's
+    /// unit boundaries.
+    public var journalSeconds = 0.0
+    public var undoSeconds = 0.0
+    public var scanSeconds = 0.0
+    /// Checkpoints of the binary search: seconds taking and restoring them, restores.
+    public var checkpointSeconds = 0.0
+    public var restoreCount = 0
     /// The last sequence number of the log.
     public var logLastSequence: UInt64 = 0
     /// How the search ran: `one pass` or `binary search`.
@@ -175,6 +183,7 @@ public enum Bisector {
         var result = BisectResult(lastGood: options.lastGood)
         result.method = "binary search"
         let (boundaries, lastSequence) = try LogUnits.boundaries(log: log, recovery: options.recovery)
+        result.scanSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         result.logLastSequence = lastSequence
         guard !boundaries.isEmpty else { throw BisectError(.badBounds, "the log has no entries to bisect") }
         // Index -1 is the empty state.
@@ -239,7 +248,11 @@ public enum Bisector {
         let firstMid = low + (high - low) / 2
         if firstMid > low {
             try states.move(to: sequence(firstMid))
-            states.savepoint()
+            if states.savepointPays(entriesAhead: sequence(high) - sequence(firstMid)) {
+                states.savepoint()
+            } else if states.checkpointPays() {
+                states.captureCheckpoint()
+            }
         }
         let highVerdict = try judge(high)
         if highVerdict != .bad {
@@ -254,7 +267,12 @@ public enum Bisector {
             switch try judge(mid) {
             case .good:
                 low = mid
-                states.savepoint(only: true)
+                if states.savepointPays(entriesAhead: (sequence(high) - sequence(low)) / 2) {
+                    states.savepoint(only: true)
+                } else {
+                    states.dropSavepoints()
+                    if states.checkpointPays() { states.captureCheckpoint() }
+                }
             case .bad:
                 high = mid
             case .skip:
@@ -273,6 +291,10 @@ public enum Bisector {
         result.replayedEntryCount = states.replayedEntryCount
         result.rollbackCount = states.rollbackCount
         result.rebuiltKeyCount = states.rebuiltKeyCount
+        result.journalSeconds = Double(states.journalNanoseconds) / 1e9
+        result.undoSeconds = Double(states.undoNanoseconds) / 1e9
+        result.checkpointSeconds = Double(states.checkpointNanoseconds) / 1e9
+        result.restoreCount = states.restoreCount
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         result.checkSeconds = Double(checkNanoseconds) / 1e9
         return result

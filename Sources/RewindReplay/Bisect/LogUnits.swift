@@ -1,6 +1,7 @@
 // The points a bisection can stop at: after a command outside a transaction, or after a whole
 // transaction. A state inside a transaction never existed, so it is never probed.
 
+import Foundation
 import RewindEngine
 import RewindLog
 
@@ -180,12 +181,68 @@ final class StateMaterializer {
     private(set) var replayedEntryCount = 0
     private(set) var rollbackCount = 0
     private(set) var rebuiltKeyCount = 0
+    /// Nanoseconds spent recording old values and undoing.
+    private(set) var journalNanoseconds: UInt64 = 0
+    private(set) var undoNanoseconds: UInt64 = 0
 
     init(log: String, recovery: RecoveryMode) {
         self.log = log
         self.recovery = recovery
         reader = StateReader(keyspace: keyspace)
     }
+
+    var keyCount: Int { (0..<keyspace.databaseCount).reduce(0) { $0 + keyspace.keyCount(db: $1) } }
+
+    /// Whether a savepoint here pays: recording and undoing a key costs about as much as
+    /// applying `journalCostPerKey` entries, so a journal is kept only when the keys it may record
+    /// (at most the entries ahead, at most the keys there are) cost less than the replay from the
+    /// empty state that rolling back without it needs (paid only when the next answer is bad).
+    func savepointPays(entriesAhead: UInt64) -> Bool {
+        let keys = min(entriesAhead, UInt64(keyCount))
+        return keys * Self.journalCostPerKey < position
+    }
+
+    /// Measured: recording a key's old value and rebuilding it cost about as much as applying
+    /// eight entries (docs/BISECT.md).
+    static let journalCostPerKey: UInt64 = 8
+
+    /// Forgets every savepoint: moving back then replays from the checkpoint or the empty state.
+    func dropSavepoints() { journals.removeAll() }
+
+    /// A copy of one state as the commands that rebuild it (``StateDump``): dearer than a
+    /// journal per key, but it does not grow as the state moves on.
+    private var checkpoint: ReplayCheckpoints.Checkpoint?
+    private(set) var checkpointNanoseconds: UInt64 = 0
+
+    /// Whether a checkpoint here pays: taking it and (if the next answer is bad) restoring it cost
+    /// about `checkpointCostPerKey` entries per key, against replaying from the empty state.
+    func checkpointPays() -> Bool {
+        UInt64(keyCount) * Self.checkpointCostPerKey < position / 2 && (checkpoint?.sequence ?? 0) < position
+    }
+
+    static let checkpointCostPerKey: UInt64 = 1
+
+    /// Keeps the current state as the checkpoint (replacing the previous one).
+    func captureCheckpoint() {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { checkpointNanoseconds += DispatchTime.now().uptimeNanoseconds - start }
+        var commands: [(db: Int, arguments: [[UInt8]])] = []
+        StateDump.commands(of: keyspace) { db, arguments in commands.append((db, arguments)) }
+        checkpoint = ReplayCheckpoints.Checkpoint(sequence: position, timestampMilliseconds: timestampMilliseconds,
+                                                  keyCount: keyCount, commands: commands)
+    }
+
+    private func restore(_ checkpoint: ReplayCheckpoints.Checkpoint) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { checkpointNanoseconds += DispatchTime.now().uptimeNanoseconds - start }
+        for (db, arguments) in checkpoint.commands {
+            keyspace.apply(LoggedCommand(db: db, arguments: arguments), nowMilliseconds: checkpoint.timestampMilliseconds)
+        }
+        position = checkpoint.sequence
+        timestampMilliseconds = checkpoint.timestampMilliseconds
+        restoreCount += 1
+    }
+    private(set) var restoreCount = 0
 
     /// Keeps a savepoint at the current position; with `only`, forgets every other one.
     func savepoint(only: Bool = false) {
@@ -216,9 +273,11 @@ final class StateMaterializer {
                 }
             }
             if !undone || position > target {
-                // Nothing to undo with: start again from the empty state.
+                // Nothing to undo with: start again from the checkpoint before the target, or
+                // from the empty state.
                 reset()
                 journals.removeAll()
+                if let checkpoint, checkpoint.sequence <= target { restore(checkpoint) }
             }
         }
         guard target > position else { return }
@@ -267,13 +326,17 @@ final class StateMaterializer {
                 position += 1
             }
         }
+        let start = DispatchTime.now().uptimeNanoseconds
         for key in touched where journals[index].old[key] == nil {
             journals[index].old[key] = .some(reader.read(key.key, db: key.db))
         }
+        journalNanoseconds += DispatchTime.now().uptimeNanoseconds - start
     }
 
     /// Puts back every key the journal recorded, leaving the state at its savepoint.
     private func undo(_ journal: Journal) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { undoNanoseconds += DispatchTime.now().uptimeNanoseconds - start }
         rollbackCount += 1
         for (key, old) in journal.old {
             keyspace.apply(LoggedCommand(db: key.db, arguments: [Array("DEL".utf8), key.key]), nowMilliseconds: journal.timestampMilliseconds)
