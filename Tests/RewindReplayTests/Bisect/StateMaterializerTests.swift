@@ -32,6 +32,8 @@ struct StateMaterializerTests {
             let target = boundaries[Int.random(in: 0..<boundaries.count, using: &random)]
             try states.move(to: target)
             if step % 3 == 0 { states.savepoint(only: step % 2 == 0) }
+            if step % 5 == 1 { states.captureCheckpoint() }
+            if step % 7 == 2 { states.dropSavepoints() }
             let fresh = Keyspace(randomSeed: 0)
             _ = try Replayer(log: directory.path).replay(into: fresh, options: ReplayOptions(untilSequence: target))
             #expect(StateDigest.digest(of: states.keyspace) == StateDigest.digest(of: fresh), "at #\(target), step \(step)")
@@ -39,6 +41,7 @@ struct StateMaterializerTests {
             rollbacks = states.rollbackCount
         }
         #expect(rollbacks > 5)
+        #expect(states.restoreCount > 0)
         #expect(states.rebuiltKeyCount > 0)
     }
 }
