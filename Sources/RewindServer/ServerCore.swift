@@ -207,6 +207,7 @@ final class ServerCore: @unchecked Sendable {
             return
         }
         let wasInTransaction = connection.session.isInTransaction
+        if !wasInTransaction && !connection.queuedForReplyHashes.isEmpty { connection.queuedForReplyHashes = [] }
         let result = keyspace.execute(arguments, session: &connection.session, nowMilliseconds: now)
         connection.machine.transactionStateChanged(isInTransaction: connection.session.isInTransaction)
         if case .error = result.reply { statistics.errorReplies += 1 }
@@ -218,8 +219,6 @@ final class ServerCore: @unchecked Sendable {
             }
             if wasInTransaction && connection.session.isInTransaction && result.reply == .simpleString("QUEUED") {
                 connection.queuedForReplyHashes.append(arguments)
-            } else if !connection.session.isInTransaction {
-                connection.queuedForReplyHashes = []
             }
         }
         guard !result.propagated.isEmpty else {
