@@ -112,7 +112,8 @@ final class ServerCore: @unchecked Sendable {
     func handle(_ arguments: [[UInt8]], from connection: ConnectionHandler) {
         guard let first = arguments.first else { return }
         let now = currentMilliseconds()
-        connection.lastCommandMilliseconds = now
+        // CLIENT LIST's idle time is wall-clock time, frozen clock or not.
+        connection.lastCommandMilliseconds = frozenClockMilliseconds == nil ? now : Clock.nowMilliseconds()
         statistics.commandsProcessed += 1
         let serverCommand = ServerCommand(name: first)
         switch connection.machine.state {
