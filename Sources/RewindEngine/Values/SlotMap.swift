@@ -153,6 +153,11 @@ struct SlotMap<Value> {
     mutating func insertNew(key: [UInt8], value: Value) -> Int {
         precondition(key.count < Int(UInt32.max), "a key is shorter than 4 GiB")
         let entry = Entry(keyOffset: arena.count, keyLength: UInt32(key.count), value: value)
+        // Big maps grow by half instead of doubling: less slack, and a smaller peak while the old
+        // and the new buffer are both alive during the copy.
+        if arena.count + key.count > arena.capacity && arena.count >= 4096 {
+            arena.reserveCapacity((arena.count + key.count) * 3 / 2)
+        }
         arena.append(contentsOf: key)
         while let free = freeSlotIndexes.last, Int(free) >= entries.count || entries[Int(free)].value != nil {
             freeSlotIndexes.removeLast()
@@ -164,6 +169,9 @@ struct SlotMap<Value> {
         } else {
             index = entries.count
             precondition(index < Int(UInt32.max) - 1, "a SlotMap holds fewer than 2^32 - 1 entries")
+            if entries.count == entries.capacity && entries.count >= 1024 {
+                entries.reserveCapacity(entries.count + entries.count / 2)
+            }
             entries.append(entry)
         }
         liveCount += 1
