@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(
             name: "RewindServerTests",
             dependencies: [
-                "RewindServer", "RewindEngine", "RewindLog", "RewindRESP", "RewindTestSupport",
+                "RewindServer", "RewindEngine", "RewindLog", "RewindRESP", "RewindReplay", "RewindTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
