@@ -70,6 +70,7 @@ let package = Package(
             name: "rewind-bisect-bench",
             dependencies: ["RewindLog", "RewindReplay", "RewindEngine", "RewindServer", .product(name: "Logging", package: "swift-log")],
             path: "tools/bisect-bench"),
+        .executableTarget(name: "rewind-engine-bench", dependencies: ["RewindEngine", "RewindLog"], path: "tools/engine-bench"),
         .executableTarget(name: "rewind-append-child", dependencies: ["RewindLog"], path: "tools/append-child"),
         .executableTarget(name: "rewind-faults", dependencies: ["RewindLog"], path: "tools/faults"),
         .target(
@@ -79,7 +80,13 @@ let package = Package(
         ),
         .testTarget(name: "RewindLogTests", dependencies: ["RewindLog", "RewindTestSupport", "CCRC32C"]),
         .testTarget(name: "RewindRESPTests", dependencies: ["RewindRESP", "RewindTestSupport"]),
-        .testTarget(name: "RewindEngineTests", dependencies: ["RewindEngine", "RewindRESP", "RewindTestSupport"]),
+        .testTarget(
+            name: "RewindEngineTests",
+            dependencies: [
+                "RewindEngine", "RewindRESP", "RewindTestSupport",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         .testTarget(
             name: "RewindReplayTests",
             dependencies: ["RewindReplay", "RewindLog", "RewindRESP", "RewindTestSupport"]

@@ -17,7 +17,8 @@ extension Rewind {
                 modified. Stopping points are inclusive, and a transaction is applied whole or not at all. The digest \
                 is the one redis-server's DEBUG DIGEST prints for the same data. Exit codes: 0 replayed; 1 the log is \
                 damaged or unreadable, --until is beyond its end, --exclude names no command of it, --check found a \
-                checkpoint digest or a reply hash that differs, or --serve cannot listen; 2 usage errors. With --serve \
+                checkpoint digest or a reply hash that differs (each reported, oldest first, before the summary), or \
+                --serve cannot listen; 2 usage errors. With --serve \
                 the state is then served read-only (writes get -READONLY; the clock is frozen at the last entry's time, \
                 so nothing expires) until SIGINT, SIGTERM or SHUTDOWN.
                 """)
@@ -48,7 +49,7 @@ extension Rewind {
         @Option(help: ArgumentHelp("Write the rebuilt data set as a new Rewind log in this directory.", valueName: "dir"))
         var toLog: String?
 
-        @Flag(help: "Compare the state with the digest of every checkpoint entry; report the first that differs and exit 1.")
+        @Flag(help: "Compare the state with the digest of every checkpoint entry and each reply with the reply hash logged with its entry; report the first of each that differs and exit 1.")
         var check = false
 
         @Option(help: ArgumentHelp("Then serve the state read-only to Redis clients on this address (port 0 picks a free one) until SIGINT, SIGTERM or SHUTDOWN.", valueName: "host:port"))
@@ -86,6 +87,7 @@ extension Rewind {
         func options() throws -> ReplayOptions {
             var options = try baseOptions()
             options.checksCheckpoints = check
+            options.checksReplyHashes = check
             return options
         }
 
@@ -117,11 +119,20 @@ extension Rewind {
                 let written = try StateDump.writeLog(of: keyspace, to: toLog, timestampMilliseconds: summary.lastTimestampMilliseconds)
                 output.error("rewind: wrote \(counted(written.keyCount, "key", "keys")) as \(counted(written.commandCount, "entry")) to the log \(toLog)")
             }
-            if let mismatch = summary.checkpointMismatch {
-                output.write(mismatch.report().rendered(format.json ? .json : .text))
+            var reports: [(UInt64, Report)] = []
+            if let mismatch = summary.replyMismatch {
+                // The key's history takes a second replay up to the entry; without it the report
+                // still names the entry and the two hashes.
+                let detailed = (try? mismatch.withHistory(log: location.log, recovery: recoveryOptions.recovery)) ?? mismatch
+                reports.append((mismatch.place.sequence, detailed.report()))
+            }
+            if let mismatch = summary.checkpointMismatch { reports.append((mismatch.place.sequence, mismatch.report())) }
+            for (_, report) in reports.sorted(by: { $0.0 < $1.0 }) {
+                output.write(report.rendered(format.json ? .json : .text))
+                if !format.json { output.write("") }
             }
             output.write(format.json ? summary.json() : summary.text())
-            let code: ExitCode = summary.checkpointMismatch == nil ? .success : .failure
+            let code: ExitCode = summary.checkpointMismatch == nil && summary.replyMismatch == nil ? .success : .failure
             if let serve, let address = ServeAddress(serve) {
                 return try Self.serve(keyspace, summary: summary, at: address, output: output).rawValue != 0 ? .failure : code
             }

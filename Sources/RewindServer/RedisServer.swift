@@ -95,8 +95,9 @@ public final class RedisServer: @unchecked Sendable {
     ///
     /// The server owns `keyspace` until ``waitUntilStopped()`` returns: do not touch it from
     /// another thread meanwhile. `configuration` supplies the address (`port` 0 picks a free one;
-    /// read it back from ``port``), the password, the protocol limits and `databaseCount` is
-    /// ignored in favour of the keyspace's own; its log directory and durability are ignored.
+    /// read it back from ``port``; the default is 6379), the password and the protocol limits; its
+    /// `databaseCount` (the keyspace's own is used), log directory, durability and reply/checkpoint
+    /// recording are ignored.
     ///
     /// ```swift
     /// let keyspace = Keyspace(randomSeed: 0)
@@ -116,6 +117,8 @@ public final class RedisServer: @unchecked Sendable {
                                      logger: Logger = Logger(label: "rewind.replay.serve")) throws -> RedisServer {
         var configuration = configuration
         configuration.databaseCount = keyspace.databaseCount
+        configuration.recordsReplies = false
+        configuration.checkpointEntryCount = 0
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let core = ServerCore(configuration: configuration, keyspace: keyspace, writer: nil, eventLoop: group.next(),
                               logger: logger, startupReport: StartupReport(), frozenClockMilliseconds: clockMilliseconds)

@@ -112,7 +112,8 @@ final class ServerCore: @unchecked Sendable {
     func handle(_ arguments: [[UInt8]], from connection: ConnectionHandler) {
         guard let first = arguments.first else { return }
         let now = currentMilliseconds()
-        connection.lastCommandMilliseconds = now
+        // CLIENT LIST's idle time is wall-clock time, frozen clock or not.
+        connection.lastCommandMilliseconds = frozenClockMilliseconds == nil ? now : Clock.nowMilliseconds()
         statistics.commandsProcessed += 1
         let serverCommand = ServerCommand(name: first)
         switch connection.machine.state {
@@ -207,6 +208,7 @@ final class ServerCore: @unchecked Sendable {
             return
         }
         let wasInTransaction = connection.session.isInTransaction
+        if !wasInTransaction && !connection.queuedForReplyHashes.isEmpty { connection.queuedForReplyHashes = [] }
         let result = keyspace.execute(arguments, session: &connection.session, nowMilliseconds: now)
         connection.machine.transactionStateChanged(isInTransaction: connection.session.isInTransaction)
         if case .error = result.reply { statistics.errorReplies += 1 }
@@ -218,8 +220,6 @@ final class ServerCore: @unchecked Sendable {
             }
             if wasInTransaction && connection.session.isInTransaction && result.reply == .simpleString("QUEUED") {
                 connection.queuedForReplyHashes.append(arguments)
-            } else if !connection.session.isInTransaction {
-                connection.queuedForReplyHashes = []
             }
         }
         guard !result.propagated.isEmpty else {

@@ -65,6 +65,11 @@ struct RecordedRepliesTests {
         #expect(logged[3].replyHash == ReplyHash.of(.ok))
         #expect(logged[4].replyHash == ReplyHash.of(.integer(1)))
         #expect(logged[1].replyHash == nil && logged[5].replyHash == nil)
+        // A transaction abandoned by RESET leaves nothing behind for the next one.
+        try connection.send("MULTI\r\nSET x 1\r\nRESET\r\nMULTI\r\nLPUSH q b c\r\nEXEC\r\n")
+        let more = try entries(connection).dropFirst(logged.count)
+        #expect(more.map(\.kind) == [.transactionBegin, .command, .transactionEnd])
+        #expect(more.dropFirst().first?.replyHash == ReplyHash.of(.integer(3)))
         _ = try connection.received()
         #expect(try connection.finish())
     }
