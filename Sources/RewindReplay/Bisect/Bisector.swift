@@ -241,18 +241,18 @@ public enum Bisector {
         if lowVerdict != .good {
             try requireGood(answers[sequence(low)] ?? CheckAnswer(verdict: lowVerdict, lines: ["(from the saved session)"]), at: sequence(low), options: options)
         }
-        // Savepoints at the good end and at the first midpoint, so that after judging the bad
-        // end the first probes are reached by undoing rather than replaying.
+        // A savepoint at the good end, and a way back to the first midpoint, so that after
+        // judging the bad end the first probes are not replayed from the start.
         try states.move(to: sequence(low))
         states.savepoint(only: true)
+        // On the way to the bad end, checkpoints at the points of the first two levels of the
+        // search (a quarter, a half, three quarters), whichever the answers turn out to be:
+        // restoring one costs a fraction of replaying to it again.
         let firstMid = low + (high - low) / 2
-        if firstMid > low {
-            try states.move(to: sequence(firstMid))
-            if states.savepointPays(entriesAhead: sequence(high) - sequence(firstMid)) {
-                states.savepoint()
-            } else if states.checkpointPays() {
-                states.captureCheckpoint()
-            }
+        let quarters = [low + (firstMid - low) / 2, firstMid, firstMid + (high - firstMid) / 2]
+        for point in quarters where point > low && point < high {
+            try states.move(to: sequence(point))
+            if states.keeping(entriesAhead: sequence(high) - sequence(point)) == .checkpoint { states.captureCheckpoint() }
         }
         let highVerdict = try judge(high)
         if highVerdict != .bad {
@@ -267,17 +267,13 @@ public enum Bisector {
             switch try judge(mid) {
             case .good:
                 low = mid
-                if states.savepointPays(entriesAhead: (sequence(high) - sequence(low)) / 2) {
-                    states.savepoint(only: true)
-                } else {
-                    states.dropSavepoints()
-                    if states.checkpointPays() { states.captureCheckpoint() }
-                }
+                states.keep(states.keeping(entriesAhead: (sequence(high) - sequence(low)) / 2))
             case .bad:
                 high = mid
             case .skip:
                 skipped.insert(mid)
             }
+            states.forgetCheckpoints(outside: sequence(low), sequence(high))
         }
         result.lastGood = sequence(low)
         if high - low > 1 {

@@ -193,43 +193,67 @@ final class StateMaterializer {
 
     var keyCount: Int { (0..<keyspace.databaseCount).reduce(0) { $0 + keyspace.keyCount(db: $1) } }
 
-    /// Whether a savepoint here pays: recording and undoing a key costs about as much as
-    /// applying `journalCostPerKey` entries, so a journal is kept only when the keys it may record
-    /// (at most the entries ahead, at most the keys there are) cost less than the replay from the
-    /// empty state that rolling back without it needs (paid only when the next answer is bad).
-    func savepointPays(entriesAhead: UInt64) -> Bool {
-        let keys = min(entriesAhead, UInt64(keyCount))
-        return keys * Self.journalCostPerKey < position
+    /// How to be able to come back to the current state, once the search has judged it good:
+    /// a journal when few keys can be written before the next probe, a checkpoint when the state
+    /// is small against the replay it saves, nothing otherwise (see docs/BISECT.md, "Search").
+    enum Keeping { case journal, checkpoint, nothing }
+
+    /// Measured (tools/bisect-bench): recording a key's old value through read commands and
+    /// rebuilding it cost about 16 applied entries; dumping a key into a checkpoint and restoring
+    /// it, about 1.
+    static let journalCostPerKey: UInt64 = 16
+    static let checkpointCostPerKey: UInt64 = 1
+
+    func keeping(entriesAhead: UInt64) -> Keeping {
+        let keys = UInt64(keyCount)
+        if min(entriesAhead, keys) * Self.journalCostPerKey < keys * Self.checkpointCostPerKey * 2 { return .journal }
+        // Each later bad answer would replay from the older checkpoint (or the start): about
+        // half of the probes still to come, log2 of the points ahead.
+        let comingBadAnswers = UInt64(max(1, (64 - entriesAhead.leadingZeroBitCount) / 2))
+        let replaySaved = (position - (checkpoint?.sequence ?? 0)) * comingBadAnswers
+        if keys * Self.checkpointCostPerKey * 2 < replaySaved { return .checkpoint }
+        return .nothing
     }
 
-    /// Measured: recording a key's old value and rebuilding it cost about as much as applying
-    /// eight entries (docs/BISECT.md).
-    static let journalCostPerKey: UInt64 = 8
+    /// Keeps the current state as `keeping` says (a journal replaces every other savepoint).
+    func keep(_ keeping: Keeping) {
+        switch keeping {
+        case .journal: savepoint(only: true)
+        case .checkpoint:
+            dropSavepoints()
+            captureCheckpoint()
+        case .nothing: dropSavepoints()
+        }
+    }
 
     /// Forgets every savepoint: moving back then replays from the checkpoint or the empty state.
     func dropSavepoints() { journals.removeAll() }
 
     /// A copy of one state as the commands that rebuild it (``StateDump``): dearer than a
     /// journal per key, but it does not grow as the state moves on.
-    private var checkpoint: ReplayCheckpoints.Checkpoint?
-    private(set) var checkpointNanoseconds: UInt64 = 0
+    private var checkpoints: [UInt64: ReplayCheckpoints.Checkpoint] = [:]
 
-    /// Whether a checkpoint here pays: taking it and (if the next answer is bad) restoring it cost
-    /// about `checkpointCostPerKey` entries per key, against replaying from the empty state.
-    func checkpointPays() -> Bool {
-        UInt64(keyCount) * Self.checkpointCostPerKey < position / 2 && (checkpoint?.sequence ?? 0) < position
+    /// The latest checkpoint at or before the current position.
+    private var checkpoint: ReplayCheckpoints.Checkpoint? {
+        checkpoints.values.filter { $0.sequence <= position }.max { $0.sequence < $1.sequence }
     }
 
-    static let checkpointCostPerKey: UInt64 = 1
+    /// Forgets checkpoints that can no longer help: after `high`, and before the last one at or
+    /// before `low`.
+    func forgetCheckpoints(outside low: UInt64, _ high: UInt64) {
+        let floor = checkpoints.keys.filter { $0 <= low }.max() ?? 0
+        for sequence in checkpoints.keys where sequence < floor || sequence > high { checkpoints[sequence] = nil }
+    }
+    private(set) var checkpointNanoseconds: UInt64 = 0
 
-    /// Keeps the current state as the checkpoint (replacing the previous one).
+    /// Keeps the current state as a checkpoint.
     func captureCheckpoint() {
         let start = DispatchTime.now().uptimeNanoseconds
         defer { checkpointNanoseconds += DispatchTime.now().uptimeNanoseconds - start }
         var commands: [(db: Int, arguments: [[UInt8]])] = []
         StateDump.commands(of: keyspace) { db, arguments in commands.append((db, arguments)) }
-        checkpoint = ReplayCheckpoints.Checkpoint(sequence: position, timestampMilliseconds: timestampMilliseconds,
-                                                  keyCount: keyCount, commands: commands)
+        checkpoints[position] = ReplayCheckpoints.Checkpoint(sequence: position, timestampMilliseconds: timestampMilliseconds,
+                                                             keyCount: keyCount, commands: commands)
     }
 
     private func restore(_ checkpoint: ReplayCheckpoints.Checkpoint) {
@@ -253,6 +277,7 @@ final class StateMaterializer {
 
     /// Moves the state to just after entry `target` (a unit boundary, or 0).
     func move(to target: UInt64) throws {
+        if trace { FileHandle.standardError.write(Data("move \(position) -> \(target), journals \(journals.map(\.sequence)), checkpoint \(checkpoint?.sequence ?? 0), keys \(keyCount)\n".utf8)) }
         if target < position {
             // Undo journals down to the last savepoint at or before the target.
             var undone = true
@@ -277,8 +302,17 @@ final class StateMaterializer {
                 // from the empty state.
                 reset()
                 journals.removeAll()
-                if let checkpoint, checkpoint.sequence <= target { restore(checkpoint) }
+                if let checkpoint = checkpoints.values.filter({ $0.sequence <= target }).max(by: { $0.sequence < $1.sequence }) {
+                    restore(checkpoint)
+                }
             }
+        }
+        // Ahead too, a checkpoint may be cheaper to restore than the entries up to it.
+        if let ahead = checkpoints.values.filter({ $0.sequence > position && $0.sequence <= target }).max(by: { $0.sequence < $1.sequence }),
+           UInt64(ahead.keyCount) * Self.checkpointCostPerKey < ahead.sequence - position {
+            reset()
+            journals.removeAll()
+            restore(ahead)
         }
         guard target > position else { return }
         try LogUnits.forEachCompact(log: log, from: position + 1, recovery: recovery) { unit in
@@ -294,6 +328,8 @@ final class StateMaterializer {
         }
         position = target
     }
+
+    private let trace = ProcessInfo.processInfo.environment["REWIND_BISECT_TRACE"] != nil
 
     private func reset() {
         keyspace = Keyspace(randomSeed: 0)
