@@ -57,6 +57,7 @@ public final class ReplayedState {
         self.keyspace = original.keyspace.fork()
         self.clockMilliseconds = original.clockMilliseconds
         self.summary = original.summary
+        self.session = original.session.forked()
     }
 
     /// Replays `log` up to `point` (inclusive) with `options`.
@@ -204,7 +205,8 @@ public final class ReplayedState {
     // MARK: - Fork
 
     /// An independent state equal to this one, clock included; changes to either do not show in
-    /// the other. The fork starts with a fresh client session (no MULTI or WATCH in progress).
+    /// the other. The fork's session has the same selected database and MULTI queue, but no
+    /// WATCHes.
     ///
     /// - Complexity: O(1) now; afterwards each value is copied once, the first time either state
     ///   touches it (``Keyspace/fork()``, copy-on-write).

@@ -76,3 +76,13 @@ extension Keyspace {
         sharedBoxStamp = stamp
     }
 }
+
+extension ClientSession {
+    /// This session, for use with a ``Keyspace/fork()``: the same selected database and MULTI
+    /// queue, without WATCHes (they are registered with the original keyspace).
+    public func forked() -> ClientSession {
+        var copy = self
+        copy.watcherID = nil
+        return copy
+    }
+}
