@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "RewindEngine",
             dependencies: [
-                "RewindRESP",
+                "RewindRESP", "CFutex",
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),

@@ -179,7 +179,7 @@ extension Keyspace {
     }
 
     /// HRANDFIELD key [count [WITHVALUES]] (Redis `hrandfieldCommand`); WITHVALUES replies a flat
-    /// field, value, ... array (the RESP2 shape).
+    /// field, value, ... array in RESP2 and [field, value] pairs in RESP3.
     func hrandfieldCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
         let key = context.arguments[1]
         guard context.argumentCount >= 3 else {
@@ -198,8 +198,13 @@ extension Keyspace {
         }
         guard let hash = try lookupHash(key, &context), count != 0 else { return .array([]) }
         var reply: [RESPValue] = []
+        let pairs = withValues && context.session.protocolVersion == .resp3
         for index in randomSlotIndexes(of: hash.fields, count: count) {
             guard let slot = hash.fields.slot(at: index) else { continue }
+            if pairs {
+                reply.append(.array([.bulkString(slot.key), .bulkString(slot.value)]))
+                continue
+            }
             reply.append(.bulkString(slot.key))
             if withValues { reply.append(.bulkString(slot.value)) }
         }

@@ -40,6 +40,8 @@ public final class Keyspace {
     var watchers: [UInt64: WatcherState] = [:]
     /// The id the next watching session gets.
     var nextWatcherID: UInt64 = 1
+    /// Aggregate boxes stamped at or below this may be shared with a fork (see ``fork()``).
+    var sharedBoxStamp: UInt64 = 0
 
     /// How many databases SELECT accepts (Redis's `databases`, 16 by default).
     public var databaseCount: Int { databases.count }
