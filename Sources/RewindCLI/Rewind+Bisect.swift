@@ -186,7 +186,7 @@ extension Rewind.Bisect {
                     let probeCheck = ProbeCheck(probes: try probes())
                     check = probeCheck
                     summary = probeCheck.summary
-                    result = try Bisector.forwardPass(log: log, check: probeCheck, options: options)
+                    result = try Bisector.forwardPass(log: log, check: probeCheck, options: options, progress: { output.progress($0) })
                 }
             } catch let error as BisectError {
                 output.endProgress()

@@ -76,7 +76,8 @@ public enum Bisector {
     // MARK: - One forward pass (in-process probes)
 
     /// Judges `check` after every unit that may change its answer, in one forward pass.
-    public static func forwardPass(log: String, check: ProbeCheck, options: BisectOptions) throws -> BisectResult {
+    public static func forwardPass(log: String, check: ProbeCheck, options: BisectOptions,
+                                   progress: ((String) -> Void)? = nil) throws -> BisectResult {
         let start = DispatchTime.now().uptimeNanoseconds
         var result = BisectResult(lastGood: options.lastGood)
         result.method = "one pass"
@@ -105,6 +106,9 @@ public enum Bisector {
             }
             let sequence = unit.endSequence
             if let firstBad = options.firstBad, sequence > firstBad { endReached = true; return false }
+            if let progress, sequence & 0xFFFF < lastSequence & 0xFFFF {
+                progress("bisect: at #\(sequence), \(result.firstBad.map { "first bad #\($0)" } ?? "all good so far"), \(Int(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)) s")
+            }
             lastSequence = sequence
             if unit.isCheckpoint { return true }
             var mayChange = options.firstBad == sequence
