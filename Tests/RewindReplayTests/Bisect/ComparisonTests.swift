@@ -128,3 +128,65 @@ struct ComparisonTests {
         #expect(strings(["PEXPIREAT", "k", String(Int64.max)]) == ["PEXPIREAT", "k", String(Int64.max)])
     }
 }
+
+/// A reference "server" that answers the opening DEBUG commands, then closes the connection as
+/// soon as the log's commands arrive: a server that goes away in the middle of a run.
+final class VanishingServer: @unchecked Sendable {
+    let port: Int
+    private let listener: Int32
+    private let done = DispatchSemaphore(value: 0)
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 4) == 0 else { throw POSIXError(.EADDRINUSE) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        listener = fd
+        Thread.detachNewThread { [self] in
+            let client = accept(listener, nil, nil)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            var answered = 0
+            // DEBUG DIGEST, then DEBUG SET-ACTIVE-EXPIRE: answer both, then vanish.
+            while answered < 2 {
+                let count = buffer.withUnsafeMutableBytes { read(client, $0.baseAddress, $0.count) }
+                if count <= 0 { break }
+                let text = String(decoding: buffer[0..<count], as: UTF8.self)
+                let reply = text.contains("DIGEST") ? "+" + String(repeating: "0", count: 40) + "\r\n" : "+OK\r\n"
+                _ = reply.utf8CString.withUnsafeBufferPointer { send(client, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+                answered += 1
+            }
+            close(client)
+            done.signal()
+        }
+    }
+
+    func wait() {
+        done.wait()
+        close(listener)
+    }
+}
+
+extension ComparisonTests {
+    @Test("--against a server that goes away in the middle: a clear error naming it")
+    func serverGoesAway() throws {
+        let directory = try TemporaryDirectory(prefix: "rewind-against")
+        try writeTestLog(at: directory.path, noise(0..<50))
+        let server = try VanishingServer()
+        let comparison = ReferenceComparison(host: "127.0.0.1", port: server.port, digestEveryEntryCount: 1000)
+        #expect { try comparison.run(log: directory.path, options: BisectOptions()) } throws: {
+            guard let error = $0 as? BisectError else { return false }
+            return error.code == .checkFailed && error.message.contains("went away")
+        }
+        server.wait()
+    }
+}
