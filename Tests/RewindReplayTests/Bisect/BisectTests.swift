@@ -96,6 +96,21 @@ struct BisectTests {
         #expect(result.lastGood == 200)
     }
 
+    @Test("writes without keys (FLUSHDB, SWAPDB, MOVE across databases) re-run the probes in the one pass")
+    func keylessWrites() throws {
+        let directory = try TemporaryDirectory(prefix: "rewind-bisect")
+        try writeTestLog(at: directory.path, [.command(["SET", "flag", "1"])] + noise(0..<30) + [.command(["flushdb"])] + noise(30..<40))
+        let check = ProbeCheck(probes: [try Probe(command: "EXISTS flag", expectation: .notation("(integer) 1"))])
+        var options = BisectOptions()
+        options.lastGood = 1
+        #expect(try Bisector.forwardPass(log: directory.path, check: check, options: options).firstBad == 32)
+        try writeTestLog(at: directory.appending("swap"), [.command(["SET", "flag", "1"])] + noise(0..<10) + [.command(["SWAPDB", "0", "1"])])
+        #expect(try Bisector.forwardPass(log: directory.appending("swap"), check: check, options: options).firstBad == 12)
+        try writeTestLog(at: directory.appending("move"), [.command(["SET", "flag", "1"], db: 2)] + noise(0..<10) + [.command(["MOVE", "flag", "0"], db: 2)])
+        let inZero = ProbeCheck(probes: [try Probe(command: "EXISTS flag", expectation: .notation("(integer) 0"))])
+        #expect(try Bisector.forwardPass(log: directory.appending("move"), check: inZero, options: BisectOptions()).firstBad == 12)
+    }
+
     @Test("bad at the start, good at the end, and bounds that miss the log are errors with their own codes")
     func badBounds() throws {
         let directory = try TemporaryDirectory(prefix: "rewind-bisect")
