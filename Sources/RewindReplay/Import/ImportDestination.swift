@@ -21,11 +21,17 @@ public struct ImportSummary: Hashable, Sendable, CustomStringConvertible {
     public var seconds = 0.0
     /// Where a truncated last file was cut, when `allowsTruncatedTail` let the import go on.
     public var truncation: ImportError?
+    /// Keys read from RDB files (an RDB import or an RDB-preamble AOF), nil when there were none.
+    public var rdbKeyCount: Int?
+    /// What was read past and not imported, one line each with its place (RDB function
+    /// libraries, module data, streams with `--skip-streams`, expired or empty keys).
+    public var notes: [String] = []
 
     public init() {}
 
     public var description: String {
         var text = "imported \(counted(entryCount, "entry")) (\(counted(commandCount, "command")), \(counted(transactionCount, "transaction"))) in \(counted(recordCount, "record"))"
+        if let rdbKeyCount { text += " for \(counted(rdbKeyCount, "RDB key", "RDB keys"))" }
         text += " from \(sourceByteCount) bytes in \(String(format: "%.2f", seconds)) s"
         if skippedCount > 0 { text += ", \(skippedCount) skipped" }
         if let truncation { text += "; dropped the truncated tail at \(truncation.file) @\(truncation.byteOffset ?? 0)" }
@@ -140,6 +146,11 @@ final class ImportDestination {
     deinit { if writer != nil { abandon() } }
 
     func setSkipped(_ count: Int) { summary.skippedCount = count }
+    func addSkipped(_ count: Int, notes: [String], rdbKeyCount: Int) {
+        summary.skippedCount += count
+        summary.notes += notes
+        summary.rdbKeyCount = (summary.rdbKeyCount ?? 0) + rdbKeyCount
+    }
     func setSource(files: [String], byteCount: Int) {
         summary.files = files
         summary.sourceByteCount = byteCount
