@@ -10,6 +10,10 @@ struct RDBCursor {
     let fileName: String
     /// The key whose value is being read, for errors.
     var key: [UInt8]?
+    /// LZF-compressed strings read so far (for the summary).
+    var lzfStringCount = 0
+    /// Plain (unpacked) quicklist nodes read so far.
+    var plainNodeCount = 0
 
     init(bytes: UnsafeBufferPointer<UInt8>, offset: Int = 0, fileName: String) {
         self.bytes = bytes
@@ -125,6 +129,7 @@ struct RDBCursor {
             case RDBFormat.encodingInt32:
                 return Array(String(Int32(bitPattern: try littleEndian(UInt32.self, "a 32-bit integer"))).utf8)
             case RDBFormat.encodingLZF:
+                lzfStringCount += 1
                 return try lzfString(what(), start: start)
             default:
                 throw error(.malformed, at: start, "expected \(what()), found the unknown string encoding \(value)")

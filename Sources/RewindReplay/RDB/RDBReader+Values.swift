@@ -115,6 +115,7 @@ extension RDBReader {
                 let container = try cursor.length("a quicklist node container")
                 switch container {
                 case RDBFormat.quicklistNodePlain:
+                    cursor.plainNodeCount += 1
                     elements.append(try cursor.string("a plain quicklist node"))
                     continue
                 case RDBFormat.quicklistNodePacked:
@@ -123,11 +124,8 @@ extension RDBReader {
                     throw cursor.error(.malformed, at: containerOffset, "unknown quicklist node container \(container) (expected 1 plain or 2 packed)")
                 }
             }
-            let nodeOffset = cursor.offset
+            // An empty node adds nothing; it is accepted (Redis refuses it only when sanitizing).
             let node = try blob(&cursor, version2 ? "listpack" : "ziplist", version2 ? Listpack.elements : Ziplist.elements)
-            // Redis refuses empty nodes in files it did not write itself only in deep-sanitize mode;
-            // an empty node adds nothing, so it is accepted.
-            _ = nodeOffset
             elements.append(contentsOf: node)
         }
         return elements

@@ -33,6 +33,10 @@ public struct RDBFileSummary: Sendable {
     public var creationSeconds: Int64?
     /// Keys read (including keys skipped by the consumer).
     public var keyCount = 0
+    /// How many values of each type and encoding were read, by name: `string`,
+    /// `list (quicklist of listpacks)`, `set (intset)`, …, plus `LZF-compressed string` and
+    /// `plain quicklist node`. Shows which encodings a file uses.
+    public var encodingCounts: [String: Int] = [:]
     /// Records and values read past: functions, module data, streams when skipped.
     public var skipped: [RDBSkippedRecord] = []
     /// Whether the CRC-64 trailer was checked (false when the file was written with
@@ -106,6 +110,8 @@ public struct RDBReader {
                 }
                 try readChecksum(&cursor, eofOffset: opcodeOffset, version: summary.version, options: options, summary: &summary)
                 summary.endByteOffset = cursor.offset
+                if cursor.lzfStringCount > 0 { summary.encodingCounts["LZF-compressed string"] = cursor.lzfStringCount }
+                if cursor.plainNodeCount > 0 { summary.encodingCounts["plain quicklist node"] = cursor.plainNodeCount }
                 return summary
             case RDBFormat.opcodeSelectDB:
                 let index = try cursor.length("the database index")
@@ -152,6 +158,7 @@ public struct RDBReader {
                 let start = recordStart ?? opcodeOffset
                 let key = try readKey(&cursor, type: opcode, typeOffset: opcodeOffset, options: options, summary: &summary)
                 summary.keyCount += 1
+                summary.encodingCounts[RDBFormat.typeName(opcode), default: 0] += 1
                 if let (key, value) = key {
                     try body(RDBKeyValue(db: db, key: key, value: value, expiresAtMilliseconds: expiresAt, byteOffset: start))
                 }
