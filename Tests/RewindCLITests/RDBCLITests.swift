@@ -21,7 +21,9 @@ struct RDBCLITests {
         let result = rewind(["import", "--format", "rdb", Self.fixture, log])
         #expect(result.code == 0, "\(result.err)")
         #expect(result.outLines.count == 1)
-        #expect(result.out.hasPrefix("imported 13 entries (13 commands, 0 transactions) in 1 record for 12 RDB keys from 486 bytes"))
+        // The record count depends on when the writer's flusher ran.
+        #expect(result.out.hasPrefix("imported 13 entries (13 commands, 0 transactions) in "))
+        #expect(result.out.contains(" for 12 RDB keys from 486 bytes in "))
         let replay = rewind(["replay", log])
         #expect(Self.digestLine(replay) == Self.fixtureDigest)
     }

@@ -53,7 +53,7 @@ enum RDBDataSet {
                 // Sorted sets: small, big, odd scores.
                 command(["ZADD", "\(p)zset:small", "1", "a", "2.5", "b", "-3", "c"])
                 command(["ZADD", "\(p)zset:big"] + (0..<300).flatMap { [String(Double($0) / 7), "m\($0)"] })
-                command(["ZADD", "\(p)zset:odd", "inf", "top", "-inf", "bottom", "0", "zero", "1e-300", "tiny", "123456789012345678", "large"])
+                command(["ZADD", "\(p)zset:odd", "inf", "top", "-inf", "bottom", "0", "zero", "1e-300", "tiny", "123456789012345678", "large", "0.1", "tenth", "-1.5e308", "huge"])
                 // TTLs on a string and on each collection type.
                 for name in ["short:0", "list:small", "set:ints", "hash:small", "zset:small", "zset:big"] {
                     command(["PEXPIREAT", "\(p)\(name)", String(expireAtMilliseconds + Int64(round * 10 + db))])
