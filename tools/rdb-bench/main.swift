@@ -179,6 +179,40 @@ for _ in 0..<settings.runs {
 }
 line(String(format: "RDB reader alone (parse + CRC-64, %d keys): %.3f s", keyCount, readerTimes.min()!))
 
+// The reader and the entries' arguments, without writing a log; then the whole import in process.
+var buildTimes: [Double] = []
+var importTimes: [Double] = []
+var argumentCount = 0
+for _ in 0..<settings.runs {
+    var start = DispatchTime.now().uptimeNanoseconds
+    argumentCount = 0
+    var builder = RebuildCommands(chunkElementCountMax: 1024, chunkByteCountMax: 1 << 20)
+    _ = try RDBReader.read(path: rdb) { item in _ = try builder.append(item) { argumentCount += $0.count } }
+    buildTimes.append(seconds(since: start))
+    try? FileManager.default.removeItem(atPath: imported)
+    start = DispatchTime.now().uptimeNanoseconds
+    _ = try RDBImporter.importRDB(from: rdb, to: imported)
+    importTimes.append(seconds(since: start))
+}
+line(String(format: "reader + building the entries' arguments (%d), no log: %.3f s; whole import in process: %.3f s",
+            argumentCount, buildTimes.min()!, importTimes.min()!))
+// What the log writer's zstd level and dictionary cost here (the import uses the defaults: 3, trained).
+for (label, level, trains) in [("zstd level 1", Int32(1), true), ("no dictionary", Int32(3), false)] {
+    var times: [Double] = []
+    var logBytes = 0
+    for _ in 0..<settings.runs {
+        try? FileManager.default.removeItem(atPath: imported)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let writer = LogWriter.Options(durability: .no, compressionLevel: level, trainsDictionary: trains)
+        _ = try RDBImporter.importRDB(from: rdb, to: imported, options: .init(writerOptions: writer))
+        times.append(seconds(since: start))
+        logBytes = (try FileManager.default.contentsOfDirectory(atPath: imported)).reduce(0) {
+            $0 + ((try? FileManager.default.attributesOfItem(atPath: imported + "/" + $1)[.size] as? Int) ?? 0)
+        }
+    }
+    line(String(format: "  in process with %@: %.3f s, log %.1f MB", label, times.min()!, Double(logBytes) / 1e6))
+}
+
 let replay = try run(rewindBinary, ["replay", "--json", imported])
 let replayed = try JSONSerialization.jsonObject(with: Data(replay.output.utf8)) as! [String: Any]
 let digest = replayed["digest"] as! String

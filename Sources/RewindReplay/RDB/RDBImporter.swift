@@ -125,17 +125,23 @@ extension Keyspace {
     static var defaultDatabaseCount: UInt32 { 16 }
 }
 
-/// Turns one key into the commands that rebuild it, big collections in chunks.
-struct RebuildCommands {
+/// Turns one key into the commands that rebuild it, big collections in chunks. (`package` for
+/// tools/rdb-bench, which times it apart from the log writer.)
+package struct RebuildCommands {
     let chunkElementCountMax: Int
     let chunkByteCountMax: Int
+
+    package init(chunkElementCountMax: Int, chunkByteCountMax: Int) {
+        self.chunkElementCountMax = chunkElementCountMax
+        self.chunkByteCountMax = chunkByteCountMax
+    }
 
     static let set = Array("SET".utf8), rpush = Array("RPUSH".utf8), sadd = Array("SADD".utf8)
     static let hset = Array("HSET".utf8), zadd = Array("ZADD".utf8), pexpireat = Array("PEXPIREAT".utf8)
 
     /// Calls `emit` with each command for `item`; false when there was nothing to write (an empty
     /// collection).
-    mutating func append(_ item: RDBKeyValue, _ emit: ([[UInt8]]) throws -> Void) throws -> Bool {
+    package mutating func append(_ item: RDBKeyValue, _ emit: ([[UInt8]]) throws -> Void) throws -> Bool {
         let key = item.key
         switch item.value {
         case .string(let bytes):
