@@ -58,6 +58,10 @@ final class ImportDestination {
     private var writer: LogWriter?
     private(set) var summary = ImportSummary()
     private var transaction: [LogEntry]?
+    /// Entries not yet handed to the writer: one `append(contentsOf:)` per batch instead of one
+    /// call (lock, flusher wake-up) per entry.
+    private var batch: [LogEntry] = []
+    static let batchEntryCount = 256
 
     init(path: String, writerOptions: LogWriter.Options) throws {
         var path = path
@@ -83,10 +87,17 @@ final class ImportDestination {
             transaction!.append(entry)
             return
         }
-        guard let writer else { return }
-        try writer.append(entry)
+        guard writer != nil else { return }
+        batch.append(entry)
         summary.commandCount += 1
         summary.entryCount += 1
+        if batch.count >= Self.batchEntryCount { try flushBatch() }
+    }
+
+    private func flushBatch() throws {
+        guard !batch.isEmpty, let writer else { return }
+        try writer.append(contentsOf: batch)
+        batch.removeAll(keepingCapacity: true)
     }
 
     func beginTransaction() { transaction = [] }
@@ -97,6 +108,7 @@ final class ImportDestination {
         guard let entries = transaction else { return }
         transaction = nil
         guard !entries.isEmpty, let writer else { return }
+        try flushBatch()
         let range = try writer.append(contentsOf: entries, transaction: true)
         summary.commandCount += entries.count
         summary.transactionCount += 1
@@ -109,6 +121,7 @@ final class ImportDestination {
     /// Closes the writer, reads the new log back, checks it holds what was written and gives it
     /// its final name.
     func commit() throws -> ImportSummary {
+        try flushBatch()
         try writer?.close()
         writer = nil
         do {
