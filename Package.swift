@@ -76,7 +76,13 @@ let package = Package(
         ),
         .testTarget(name: "RewindLogTests", dependencies: ["RewindLog", "RewindTestSupport", "CCRC32C"]),
         .testTarget(name: "RewindRESPTests", dependencies: ["RewindRESP", "RewindTestSupport"]),
-        .testTarget(name: "RewindEngineTests", dependencies: ["RewindEngine", "RewindRESP", "RewindTestSupport"]),
+        .testTarget(
+            name: "RewindEngineTests",
+            dependencies: [
+                "RewindEngine", "RewindRESP", "RewindTestSupport",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         .testTarget(
             name: "RewindReplayTests",
             dependencies: ["RewindReplay", "RewindLog", "RewindRESP", "RewindTestSupport"]
