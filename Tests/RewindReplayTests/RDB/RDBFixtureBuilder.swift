@@ -152,6 +152,52 @@ struct RDBFixtureBuilder {
         return le(UInt64(total), 4) + le(UInt64(elements.isEmpty ? 10 : tailOffset), 4) + le(UInt64(elements.count), 2) + body + [0xFF]
     }
 
+    /// A listpack (Redis 7 listpack.c): total bytes u32, count u16, elements each followed by its
+    /// back-length, 0xFF.
+    static func listpack(_ elements: [Element]) -> [UInt8] {
+        var body: [UInt8] = []
+        for element in elements {
+            var entry: [UInt8]
+            switch element {
+            case .integer(let value):
+                let raw = UInt64(bitPattern: value)
+                if (0...127).contains(value) {
+                    entry = [UInt8(value)]
+                } else if (-4096...4095).contains(value) {
+                    let bits = raw & 0x1fff
+                    entry = [0xC0 | UInt8(bits >> 8), UInt8(bits & 0xff)]
+                } else if Int16(exactly: value) != nil {
+                    entry = [0xF1] + le(raw, 2)
+                } else if (-(1 << 23)..<(1 << 23)).contains(value) {
+                    entry = [0xF2] + le(raw, 3)
+                } else if Int32(exactly: value) != nil {
+                    entry = [0xF3] + le(raw, 4)
+                } else {
+                    entry = [0xF4] + le(raw, 8)
+                }
+            case .bytes(let bytes):
+                if bytes.count < 64 {
+                    entry = [0x80 | UInt8(bytes.count)]
+                } else if bytes.count < 4096 {
+                    entry = [0xE0 | UInt8(bytes.count >> 8), UInt8(bytes.count & 0xff)]
+                } else {
+                    entry = [0xF0] + le(UInt64(bytes.count), 4)
+                }
+                entry += bytes
+            }
+            let size = entry.count
+            if size <= 127 {
+                entry.append(UInt8(size))
+            } else if size < 16383 {
+                entry += [UInt8(size >> 7), UInt8(size & 127) | 128]
+            } else {
+                entry += [UInt8(size >> 14), UInt8((size >> 7) & 127) | 128, UInt8(size & 127) | 128]
+            }
+            body += entry
+        }
+        return le(UInt64(6 + body.count + 1), 4) + le(UInt64(elements.count), 2) + body + [0xFF]
+    }
+
     static func zipmap(_ pairs: [(String, String)]) -> [UInt8] {
         var blob: [UInt8] = [UInt8(min(pairs.count, 254))]
         for (field, value) in pairs {

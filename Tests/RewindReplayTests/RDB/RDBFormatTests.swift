@@ -95,6 +95,29 @@ struct RDBFormatTests {
         #expect(summary.encodingCounts["LZF-compressed string"] == 1)
     }
 
+    @Test("Hand-built listpacks (RDB 11 set listpack, hash and sorted set listpacks) with every element encoding")
+    func listpacks() throws {
+        typealias B = RDBFixtureBuilder
+        let integers: [Int64] = [0, 127, 128, -1, 4095, -4096, 4096, -4097, 32767, -32768, 32768, 8_388_607, -8_388_608,
+                                 2_147_483_647, -2_147_483_648, 2_147_483_648, Int64.max, Int64.min]
+        let strings = ["", "s", String(repeating: "m", count: 63), String(repeating: "n", count: 64), String(repeating: "o", count: 4095),
+                       String(repeating: "p", count: 4096), String(repeating: "q", count: 20_000)]
+        var file = B(version: 11)
+        file.opcode(20); file.string("lp:set"); file.string(B.listpack(integers.map { .integer($0) } + strings.map { .text($0) }))
+        file.opcode(16); file.string("lp:hash"); file.string(B.listpack([.text("f"), .integer(-7), .text("g"), .text("v")]))
+        file.opcode(17); file.string("lp:zset"); file.string(B.listpack([.text("a"), .integer(-3), .text("b"), .text("2.25"), .text("c"), .integer(4096)]))
+        let (summary, keys) = try Self.read(file.finish())
+        #expect(summary.version == 11 && summary.encodingCounts["set (listpack)"] == 1)
+        #expect(keys[0].value == .set(integers.map { Self.b(String($0)) } + strings.map(Self.b)))
+        #expect(keys[1].value == .hash([(Self.b("f"), Self.b("-7")), (Self.b("g"), Self.b("v"))]))
+        #expect(keys[2].value == .sortedSet([(Self.b("a"), -3), (Self.b("b"), 2.25), (Self.b("c"), 4096)]))
+        // Each truncation of the listpack blob's bytes inside the file is refused without a trap.
+        let bytes = file.bytes
+        for cut in stride(from: 10, to: bytes.count, by: 97) {
+            #expect(throws: RDBError.self) { try Self.read(Array(bytes[..<cut])) }
+        }
+    }
+
     @Test("redis-server 7.0 loads the hand-built file to the digest of its import", .enabled(if: RedisProcess.isAvailable))
     func olderEncodingsAgreeWithRedis() throws {
         let directory = try TemporaryDirectory()
