@@ -106,6 +106,9 @@ public enum RDBImporter {
         progress(summary.endByteOffset)
         for skipped in summary.skipped.prefix(20) { notes.append("\(displayName) \(skipped)") }
         if summary.skipped.count > 20 { notes.append("\(displayName): \(summary.skipped.count - 20) more records skipped") }
+        if summary.lruIdleCount + summary.lfuFrequencyCount > 0 {
+            notes.append("\(displayName): dropped \(summary.lruIdleCount) LRU idle times and \(summary.lfuFrequencyCount) LFU frequencies (eviction hints the log does not keep)")
+        }
         if skippedKeys > 10 { notes.append("\(displayName): \(skippedKeys) keys skipped in all (expired or empty)") }
         if !summary.checksumVerified && summary.version >= 5 {
             notes.append("\(displayName): no CRC-64 to check (written with rdbchecksum no)")

@@ -37,6 +37,10 @@ public struct RDBFileSummary: Sendable {
     /// `list (quicklist of listpacks)`, `set (intset)`, …, plus `LZF-compressed string` and
     /// `plain quicklist node`. Shows which encodings a file uses.
     public var encodingCounts: [String: Int] = [:]
+    /// LRU idle times (`IDLE`) and LFU frequencies (`FREQ`) read and dropped: Rewind keeps no
+    /// eviction state. Redis writes them under an LRU or LFU `maxmemory-policy`.
+    public var lruIdleCount = 0
+    public var lfuFrequencyCount = 0
     /// Records and values read past: functions, module data, streams when skipped.
     public var skipped: [RDBSkippedRecord] = []
     /// Whether the CRC-64 trailer was checked (false when the file was written with
@@ -137,9 +141,11 @@ public struct RDBReader {
             case RDBFormat.opcodeIdle:
                 recordStart = recordStart ?? opcodeOffset
                 _ = try cursor.length("the LRU idle time")
+                summary.lruIdleCount += 1
             case RDBFormat.opcodeFrequency:
                 recordStart = recordStart ?? opcodeOffset
                 _ = try cursor.byte("the LFU frequency")
+                summary.lfuFrequencyCount += 1
             case RDBFormat.opcodeModuleAux:
                 let moduleID = try cursor.length("a module id")
                 let whenOpcode = try cursor.length("the module aux 'when' opcode")

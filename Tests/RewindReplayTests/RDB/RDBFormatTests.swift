@@ -93,6 +93,7 @@ struct RDBFormatTests {
         #expect(byName["lzf"]?.db == 3 && byName["lzf"]?.expiresAtMilliseconds == 4_102_444_800_123)
         #expect(byName["int"]?.value == .string(Self.b("-123456")) && byName["int"]?.expiresAtMilliseconds == nil)
         #expect(summary.encodingCounts["LZF-compressed string"] == 1)
+        #expect(summary.lruIdleCount == 1 && summary.lfuFrequencyCount == 1)
     }
 
     @Test("Hand-built listpacks (RDB 11 set listpack, hash and sorted set listpacks) with every element encoding")
@@ -132,6 +133,7 @@ struct RDBFormatTests {
         let log = directory.appending("old.rwlog")
         let summary = try RDBImporter.importRDB(from: loadDirectory + "/dump.rdb", to: log)
         #expect(summary.rdbKeyCount == 12)
+        #expect(summary.notes.contains { $0.hasSuffix("dropped 1 LRU idle times and 1 LFU frequencies (eviction hints the log does not keep)") })
         let state = try ReplayedState(log: log)
         #expect(StateDigest.digest(of: state.keyspace) == expected)
     }
