@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "RewindEngine",
             dependencies: [
-                "RewindRESP",
+                "RewindRESP", "CFutex",
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
@@ -67,6 +67,7 @@ let package = Package(
         .executableTarget(name: "rewind-bench", dependencies: ["RewindLog", "RewindReplay", "RewindRESP"], path: "tools/rewind-bench"),
         .executableTarget(name: "rewind-replay-bench", dependencies: ["RewindLog", "RewindReplay", "RewindEngine"], path: "tools/replay-bench"),
         .executableTarget(name: "rewind-rdb-bench", dependencies: ["RewindLog", "RewindReplay", "RewindEngine"], path: "tools/rdb-bench"),
+        .executableTarget(name: "rewind-engine-bench", dependencies: ["RewindEngine", "RewindLog"], path: "tools/engine-bench"),
         .executableTarget(name: "rewind-append-child", dependencies: ["RewindLog"], path: "tools/append-child"),
         .executableTarget(name: "rewind-faults", dependencies: ["RewindLog"], path: "tools/faults"),
         .target(
@@ -90,7 +91,7 @@ let package = Package(
         .testTarget(
             name: "RewindServerTests",
             dependencies: [
-                "RewindServer", "RewindEngine", "RewindLog", "RewindRESP", "RewindTestSupport",
+                "RewindServer", "RewindEngine", "RewindLog", "RewindRESP", "RewindReplay", "RewindTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

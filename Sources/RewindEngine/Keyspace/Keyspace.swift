@@ -40,6 +40,8 @@ public final class Keyspace {
     var watchers: [UInt64: WatcherState] = [:]
     /// The id the next watching session gets.
     var nextWatcherID: UInt64 = 1
+    /// Aggregate boxes stamped at or below this may be shared with a fork (see ``fork()``).
+    var sharedBoxStamp: UInt64 = 0
 
     /// How many databases SELECT accepts (Redis's `databases`, 16 by default).
     public var databaseCount: Int { databases.count }
@@ -51,7 +53,7 @@ public final class Keyspace {
     ///   - databaseCount: How many databases there are (Redis's `databases` setting).
     public init(randomSeed: UInt64, databaseCount: Int = 16) {
         precondition(databaseCount >= 1, "a keyspace needs at least one database")
-        databases = Array(repeating: Database(), count: databaseCount)
+        databases = (0..<databaseCount).map { _ in Database() }
         random = SplitMix64(seed: randomSeed)
     }
 
