@@ -153,7 +153,7 @@ extension Keyspace {
         let size = sortedSet.elements.count
         var chosen: [SortedSet.Element] = []
         if count < 0 {
-            let wanted = Int(min(count.magnitude, UInt64(Int32.max)))
+            let wanted = try Self.repeatedPickCount(count)
             chosen.reserveCapacity(wanted)
             for _ in 0..<wanted {
                 if let element = sortedSet.elements.element(atRank: Int(random.next(below: UInt64(size)))) {

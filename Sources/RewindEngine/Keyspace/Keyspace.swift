@@ -61,6 +61,10 @@ public final class Keyspace {
     /// (what DBSIZE replies).
     public func keyCount(db: Int) -> Int { databases[db].entries.count }
 
+    /// How many keys of database `db` have a TTL, expired-but-not-deleted ones included (INFO
+    /// keyspace's `expires`).
+    public func expiringKeyCount(db: Int) -> Int { databases[db].expires.count }
+
     /// Releases the WATCHes a session holds; call it when a connection closes.
     public func endSession(_ session: inout ClientSession) {
         unwatchAll(&session)
