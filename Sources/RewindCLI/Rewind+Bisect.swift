@@ -48,7 +48,7 @@ extension Rewind.Bisect {
                 else aborts; the state is served read-only at REWIND_HOST:REWIND_PORT, REWIND_SEQ is the entry); \
                 --against HOST:PORT (replay into a reference server and compare replies and DEBUG DIGEST); --recorded \
                 (the reply hashes and checkpoint digests in the log). Probes run in one forward pass; --run uses a \
-                binary search over states rebuilt from checkpoints.
+                binary search over states moved forward by replay and back by undo or checkpoints (docs/BISECT.md).
                 """)
 
         @OptionGroup var location: LogArgument
