@@ -227,8 +227,14 @@ public enum Bisector {
             var answer = CheckAnswer(verdict: .skip, lines: [])
             for _ in 0..<max(1, options.retries) {
                 let begin = DispatchTime.now().uptimeNanoseconds
+                let keysBefore = states.keyCount
                 answer = try check.judge(states.keyspace, after: point, timestampMilliseconds: states.timestampMilliseconds)
                 checkNanoseconds += DispatchTime.now().uptimeNanoseconds - begin
+                if states.keyCount != keysBefore {
+                    // A read expired a key: judge again on a state rebuilt from the log.
+                    states.invalidate()
+                    try states.move(to: point)
+                }
                 result.checkRunCount += 1
                 verdicts.append(answer.verdict)
                 if answer.verdict == .good { break }

@@ -329,6 +329,13 @@ final class StateMaterializer {
         position = target
     }
 
+    /// Forgets the state: the check changed it (the read-only server deletes a key whose TTL had
+    /// passed when a client reads it), so neither it nor its journals are a point of the log.
+    func invalidate() {
+        reset()
+        journals.removeAll()
+    }
+
     private let trace = ProcessInfo.processInfo.environment["REWIND_BISECT_TRACE"] != nil
 
     private func reset() {

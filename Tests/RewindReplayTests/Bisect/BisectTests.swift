@@ -193,6 +193,22 @@ struct BisectTests {
         #expect(open.lastGood == 95)
     }
 
+    @Test("a check that deletes a key while reading (lazy expiry on the served state) does not leak into later points")
+    func mutatingCheck() throws {
+        let directory = try TemporaryDirectory(prefix: "rewind-bisect")
+        try writeTestLog(at: directory.path, [.command(["SET", "victim", "1"])] + noise(0..<150) + [.command(["SET", "flag", "1"])] + noise(150..<300))
+        let check = ClosureCheck { keyspace, _ in
+            let reader = StateReader(keyspace: keyspace)
+            let bad = reader.read(Array("flag".utf8), db: 0) != nil || reader.read(Array("victim".utf8), db: 0) == nil
+            keyspace.apply(LoggedCommand(db: 0, arguments: [Array("DEL".utf8), Array("victim".utf8)]), nowMilliseconds: 0)
+            return bad ? .bad : .good
+        }
+        var options = BisectOptions()
+        options.lastGood = 1
+        let result = try Bisector.binarySearch(log: directory.path, check: check, options: options)
+        #expect(result.firstBad == 152)
+    }
+
     @Test("with --retries N a flaky check finds the true entry: a point is bad only if it fails N times of N")
     func flaky() throws {
         let directory = try TemporaryDirectory(prefix: "rewind-bisect")
