@@ -198,20 +198,20 @@ final class StateMaterializer {
     /// is small against the replay it saves, nothing otherwise (see docs/BISECT.md, "Search").
     enum Keeping { case journal, checkpoint, nothing }
 
-    /// Measured (tools/bisect-bench): recording a key's old value through read commands and
-    /// rebuilding it cost about 16 applied entries; dumping a key into a checkpoint and restoring
-    /// it, about 1.
+    /// Measured (tools/bisect-bench, 5M entries): recording a key's old value through read
+    /// commands and rebuilding it cost about 16 applied entries; taking a checkpoint about 2 per
+    /// key, restoring it about 1.
     static let journalCostPerKey: UInt64 = 16
-    static let checkpointCostPerKey: UInt64 = 1
+    static let checkpointCostPerKey: UInt64 = 3
 
     func keeping(entriesAhead: UInt64) -> Keeping {
         let keys = UInt64(keyCount)
-        if min(entriesAhead, keys) * Self.journalCostPerKey < keys * Self.checkpointCostPerKey * 2 { return .journal }
-        // Each later bad answer would replay from the older checkpoint (or the start): about
-        // half of the probes still to come, log2 of the points ahead.
-        let comingBadAnswers = UInt64(max(1, (64 - entriesAhead.leadingZeroBitCount) / 2))
-        let replaySaved = (position - (checkpoint?.sequence ?? 0)) * comingBadAnswers
-        if keys * Self.checkpointCostPerKey * 2 < replaySaved { return .checkpoint }
+        if min(entriesAhead, keys) * Self.journalCostPerKey < keys * Self.checkpointCostPerKey { return .journal }
+        // A checkpoint is restored about once before a later good answer replaces it (the
+        // answers after it are bad one time in two); each restore saves replaying from the way
+        // back there is now (the previous checkpoint, or the start).
+        let replaySaved = position - (checkpoint?.sequence ?? 0)
+        if keys * Self.checkpointCostPerKey < replaySaved { return .checkpoint }
         return .nothing
     }
 
@@ -249,7 +249,10 @@ final class StateMaterializer {
     /// Keeps the current state as a checkpoint.
     func captureCheckpoint() {
         let start = DispatchTime.now().uptimeNanoseconds
-        defer { checkpointNanoseconds += DispatchTime.now().uptimeNanoseconds - start }
+        defer {
+            checkpointNanoseconds += DispatchTime.now().uptimeNanoseconds - start
+            if trace { FileHandle.standardError.write(Data("checkpoint at #\(position): \(keyCount) keys, \(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) s\n".utf8)) }
+        }
         var commands: [(db: Int, arguments: [[UInt8]])] = []
         StateDump.commands(of: keyspace) { db, arguments in commands.append((db, arguments)) }
         checkpoints[position] = ReplayCheckpoints.Checkpoint(sequence: position, timestampMilliseconds: timestampMilliseconds,
@@ -258,7 +261,10 @@ final class StateMaterializer {
 
     private func restore(_ checkpoint: ReplayCheckpoints.Checkpoint) {
         let start = DispatchTime.now().uptimeNanoseconds
-        defer { checkpointNanoseconds += DispatchTime.now().uptimeNanoseconds - start }
+        defer {
+            checkpointNanoseconds += DispatchTime.now().uptimeNanoseconds - start
+            if trace { FileHandle.standardError.write(Data("restore #\(checkpoint.sequence): \(checkpoint.keyCount) keys, \(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) s\n".utf8)) }
+        }
         for (db, arguments) in checkpoint.commands {
             keyspace.apply(LoggedCommand(db: db, arguments: arguments), nowMilliseconds: checkpoint.timestampMilliseconds)
         }
@@ -309,7 +315,7 @@ final class StateMaterializer {
         }
         // Ahead too, a checkpoint may be cheaper to restore than the entries up to it.
         if let ahead = checkpoints.values.filter({ $0.sequence > position && $0.sequence <= target }).max(by: { $0.sequence < $1.sequence }),
-           UInt64(ahead.keyCount) * Self.checkpointCostPerKey < ahead.sequence - position {
+           UInt64(ahead.keyCount) < ahead.sequence - position {
             reset()
             journals.removeAll()
             restore(ahead)

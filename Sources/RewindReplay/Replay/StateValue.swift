@@ -62,8 +62,6 @@ final class StateReader {
     let keyspace: Keyspace
     /// The time reads run at; irrelevant to a replaying session except for TTL replies.
     let nowMilliseconds: Int64
-    /// One replaying session per database, SELECTed once.
-    private var sessions: [Int: ClientSession] = [:]
 
     init(keyspace: Keyspace, nowMilliseconds: Int64 = 0) {
         self.keyspace = keyspace
@@ -75,14 +73,18 @@ final class StateReader {
     }
 
     private func run(_ arguments: [[UInt8]], db: Int) -> RESPValue {
-        var session = sessions[db] ?? {
-            var session = ClientSession.replaying()
-            if db != 0 { _ = keyspace.execute([Array("SELECT".utf8), Array(String(db).utf8)], session: &session, nowMilliseconds: nowMilliseconds) }
-            return session
-        }()
-        let reply = keyspace.execute(arguments, session: &session, nowMilliseconds: nowMilliseconds).reply
-        sessions[db] = session
-        return reply
+        // A replaying session in `db`: as cheap to make as to look up, and never expires a key.
+        var session = ClientSession(databaseIndex: db)
+        session.isReplaying = true
+        return keyspace.execute(arguments, session: &session, nowMilliseconds: nowMilliseconds).reply
+    }
+
+    /// Command names and arguments of the reads, made once.
+    private enum Words {
+        static let type = Array("TYPE".utf8), get = Array("GET".utf8), lrange = Array("LRANGE".utf8)
+        static let smembers = Array("SMEMBERS".utf8), hgetall = Array("HGETALL".utf8), zrange = Array("ZRANGE".utf8)
+        static let withscores = Array("WITHSCORES".utf8), pexpiretime = Array("PEXPIRETIME".utf8)
+        static let zero = Array("0".utf8), minusOne = Array("-1".utf8)
     }
 
     /// Every key of `db`, in the engine's (deterministic) order.
@@ -94,21 +96,21 @@ final class StateReader {
 
     /// The value and expiry of `key` in `db`, nil when the key does not exist.
     func read(_ key: [UInt8], db: Int) -> StoredKey? {
-        guard case .simpleString(let type) = run([Array("TYPE".utf8), key], db: db) else { return nil }
+        guard case .simpleString(let type) = run([Words.type, key], db: db) else { return nil }
         let value: StateValue
         switch type {
         case "string":
-            guard case .bulkString(let bytes) = run([Array("GET".utf8), key], db: db) else { return nil }
+            guard case .bulkString(let bytes) = run([Words.get, key], db: db) else { return nil }
             value = .string(bytes)
         case "list":
-            value = .list(bulkStrings(run([Array("LRANGE".utf8), key, Array("0".utf8), Array("-1".utf8)], db: db)))
+            value = .list(bulkStrings(run([Words.lrange, key, Words.zero, Words.minusOne], db: db)))
         case "set":
-            value = .set(bulkStrings(run([Array("SMEMBERS".utf8), key], db: db)))
+            value = .set(bulkStrings(run([Words.smembers, key], db: db)))
         case "hash":
-            let flat = bulkStrings(run([Array("HGETALL".utf8), key], db: db))
+            let flat = bulkStrings(run([Words.hgetall, key], db: db))
             value = .hash(stride(from: 0, to: flat.count - 1, by: 2).map { (flat[$0], flat[$0 + 1]) })
         case "zset":
-            let reply = run([Array("ZRANGE".utf8), key, Array("0".utf8), Array("-1".utf8), Array("WITHSCORES".utf8)], db: db)
+            let reply = run([Words.zrange, key, Words.zero, Words.minusOne, Words.withscores], db: db)
             guard case .array(let items) = reply else { return nil }
             var pairs: [([UInt8], Double)] = []
             var index = 0
@@ -126,7 +128,7 @@ final class StateReader {
             return nil
         }
         var expiry: Int64?
-        if case .integer(let when) = run([Array("PEXPIRETIME".utf8), key], db: db), when >= 0 { expiry = when }
+        if case .integer(let when) = run([Words.pexpiretime, key], db: db), when >= 0 { expiry = when }
         return StoredKey(key: key, value: value, expiresAtMilliseconds: expiry)
     }
 
