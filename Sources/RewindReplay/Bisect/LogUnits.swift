@@ -199,10 +199,12 @@ final class StateMaterializer {
     enum Keeping { case journal, checkpoint, nothing }
 
     /// Measured (tools/bisect-bench, 5M entries): recording a key's old value through read
-    /// commands and rebuilding it cost about 16 applied entries; taking a checkpoint about 2 per
-    /// key, restoring it about 1.
+    /// commands and rebuilding it cost about 16 applied entries. A checkpoint is a copy-on-write
+    /// fork of the engine (`Keyspace.fork()`), so taking and restoring one costs next to nothing
+    /// per key; what it costs is memory, one copy of each value written after it, which
+    /// ``forgetCheckpoints(outside:_:)`` bounds.
     static let journalCostPerKey: UInt64 = 16
-    static let checkpointCostPerKey: UInt64 = 3
+    static let checkpointCostPerKey: UInt64 = 0
 
     func keeping(entriesAhead: UInt64) -> Keeping {
         let keys = UInt64(keyCount)
@@ -253,10 +255,8 @@ final class StateMaterializer {
             checkpointNanoseconds += DispatchTime.now().uptimeNanoseconds - start
             if trace { FileHandle.standardError.write(Data("checkpoint at #\(position): \(keyCount) keys, \(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) s\n".utf8)) }
         }
-        var commands: [(db: Int, arguments: [[UInt8]])] = []
-        StateDump.commands(of: keyspace) { db, arguments in commands.append((db, arguments)) }
         checkpoints[position] = ReplayCheckpoints.Checkpoint(sequence: position, timestampMilliseconds: timestampMilliseconds,
-                                                             keyCount: keyCount, commands: commands)
+                                                             keyCount: keyCount, state: keyspace.fork())
     }
 
     private func restore(_ checkpoint: ReplayCheckpoints.Checkpoint) {
@@ -265,9 +265,7 @@ final class StateMaterializer {
             checkpointNanoseconds += DispatchTime.now().uptimeNanoseconds - start
             if trace { FileHandle.standardError.write(Data("restore #\(checkpoint.sequence): \(checkpoint.keyCount) keys, \(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) s\n".utf8)) }
         }
-        for (db, arguments) in checkpoint.commands {
-            keyspace.apply(LoggedCommand(db: db, arguments: arguments), nowMilliseconds: checkpoint.timestampMilliseconds)
-        }
+        keyspace.restore(from: checkpoint.state)
         position = checkpoint.sequence
         timestampMilliseconds = checkpoint.timestampMilliseconds
         restoreCount += 1

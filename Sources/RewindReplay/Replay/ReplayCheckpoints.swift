@@ -7,11 +7,10 @@ import RewindLog
 /// In-memory checkpoints of a replay's state, taken every so many entries, for replaying to
 /// another point later without starting again from the beginning.
 ///
-/// The engine has no snapshot of its own yet, so a checkpoint holds the commands that rebuild
-/// the state (one per key, as ``StateDump`` writes them) rather than a copy-on-write copy; a
-/// restore applies them to a fresh keyspace. The restored state has the same keys, values and
-/// expiry times, hence the same digest; the iteration order of hash fields and set members may
-/// differ, which no logged entry depends on (random choices are logged as their effect).
+/// A checkpoint is a copy-on-write fork of the engine state (`Keyspace.fork()`): taking one costs
+/// nothing until the replay goes on writing, and then at most one copy of each value written
+/// after it; a restore shares the checkpoint's values the same way (`Keyspace.restore(from:)`).
+/// The restored state is the state that was captured, slot order and random generator included.
 ///
 /// Checkpoints are taken only between whole transactions, and only during a replay without
 /// exclusions or filters, whose state is a true point of the log.
@@ -25,12 +24,12 @@ import RewindLog
 /// ```
 public final class ReplayCheckpoints: @unchecked Sendable {
     /// One checkpoint: the state after entry `sequence`.
-    public struct Checkpoint: Sendable {
+    public struct Checkpoint: @unchecked Sendable {
         public var sequence: UInt64
         public var timestampMilliseconds: Int64
         public var keyCount: Int
-        /// The rebuild commands, with their databases.
-        var commands: [(db: Int, arguments: [[UInt8]])]
+        /// The state after entry `sequence`: a fork nobody writes to.
+        var state: Keyspace
     }
 
     /// How many entries apart checkpoints are taken.
@@ -46,10 +45,9 @@ public final class ReplayCheckpoints: @unchecked Sendable {
     /// Takes a checkpoint of `keyspace` as the state after entry `sequence`.
     func capture(_ keyspace: Keyspace, sequence: UInt64, timestampMilliseconds: Int64) {
         guard checkpoints.last.map({ $0.sequence < sequence }) ?? true else { return }
-        var commands: [(db: Int, arguments: [[UInt8]])] = []
-        StateDump.commands(of: keyspace) { db, arguments in commands.append((db, arguments)) }
         let keyCount = (0..<keyspace.databaseCount).reduce(0) { $0 + keyspace.keyCount(db: $1) }
-        checkpoints.append(Checkpoint(sequence: sequence, timestampMilliseconds: timestampMilliseconds, keyCount: keyCount, commands: commands))
+        checkpoints.append(Checkpoint(sequence: sequence, timestampMilliseconds: timestampMilliseconds, keyCount: keyCount,
+                                      state: keyspace.fork()))
     }
 
     /// The latest checkpoint at or before the stopping points of `options`, nil when none fits.
@@ -60,11 +58,9 @@ public final class ReplayCheckpoints: @unchecked Sendable {
         }
     }
 
-    /// Rebuilds the checkpoint's state in `keyspace`, which must be empty.
+    /// Makes `keyspace` the checkpoint's state (whatever it held before).
     func restore(_ checkpoint: Checkpoint, into keyspace: Keyspace) {
-        for (db, arguments) in checkpoint.commands {
-            keyspace.apply(LoggedCommand(db: db, arguments: arguments), nowMilliseconds: checkpoint.timestampMilliseconds)
-        }
+        keyspace.restore(from: checkpoint.state)
     }
 }
 
