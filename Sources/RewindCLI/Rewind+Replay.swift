@@ -45,12 +45,29 @@ extension Rewind {
         @Flag(help: "Compare the state with the digest of every checkpoint entry; report the first that differs and exit 1.")
         var check = false
 
+        @Option(help: ArgumentHelp("Send the entries to this running server instead, pipelined: redis://[user:pass@]host:port[/db].", valueName: "url"))
+        var target: String?
+
+        @Flag(help: "With --target: the target is a Redis Cluster; route each entry to the master of its key slot.")
+        var cluster = false
+
+        @Option(help: ArgumentHelp("With --target: start at this sequence number (to resume after a stop).", valueName: "seq"))
+        var from: UInt64?
+
         @OptionGroup var format: JSONOption
         @OptionGroup var recoveryOptions: RecoveryOptions
 
         public init() {}
 
         public func validate() throws {
+            if target == nil && (cluster || from != nil) {
+                throw ValidationError("Pass --cluster and --from only with --target.")
+            }
+            if target != nil && (until != nil || untilTime != nil || exclude != nil || excludeCommand != nil || onlyDb != nil
+                                 || onlyKeys != nil || toAof != nil || toLog != nil || check) {
+                throw ValidationError("Pass --target without --until, --until-time, --exclude, --exclude-command, --only-db, --only-keys, --to-aof, --to-log or --check: it sends the whole log from --from on.")
+            }
+            if from == 0 { throw ValidationError("Pass a --from of 1 or more: sequence numbers start at 1.") }
             if until == 0 { throw ValidationError("Pass an --until of 1 or more: sequence numbers start at 1.") }
             if let onlyDb, onlyDb < 0 || onlyDb > 15 { throw ValidationError("Pass an --only-db from 0 to 15.") }
             if let exclude, (try? Self.sequences(exclude)) == nil {
@@ -89,6 +106,7 @@ extension Rewind {
         }
 
         public func execute(_ output: CommandOutput) throws -> ExitCode {
+            if let target { return try replayIntoTarget(target, output: output) }
             let options = try options()
             let keyspace = Keyspace(randomSeed: 0)
             var summary = try Replayer(log: location.log).replay(into: keyspace, options: options, progress: { progress in
@@ -111,5 +129,90 @@ extension Rewind {
             output.write(format.json ? summary.json() : summary.text())
             return summary.checkpointMismatch == nil ? .success : .failure
         }
+    }
+}
+
+extension Rewind.Replay {
+    /// `--target`: pipeline the log into a live server or cluster and report where it stopped.
+    func replayIntoTarget(_ url: String, output: CommandOutput) throws -> ExitCode {
+        var options = LiveReplayOptions(target: try LiveTarget(url: url), cluster: cluster, fromSequence: from ?? 1,
+                                        recovery: recoveryOptions.recovery)
+        options.compares = true
+        let report = try LiveReplayer.replay(log: location.log, options: options) { progress in
+            output.progress("replay --target: \(progress.sentEntryCount) entries sent, at #\(progress.lastSequence), \(Int(progress.seconds)) s")
+        }
+        output.endProgress()
+        output.write(format.json ? Self.json(report) : Self.text(report, log: location.log, url: url, cluster: cluster))
+        if report.stop != nil { return .failure }
+        if case .different = report.comparison { return .failure }
+        return .success
+    }
+
+    static func text(_ report: LiveReplayReport, log: String, url: String, cluster: Bool) -> String {
+        let nodes = counted(report.nodeCount, cluster ? "master" : "node")
+        var lines = [String(format: "sent %@ from #%llu to %@ (%@): %@ acknowledged, last #%llu, in %.2f s (%.0f entries/s); %d MOVED, %d ASK followed",
+                            counted(report.sentEntryCount, "entry"), report.firstSequence, report.target, nodes,
+                            counted(report.acknowledgedEntryCount, "entry"), report.lastSequence, report.seconds,
+                            report.entriesPerSecond, report.movedCount, report.askCount)]
+        if let stop = report.stop {
+            let what = stop.commandText.isEmpty ? "" : " \(stop.commandText)"
+            lines.append("STOPPED at #\(stop.sequence)\(what): \(stop.reason)")
+            var resume = "resume with: rewind replay \(log) --target \(url)\(cluster ? " --cluster" : "") --from \(stop.resumeFrom)"
+            if stop.targetWentAway {
+                resume += " (entries from #\(stop.resumeFrom) on were sent without a reply: some may have been applied and would apply again)"
+            } else if stop.appliedAfterStopCount > 0 {
+                resume += " (the \(counted(stop.appliedAfterStopCount, "entry")) after it were already applied, pipelined, and would apply again)"
+            }
+            lines.append(resume)
+            return lines.joined(separator: "\n")
+        }
+        switch report.comparison {
+        case .equal(let digest): lines.append("OK: the target's DEBUG DIGEST \(digest) equals the log's.")
+        case .different(let logDigest, let targetDigest):
+            lines.append("DIFFERENT: the log replays to \(logDigest), the target's DEBUG DIGEST is \(targetDigest) (did the target hold other data?).")
+        case .note(let note): lines.append("note: \(note)")
+        case .skipped: break
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ report: LiveReplayReport) -> String {
+        var object = JSONObject()
+        object.add("target", report.target)
+        object.add("nodes", report.nodeCount)
+        object.add("from_seq", report.firstSequence)
+        object.add("last_seq", report.lastSequence)
+        object.add("sent_entries", report.sentEntryCount)
+        object.add("acknowledged_entries", report.acknowledgedEntryCount)
+        object.add("seconds", report.seconds)
+        object.add("entries_per_second", report.entriesPerSecond.rounded())
+        object.add("moved", report.movedCount)
+        object.add("ask", report.askCount)
+        if let stop = report.stop {
+            object.add("stopped", true)
+            object.add("stop_seq", stop.sequence)
+            object.add("stop_command", stop.commandText)
+            object.add("stop_reason", stop.reason)
+            object.add("resume_from", stop.resumeFrom)
+            object.add("applied_after_stop", stop.appliedAfterStopCount)
+            object.add("target_went_away", stop.targetWentAway)
+        } else {
+            object.add("stopped", false)
+        }
+        switch report.comparison {
+        case .equal(let digest):
+            object.add("comparison", "equal")
+            object.add("digest", digest)
+        case .different(let logDigest, let targetDigest):
+            object.add("comparison", "different")
+            object.add("digest", logDigest)
+            object.add("target_digest", targetDigest)
+        case .note(let note):
+            object.add("comparison", "note")
+            object.add("note", note)
+        case .skipped:
+            object.add("comparison", "skipped")
+        }
+        return object.text
     }
 }
