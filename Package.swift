@@ -66,6 +66,7 @@ let package = Package(
         .executableTarget(name: "rewind", dependencies: ["RewindCLI"]),
         .executableTarget(name: "rewind-bench", dependencies: ["RewindLog", "RewindReplay", "RewindRESP"], path: "tools/rewind-bench"),
         .executableTarget(name: "rewind-replay-bench", dependencies: ["RewindLog", "RewindReplay", "RewindEngine"], path: "tools/replay-bench"),
+        .executableTarget(name: "rewind-compact-bench", dependencies: ["RewindLog", "RewindReplay"], path: "tools/compact-bench"),
         .executableTarget(name: "rewind-append-child", dependencies: ["RewindLog"], path: "tools/append-child"),
         .executableTarget(name: "rewind-faults", dependencies: ["RewindLog"], path: "tools/faults"),
         .target(
