@@ -176,3 +176,20 @@ struct CompactCrashTests {
         #expect(try replayDigest(log) == digest)
     }
 }
+
+@Suite("rewind replay --target, usage")
+struct ReplayTargetUsageTests {
+    @Test("--cluster and --from need --target; --target takes no stopping point; an unreachable target exits 1")
+    func usage() throws {
+        let log = CLIFixtures.path("example.rwlog")
+        #expect(rewind(["replay", "--cluster", log]).code == 2)
+        #expect(rewind(["replay", "--from", "3", log]).code == 2)
+        #expect(rewind(["replay", "--target", "redis://127.0.0.1:1", "--until", "3", log]).code == 2)
+        #expect(rewind(["replay", "--target", "redis://127.0.0.1:1", "--from", "0", log]).code == 2)
+        let bad = rewind(["replay", "--target", "http://127.0.0.1:1", log])
+        #expect(bad.code == 1 && bad.err.contains("only redis:// targets are supported"))
+        let unreachable = rewind(["replay", "--target", "redis://127.0.0.1:1", log])
+        #expect(unreachable.code == 1)
+        #expect(unreachable.err.contains("cannot connect to 127.0.0.1:1"))
+    }
+}

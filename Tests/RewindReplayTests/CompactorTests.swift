@@ -150,6 +150,32 @@ struct CompactorTests {
         #expect(try RedisProcess.digestOfLoading(aofFile: aof, in: directory.path) == report.digest)
     }
 
+    @Test("The base reads the state in one pass over the engine's snapshot, the same keys, values and expiry as its read commands give")
+    func snapshotRouteMatchesReadCommands() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("app.rwlog")
+        try writeWorkloadLog(at: log, commandCount: 5000, seed: 13)
+        let (keyspace, _) = try replayed(log)
+        var fromSnapshot: [String: StoredKey] = [:]
+        Compactor.forEachKey(of: keyspace) { db, stored in fromSnapshot["\(db) " + String(decoding: stored.key, as: UTF8.self)] = stored }
+        let reader = StateReader(keyspace: keyspace)
+        var count = 0
+        for db in 0..<keyspace.databaseCount {
+            for key in reader.keys(db: db) {
+                count += 1
+                let read = try #require(reader.read(key, db: db))
+                let snapshotted = try #require(fromSnapshot["\(db) " + String(decoding: key, as: UTF8.self)])
+                #expect(snapshotted.expiresAtMilliseconds == read.expiresAtMilliseconds)
+                switch (snapshotted.value, read.value) {
+                case let (.set(a), .set(b)): #expect(Set(a) == Set(b))
+                case let (.hash(a), .hash(b)): #expect(Dictionary(uniqueKeysWithValues: a) == Dictionary(uniqueKeysWithValues: b))
+                default: #expect(snapshotted.value == read.value)
+                }
+            }
+        }
+        #expect(count == fromSnapshot.count && count > 500)
+    }
+
     @Test("A log a writer holds is refused")
     func lockedLog() throws {
         let directory = try TemporaryDirectory()
