@@ -67,6 +67,7 @@ let package = Package(
         .executableTarget(name: "rewind-bench", dependencies: ["RewindLog", "RewindReplay", "RewindRESP"], path: "tools/rewind-bench"),
         .executableTarget(name: "rewind-replay-bench", dependencies: ["RewindLog", "RewindReplay", "RewindEngine"], path: "tools/replay-bench"),
         .executableTarget(name: "rewind-compact-bench", dependencies: ["RewindLog", "RewindReplay"], path: "tools/compact-bench"),
+        .executableTarget(name: "rewind-engine-bench", dependencies: ["RewindEngine", "RewindLog"], path: "tools/engine-bench"),
         .executableTarget(name: "rewind-append-child", dependencies: ["RewindLog"], path: "tools/append-child"),
         .executableTarget(name: "rewind-faults", dependencies: ["RewindLog"], path: "tools/faults"),
         .target(
@@ -76,7 +77,13 @@ let package = Package(
         ),
         .testTarget(name: "RewindLogTests", dependencies: ["RewindLog", "RewindTestSupport", "CCRC32C"]),
         .testTarget(name: "RewindRESPTests", dependencies: ["RewindRESP", "RewindTestSupport"]),
-        .testTarget(name: "RewindEngineTests", dependencies: ["RewindEngine", "RewindRESP", "RewindTestSupport"]),
+        .testTarget(
+            name: "RewindEngineTests",
+            dependencies: [
+                "RewindEngine", "RewindRESP", "RewindTestSupport",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         .testTarget(
             name: "RewindReplayTests",
             dependencies: ["RewindReplay", "RewindLog", "RewindRESP", "RewindTestSupport"]
@@ -84,7 +91,7 @@ let package = Package(
         .testTarget(
             name: "RewindServerTests",
             dependencies: [
-                "RewindServer", "RewindEngine", "RewindLog", "RewindRESP", "RewindTestSupport",
+                "RewindServer", "RewindEngine", "RewindLog", "RewindRESP", "RewindReplay", "RewindTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -1,7 +1,11 @@
 import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
 import RewindEngine
 import RewindLog
 import RewindReplay
+import RewindServer
 
 extension Rewind {
     /// `rewind replay LOG`: rebuild the state at a point of the log and summarize it.
@@ -12,8 +16,11 @@ extension Rewind {
                 Entries are applied in order, each at its own logged time, into the in-memory engine; the log is never \
                 modified. Stopping points are inclusive, and a transaction is applied whole or not at all. The digest \
                 is the one redis-server's DEBUG DIGEST prints for the same data. Exit codes: 0 replayed; 1 the log is \
-                damaged or unreadable, --until is beyond its end, --exclude names no command of it, or --check found a \
-                checkpoint whose digest differs; 2 usage errors.
+                damaged or unreadable, --until is beyond its end, --exclude names no command of it, --check found a \
+                checkpoint digest or a reply hash that differs (each reported, oldest first, before the summary), or \
+                --serve cannot listen; 2 usage errors. With --serve \
+                the state is then served read-only (writes get -READONLY; the clock is frozen at the last entry's time, \
+                so nothing expires) until SIGINT, SIGTERM or SHUTDOWN.
                 """)
 
         @OptionGroup var location: LogArgument
@@ -42,7 +49,7 @@ extension Rewind {
         @Option(help: ArgumentHelp("Write the rebuilt data set as a new Rewind log in this directory.", valueName: "dir"))
         var toLog: String?
 
-        @Flag(help: "Compare the state with the digest of every checkpoint entry; report the first that differs and exit 1.")
+        @Flag(help: "Compare the state with the digest of every checkpoint entry and each reply with the reply hash logged with its entry; report the first of each that differs and exit 1.")
         var check = false
 
         @Option(help: ArgumentHelp("Send the entries to this running server instead, pipelined: redis://[user:pass@]host:port[/db].", valueName: "url"))
@@ -53,6 +60,8 @@ extension Rewind {
 
         @Option(help: ArgumentHelp("With --target: start at this sequence number (to resume after a stop).", valueName: "seq"))
         var from: UInt64?
+        @Option(help: ArgumentHelp("Then serve the state read-only to Redis clients on this address (port 0 picks a free one) until SIGINT, SIGTERM or SHUTDOWN.", valueName: "host:port"))
+        var serve: String?
 
         @OptionGroup var format: JSONOption
         @OptionGroup var recoveryOptions: RecoveryOptions
@@ -64,10 +73,13 @@ extension Rewind {
                 throw ValidationError("Pass --cluster and --from only with --target.")
             }
             if target != nil && (until != nil || untilTime != nil || exclude != nil || excludeCommand != nil || onlyDb != nil
-                                 || onlyKeys != nil || toAof != nil || toLog != nil || check) {
-                throw ValidationError("Pass --target without --until, --until-time, --exclude, --exclude-command, --only-db, --only-keys, --to-aof, --to-log or --check: it sends the whole log from --from on.")
+                                 || onlyKeys != nil || toAof != nil || toLog != nil || check || serve != nil) {
+                throw ValidationError("Pass --target without --until, --until-time, --exclude, --exclude-command, --only-db, --only-keys, --to-aof, --to-log, --check or --serve: it sends the whole log from --from on.")
             }
             if from == 0 { throw ValidationError("Pass a --from of 1 or more: sequence numbers start at 1.") }
+            if let serve, ServeAddress(serve) == nil {
+                throw ValidationError("Pass --serve as HOST:PORT with a port from 0 to 65535, such as --serve 127.0.0.1:6380 ([::1]:6380 for IPv6).")
+            }
             if until == 0 { throw ValidationError("Pass an --until of 1 or more: sequence numbers start at 1.") }
             if let onlyDb, onlyDb < 0 || onlyDb > 15 { throw ValidationError("Pass an --only-db from 0 to 15.") }
             if let exclude, (try? Self.sequences(exclude)) == nil {
@@ -91,6 +103,7 @@ extension Rewind {
         func options() throws -> ReplayOptions {
             var options = try baseOptions()
             options.checksCheckpoints = check
+            options.checksReplyHashes = check
             return options
         }
 
@@ -123,11 +136,55 @@ extension Rewind {
                 let written = try StateDump.writeLog(of: keyspace, to: toLog, timestampMilliseconds: summary.lastTimestampMilliseconds)
                 output.error("rewind: wrote \(counted(written.keyCount, "key", "keys")) as \(counted(written.commandCount, "entry")) to the log \(toLog)")
             }
-            if let mismatch = summary.checkpointMismatch {
-                output.write(mismatch.report().rendered(format.json ? .json : .text))
+            var reports: [(UInt64, Report)] = []
+            if let mismatch = summary.replyMismatch {
+                // The key's history takes a second replay up to the entry; without it the report
+                // still names the entry and the two hashes.
+                let detailed = (try? mismatch.withHistory(log: location.log, recovery: recoveryOptions.recovery)) ?? mismatch
+                reports.append((mismatch.place.sequence, detailed.report()))
+            }
+            if let mismatch = summary.checkpointMismatch { reports.append((mismatch.place.sequence, mismatch.report())) }
+            for (_, report) in reports.sorted(by: { $0.0 < $1.0 }) {
+                output.write(report.rendered(format.json ? .json : .text))
+                if !format.json { output.write("") }
             }
             output.write(format.json ? summary.json() : summary.text())
-            return summary.checkpointMismatch == nil ? .success : .failure
+            let code: ExitCode = summary.checkpointMismatch == nil && summary.replyMismatch == nil ? .success : .failure
+            if let serve, let address = ServeAddress(serve) {
+                return try Self.serve(keyspace, summary: summary, at: address, output: output).rawValue != 0 ? .failure : code
+            }
+            return code
+        }
+
+        /// Serves the replayed state read-only until a signal or SHUTDOWN.
+        static func serve(_ keyspace: Keyspace, summary: ReplaySummary, at address: ServeAddress, output: CommandOutput) throws -> ExitCode {
+            var configuration = ServerConfiguration()
+            configuration.bindAddress = address.host
+            configuration.port = address.port
+            var logger = Logger(label: "rewind.replay.serve")
+            logger.logLevel = .warning
+            let clock = summary.lastTimestampMilliseconds
+            let server: RedisServer
+            do {
+                server = try RedisServer.startReadOnly(keyspace: keyspace, clockMilliseconds: clock, configuration: configuration, logger: logger)
+            } catch let error as ServerStartupError {
+                output.error("rewind replay: \(error.description)")
+                return .failure
+            }
+            let point = summary.lastSequence == 0 ? "the empty state (no entry applied)"
+                : "#\(summary.lastSequence) (\(EntryFormatting.isoTime(milliseconds: clock)))"
+            output.error("rewind replay: serving \(point) read-only on \(address.display(port: server.port)); clock frozen at \(clock) ms; SIGINT, SIGTERM or SHUTDOWN stops")
+            let sources = [SIGTERM, SIGINT].map { signalNumber -> DispatchSourceSignal in
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler { server.stop() }
+                source.resume()
+                return source
+            }
+            try server.waitUntilStopped()
+            sources.forEach { $0.cancel() }
+            output.error("rewind replay: stopped serving")
+            return .success
         }
     }
 }
@@ -214,5 +271,25 @@ extension Rewind.Replay {
             object.add("comparison", "skipped")
         }
         return object.text
+    }
+}
+
+/// `--serve HOST:PORT`: a host name or IPv4 address, or an IPv6 address in brackets, then a port.
+struct ServeAddress: Equatable {
+    var host: String
+    var port: Int
+
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") && host.count >= 2 { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        self.host = host
+        self.port = port
+    }
+
+    /// `127.0.0.1:6380`, `[::1]:6380`, with the port actually bound.
+    func display(port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }

@@ -50,11 +50,18 @@ extension Rewind {
         @Option(help: "Refuse connections past this many clients (maxclients).")
         var maxclients: Int = 10_000
 
+        @Flag(help: "Store with each logged write a 64-bit hash of the reply the client got, for rewind replay --check.")
+        var recordReplies = false
+
+        @Option(help: ArgumentHelp("After every N logged entries, log a checkpoint holding the state digest, for rewind replay --check (0: none).", valueName: "n"))
+        var checkpointEvery: Int = 0
+
         public init() {}
 
         public func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("Choose a --port from 0 to 65535.") }
             guard databases >= 1 else { throw ValidationError("Choose at least 1 for --databases.") }
+            guard checkpointEvery >= 0 else { throw ValidationError("Choose 0 (no checkpoints) or more for --checkpoint-every.") }
             guard maxclients >= 1 else { throw ValidationError("Choose at least 1 for --maxclients.") }
             guard protoMaxBulkLen >= 1024 * 1024 else { throw ValidationError("Choose at least 1048576 for --proto-max-bulk-len, as Redis does.") }
         }
@@ -71,6 +78,8 @@ extension Rewind {
             configuration.databaseCount = databases
             configuration.limits.bulkByteCountMax = protoMaxBulkLen
             configuration.limits.clientCountMax = maxclients
+            configuration.recordsReplies = recordReplies
+            configuration.checkpointEntryCount = checkpointEvery
             var logger = Logger(label: "rewind.serve")
             logger.logLevel = .info
             let server: RedisServer

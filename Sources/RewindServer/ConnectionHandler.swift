@@ -42,6 +42,9 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     var queuedServerCommands: [(position: Int, arguments: [[UInt8]])] = []
     /// While set, replies are collected here instead of sent (server commands run by EXEC).
     var capturedReplies: [RESPValue]?
+    /// With reply recording: the engine commands queued since MULTI, to pair EXEC's replies with
+    /// the logged commands of the transaction.
+    var queuedForReplyHashes: [[[UInt8]]] = []
     /// Requests that arrived while a blocking command waits; run once it is served.
     var deferredRequests: [[[UInt8]]] = []
     var isBlocked = false

@@ -30,10 +30,10 @@ public final class RedisServer: @unchecked Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
     private let core: ServerCore
-    private let committer: DurabilityCommitter
+    private let committer: DurabilityCommitter?
     private var cron: RepeatedTask?
 
-    private init(group: MultiThreadedEventLoopGroup, channel: Channel, core: ServerCore, committer: DurabilityCommitter,
+    private init(group: MultiThreadedEventLoopGroup, channel: Channel, core: ServerCore, committer: DurabilityCommitter?,
                  startupReport: StartupReport) {
         self.group = group
         self.channel = channel
@@ -65,6 +65,72 @@ public final class RedisServer: @unchecked Sendable {
             failed: { core.logFailed($0) })
         core.committer = committer
         committer.start()
+        let server: RedisServer
+        do {
+            server = try listen(core: core, committer: committer, group: group, configuration: configuration, startupReport: report)
+        } catch {
+            committer.stop()
+            try? writer.close()
+            throw error
+        }
+        logger.info("listening on \(configuration.bindAddress):\(server.port), appendfsync \(configuration.durability)")
+        return server
+    }
+
+    /// Serves `keyspace` read-only, with no log: `rewind replay --serve`, and the server
+    /// `rewind bisect --run` points its check at.
+    ///
+    /// Reads, SCAN, TYPE, TTL, DEBUG DIGEST and DIGEST-VALUE, INFO, PING, SELECT, CLIENT,
+    /// COMMAND, QUIT, MULTI/EXEC of reads and pub/sub work as on a live server. Every command the
+    /// command table flags `write` (FLUSHALL, blocking pops included) gets Redis's replica error,
+    /// `-READONLY You can't write against a read only replica.`, and inside MULTI makes EXEC fail
+    /// with `-EXECABORT`, as on a read-only replica.
+    ///
+    /// The clock is frozen at `clockMilliseconds` (normally the time of the last entry replayed):
+    /// every command runs at that time, TTL and PTTL count from it, TIME answers it, and no key
+    /// expires while a person inspects the past. There is no active expiry. A read of a key whose
+    /// TTL had already passed at the frozen time finds it gone, as a client of the original server
+    /// would have (the engine deletes it from the served keyspace on that read; nothing else ever
+    /// changes the keyspace).
+    ///
+    /// The server owns `keyspace` until ``waitUntilStopped()`` returns: do not touch it from
+    /// another thread meanwhile. `configuration` supplies the address (`port` 0 picks a free one;
+    /// read it back from ``port``; the default is 6379), the password and the protocol limits; its
+    /// `databaseCount` (the keyspace's own is used), log directory, durability and reply/checkpoint
+    /// recording are ignored.
+    ///
+    /// ```swift
+    /// let keyspace = Keyspace(randomSeed: 0)
+    /// let summary = try Replayer(log: "orders.rwlog").replay(into: keyspace, options: ReplayOptions(untilSequence: 100))
+    /// var configuration = ServerConfiguration()
+    /// configuration.port = 0
+    /// let server = try RedisServer.startReadOnly(keyspace: keyspace, clockMilliseconds: summary.lastTimestampMilliseconds,
+    ///                                            configuration: configuration)
+    /// // ... point a client at 127.0.0.1:\(server.port) ...
+    /// server.stop()
+    /// try server.waitUntilStopped()
+    /// ```
+    ///
+    /// - Throws: ``ServerStartupError`` when binding fails.
+    public static func startReadOnly(keyspace: Keyspace, clockMilliseconds: Int64,
+                                     configuration: ServerConfiguration = ServerConfiguration(),
+                                     logger: Logger = Logger(label: "rewind.replay.serve")) throws -> RedisServer {
+        var configuration = configuration
+        configuration.databaseCount = keyspace.databaseCount
+        configuration.recordsReplies = false
+        configuration.checkpointEntryCount = 0
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let core = ServerCore(configuration: configuration, keyspace: keyspace, writer: nil, eventLoop: group.next(),
+                              logger: logger, startupReport: StartupReport(), frozenClockMilliseconds: clockMilliseconds)
+        let server = try listen(core: core, committer: nil, group: group, configuration: configuration, startupReport: StartupReport())
+        logger.info("serving read-only on \(configuration.bindAddress):\(server.port), clock frozen at \(clockMilliseconds) ms")
+        return server
+    }
+
+    /// Binds, wires every connection to `core` and starts the cron. Shuts `group` down on failure.
+    private static func listen(core: ServerCore, committer: DurabilityCommitter?, group: MultiThreadedEventLoopGroup,
+                               configuration: ServerConfiguration, startupReport: StartupReport) throws -> RedisServer {
+        let eventLoop = core.eventLoop
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 511)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -81,18 +147,15 @@ public final class RedisServer: @unchecked Sendable {
         do {
             channel = try bootstrap.bind(host: configuration.bindAddress, port: configuration.port).wait()
         } catch {
-            committer.stop()
-            try? writer.close()
             try? group.syncShutdownGracefully()
             throw ServerStartupError("cannot listen on \(configuration.bindAddress):\(configuration.port): \(error)")
         }
-        let server = RedisServer(group: group, channel: channel, core: core, committer: committer, startupReport: report)
+        let server = RedisServer(group: group, channel: channel, core: core, committer: committer, startupReport: startupReport)
         try eventLoop.submit {
             core.shutdownRequested = { [weak server] in server?.stop() }
             let interval = TimeAmount.milliseconds(Int64(1000 / max(1, configuration.hz)))
             server.cron = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in core.cron() }
         }.wait()
-        logger.info("listening on \(configuration.bindAddress):\(server.port), appendfsync \(configuration.durability)")
         return server
     }
 
@@ -112,20 +175,20 @@ public final class RedisServer: @unchecked Sendable {
             self.cron?.cancel()
             return self.core.appendedSequence
         }.wait()
-        committer.request(last)
-        committer.stop()
+        committer?.request(last)
+        committer?.stop()
         try eventLoop.submit { self.core.closeAllClients() }.wait()
         try? eventLoop.scheduleTask(in: .milliseconds(50)) {}.futureResult.wait()
         let closeError: Error? = {
             do {
-                try core.writer.close()
+                try core.writer?.close()
                 return nil
             } catch {
                 return error
             }
         }()
         try? group.syncShutdownGracefully()
-        core.logger.info("log synced and closed; server stopped")
+        core.logger.info(core.writer == nil ? "server stopped" : "log synced and closed; server stopped")
         if let closeError { throw closeError }
     }
 }

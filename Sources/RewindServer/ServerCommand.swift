@@ -69,7 +69,11 @@ extension ServerCore {
         case .reset: resetCommand(connection)
         case .info: reply(connection, .verbatimString(format: "txt", text: Array(info(sections: arguments.dropFirst().map(Clock.lowercased)).utf8)))
         case .time:
-            let micros = Clock.nowMicroseconds()
+            // A read-only server answers with its frozen time.
+            let micros = frozenClockMilliseconds.map { frozen in
+                let (product, overflow) = frozen.multipliedReportingOverflow(by: 1000)
+                return overflow ? Int64.max : product
+            } ?? Clock.nowMicroseconds()
             reply(connection, .array([.bulk(String(micros / 1_000_000)), .bulk(String(micros % 1_000_000))]))
         case .client: clientCommand(arguments, connection)
         case .config: configCommand(arguments, connection)
@@ -184,7 +188,7 @@ extension ServerCore {
             RESPPair(.bulk("proto"), .integer(Int64(version.rawValue))),
             RESPPair(.bulk("id"), .integer(connection.id)),
             RESPPair(.bulk("mode"), .bulk("standalone")),
-            RESPPair(.bulk("role"), .bulk("master")),
+            RESPPair(.bulk("role"), .bulk(isReadOnly ? "replica" : "master")),
             RESPPair(.bulk("modules"), .array([])),
         ]))
     }

@@ -32,6 +32,13 @@ public struct ServerConfiguration: Sendable {
     public var randomSeed: UInt64 = 0x5EED
     /// The protocol and client limits.
     public var limits = ServerLimits()
+    /// Store with each logged write the XXH64 hash of the reply the client got (``ReplyHash``),
+    /// so `rewind replay --check` can name the first entry the engine now answers differently.
+    /// See docs/FORMAT.md, "Reply hashes", for which entries carry one.
+    public var recordsReplies = false
+    /// After every this many logged entries, append a checkpoint entry holding the state digest
+    /// (DEBUG DIGEST's 20 bytes); 0 for none. Computing it walks the whole keyspace on the event loop.
+    public var checkpointEntryCount = 0
 
     public init() {}
 }

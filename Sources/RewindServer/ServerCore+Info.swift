@@ -60,12 +60,14 @@ extension ServerCore {
         case "persistence":
             return [
                 ("loading", "0"), ("rdb_changes_since_last_save", "0"), ("rdb_bgsave_in_progress", "0"),
-                ("aof_enabled", "1"), ("aof_rewrite_in_progress", "0"), ("aof_last_write_status", logFailure == nil ? "ok" : "err"),
+                ("aof_enabled", writer == nil ? "0" : "1"), ("aof_rewrite_in_progress", "0"), ("aof_last_write_status", logFailure == nil ? "ok" : "err"),
                 ("appendfsync", configuration.durability.rawValue),
                 ("rewind_log_dir", configuration.directory),
+                ("rewind_record_replies", configuration.recordsReplies ? "1" : "0"),
+                ("rewind_checkpoint_every", String(configuration.checkpointEntryCount)),
                 ("rewind_appended_sequence", String(appendedSequence)),
                 ("rewind_acknowledged_sequence", String(acknowledgedSequence)),
-                ("rewind_durable_sequence", String(writer.durableSequenceNumber)),
+                ("rewind_durable_sequence", String(writer?.durableSequenceNumber ?? 0)),
                 ("rewind_replayed_entries", String(startupReport.entriesReplayed)),
                 ("rewind_replay_milliseconds", String(startupReport.replayMilliseconds)),
                 ("rewind_recovered_damages", String(startupReport.damages.count)),
@@ -79,8 +81,14 @@ extension ServerCore {
                 ("total_error_replies", String(statistics.errorReplies)),
                 ("pubsub_channels", String(pubsub.channelCount)), ("pubsub_patterns", String(pubsub.patternCount)),
                 ("rewind_entries_logged", String(statistics.entriesLogged)),
+                ("rewind_checkpoints_logged", String(statistics.checkpointsLogged)),
             ]
         case "replication":
+            if let frozen = frozenClockMilliseconds {
+                // Served read-only, as a replica that lost its master: Redis's role and flag, and
+                // the time the state is frozen at.
+                return [("role", "slave"), ("slave_read_only", "1"), ("rewind_frozen_clock_ms", String(frozen))]
+            }
             return [("role", "master"), ("connected_slaves", "0")]
         case "cpu":
             var usage = rusage()
@@ -104,7 +112,7 @@ extension ServerCore {
     /// Keys with a TTL in `db`. The engine keeps no count, so this walks the keys (engine gap).
     private func expiringKeyCount(db: Int) -> Int {
         var session = ClientSession(databaseIndex: 0)
-        let now = Clock.nowMilliseconds()
+        let now = currentMilliseconds()
         if db != 0 {
             _ = keyspace.execute([Array("SELECT".utf8), Array(String(db).utf8)], session: &session, nowMilliseconds: now)
         }

@@ -19,7 +19,11 @@ import RewindRESP
 /// their replies are released by the ``DurabilityCommitter`` once the policy is met.
 final class ServerCore: @unchecked Sendable {
     let keyspace: Keyspace
-    let writer: LogWriter
+    /// The log every write goes to; nil for a read-only server, which logs nothing.
+    let writer: LogWriter?
+    /// Set for a read-only server (``RedisServer/startReadOnly(keyspace:clockMilliseconds:configuration:logger:)``):
+    /// the frozen time every command runs at. Writes are refused and nothing expires actively.
+    let frozenClockMilliseconds: Int64?
     let eventLoop: EventLoop
     let logger: Logger
     var configuration: ServerConfiguration
@@ -31,6 +35,8 @@ final class ServerCore: @unchecked Sendable {
     /// Every entry up to this one meets the durability policy; replies waiting for it may go.
     private(set) var acknowledgedSequence: UInt64
     private var commitRequestScheduled = false
+    /// Commands logged since the last checkpoint entry (``ServerConfiguration/checkpointEntryCount``).
+    private var entriesSinceCheckpoint = 0
     private var waitingConnections: [ObjectIdentifier: ConnectionHandler] = [:]
     /// Set once the log failed: writes are refused from then on, as Redis refuses them (MISCONF).
     private(set) var logFailure: Error?
@@ -49,18 +55,27 @@ final class ServerCore: @unchecked Sendable {
     /// Replies to writes need no committer round trip (``ServerConfiguration/repliesBeforeWrite``).
     private var acknowledgesOnAppend: Bool { configuration.repliesBeforeWrite && configuration.durability != .always }
 
-    init(configuration: ServerConfiguration, keyspace: Keyspace, writer: LogWriter, eventLoop: EventLoop,
-         logger: Logger, startupReport: StartupReport) {
+    init(configuration: ServerConfiguration, keyspace: Keyspace, writer: LogWriter?, eventLoop: EventLoop,
+         logger: Logger, startupReport: StartupReport, frozenClockMilliseconds: Int64? = nil) {
         self.configuration = configuration
         config = ConfigParameters(configuration)
         self.keyspace = keyspace
         self.writer = writer
+        self.frozenClockMilliseconds = frozenClockMilliseconds
         self.eventLoop = eventLoop
         self.logger = logger
         self.startupReport = startupReport
-        appendedSequence = writer.nextSequenceNumber - 1
+        appendedSequence = writer.map { $0.nextSequenceNumber - 1 } ?? 0
         acknowledgedSequence = appendedSequence
         startMilliseconds = Clock.nowMilliseconds()
+    }
+
+    /// True when the server serves a state read-only, without a log.
+    var isReadOnly: Bool { frozenClockMilliseconds != nil }
+
+    /// The time a command runs at: the wall clock, or the frozen time of a read-only server.
+    func currentMilliseconds() -> Int64 {
+        frozenClockMilliseconds ?? Clock.nowMilliseconds()
     }
 
     // MARK: - Clients
@@ -96,8 +111,9 @@ final class ServerCore: @unchecked Sendable {
     /// the engine.
     func handle(_ arguments: [[UInt8]], from connection: ConnectionHandler) {
         guard let first = arguments.first else { return }
-        let now = Clock.nowMilliseconds()
-        connection.lastCommandMilliseconds = now
+        let now = currentMilliseconds()
+        // CLIENT LIST's idle time is wall-clock time, frozen clock or not.
+        connection.lastCommandMilliseconds = frozenClockMilliseconds == nil ? now : Clock.nowMilliseconds()
         statistics.commandsProcessed += 1
         let serverCommand = ServerCommand(name: first)
         switch connection.machine.state {
@@ -179,14 +195,33 @@ final class ServerCore: @unchecked Sendable {
 
     /// Runs a command in the engine, logs what it propagated and queues its reply.
     func execute(_ arguments: [[UInt8]], connection: ConnectionHandler, now: Int64) {
+        if isReadOnly, isWrite(arguments) {
+            // Redis's answer on a read-only replica; inside MULTI it also dooms EXEC.
+            statistics.errorReplies += 1
+            connection.session.flagTransactionError()
+            connection.send(.error(Self.readOnlyError), after: 0)
+            return
+        }
         if logFailure != nil, isWrite(arguments) {
             statistics.errorReplies += 1
             connection.send(.error("MISCONF Errors writing to the AOF file: \(logFailure!)"), after: 0)
             return
         }
+        let wasInTransaction = connection.session.isInTransaction
+        if !wasInTransaction && !connection.queuedForReplyHashes.isEmpty { connection.queuedForReplyHashes = [] }
         let result = keyspace.execute(arguments, session: &connection.session, nowMilliseconds: now)
         connection.machine.transactionStateChanged(isInTransaction: connection.session.isInTransaction)
         if case .error = result.reply { statistics.errorReplies += 1 }
+        var replyHashes: [UInt64?] = []
+        if configuration.recordsReplies {
+            if !result.propagated.isEmpty {
+                replyHashes = Self.replyHashes(of: result.propagated, arguments: arguments, reply: result.reply,
+                                               queued: connection.queuedForReplyHashes)
+            }
+            if wasInTransaction && connection.session.isInTransaction && result.reply == .simpleString("QUEUED") {
+                connection.queuedForReplyHashes.append(arguments)
+            }
+        }
         guard !result.propagated.isEmpty else {
             if !connection.session.isInTransaction, blocking.isBlockingCommand(arguments[0]),
                result.reply == .nullArray || result.reply == .null {
@@ -198,7 +233,7 @@ final class ServerCore: @unchecked Sendable {
             connection.send(result.reply, after: appendedSequence)
             return
         }
-        let sequence = log(result.propagated, at: now)
+        let sequence = log(result.propagated, at: now, replyHashes: replyHashes)
         if sequence == 0, let logFailure {
             connection.send(.error("MISCONF Errors writing to the AOF file: \(logFailure)"), after: 0)
         } else {
@@ -206,6 +241,9 @@ final class ServerCore: @unchecked Sendable {
         }
         if !blocking.isEmpty { serveBlockedClients(touchedBy: result.propagated, now: now) }
     }
+
+    /// Redis's reply to a write on a read-only replica, word for word.
+    static let readOnlyError = "READONLY You can't write against a read only replica."
 
     private func isWrite(_ arguments: [[UInt8]]) -> Bool {
         guard let spec = Keyspace.commandSpec(named: String(decoding: arguments[0], as: UTF8.self)) else { return false }
@@ -215,21 +253,36 @@ final class ServerCore: @unchecked Sendable {
     // MARK: - The log
 
     /// Appends `entries`, all stamped `now`, and returns the last sequence number taken, or 0 when
-    /// the log failed.
+    /// the log failed. `replyHashes`, when given, has one element per command of `entries`, in
+    /// order (nil: no hash for that command).
     @discardableResult
-    func log(_ entries: [LoggedEntry], at now: Int64) -> UInt64 {
-        guard logFailure == nil else { return 0 }
+    func log(_ entries: [LoggedEntry], at now: Int64, replyHashes: [UInt64?] = []) -> UInt64 {
+        // A read-only server has no log: a lazy expiry's DEL changes only the served copy.
+        guard logFailure == nil, let writer else { return 0 }
+        var commandIndex = 0
+        func hash() -> UInt64? {
+            defer { commandIndex += 1 }
+            return commandIndex < replyHashes.count ? replyHashes[commandIndex] : nil
+        }
         do {
             for entry in entries {
                 switch entry {
                 case .command(let command):
                     appendedSequence = try writer.append(LogEntry(
-                        timestampMilliseconds: now, db: UInt32(command.db), arguments: command.arguments))
+                        timestampMilliseconds: now, db: UInt32(command.db), arguments: command.arguments, replyHash: hash()))
                 case .transaction(let commands):
                     appendedSequence = try writer.append(contentsOf: commands.map {
-                        LogEntry(timestampMilliseconds: now, db: UInt32($0.db), arguments: $0.arguments)
+                        LogEntry(timestampMilliseconds: now, db: UInt32($0.db), arguments: $0.arguments, replyHash: hash())
                     }, transaction: true).upperBound
                 }
+                entriesSinceCheckpoint += entry.commands.count
+            }
+            if configuration.checkpointEntryCount > 0, entriesSinceCheckpoint >= configuration.checkpointEntryCount {
+                entriesSinceCheckpoint = 0
+                // The digest of the state after every entry before it: what a replay must reach.
+                appendedSequence = try writer.append(LogEntry(
+                    timestampMilliseconds: now, kind: .checkpoint, arguments: [keyspace.datasetDigest().bytes]))
+                statistics.checkpointsLogged += 1
             }
         } catch {
             logFailed(error)
@@ -242,6 +295,42 @@ final class ServerCore: @unchecked Sendable {
             scheduleCommitRequest()
         }
         return appendedSequence
+    }
+
+    /// The reply hash of each command of `propagated`, in order: the hash of the client's reply
+    /// for a command logged exactly as the client sent it; for a transaction's commands, the hash
+    /// of EXEC's reply element of the queued command each matches verbatim (in queue order); nil
+    /// for a command logged in another form (EXPIRE as PEXPIREAT, SPOP as SREM, ...) or an expiry's
+    /// DEL, whose replay would not give the client's reply. See docs/FORMAT.md, "Reply hashes".
+    static func replyHashes(of propagated: [LoggedEntry], arguments: [[UInt8]], reply: RESPValue,
+                            queued: [[[UInt8]]]) -> [UInt64?] {
+        var hashes: [UInt64?] = []
+        for entry in propagated {
+            switch entry {
+            case .command(let command):
+                hashes.append(command.arguments == arguments ? ReplyHash.of(reply) : nil)
+            case .transaction(let commands):
+                guard case .array(let replies) = reply else {
+                    hashes += Array(repeating: nil, count: commands.count)
+                    continue
+                }
+                var next = 0
+                for command in commands {
+                    var hash: UInt64?
+                    var index = next
+                    while index < queued.count && index < replies.count {
+                        if queued[index] == command.arguments {
+                            hash = ReplyHash.of(replies[index])
+                            next = index + 1
+                            break
+                        }
+                        index += 1
+                    }
+                    hashes.append(hash)
+                }
+            }
+        }
+        return hashes
     }
 
     /// Asks the committer, once per event-loop iteration, for everything appended so far.
@@ -282,8 +371,9 @@ final class ServerCore: @unchecked Sendable {
 
     /// Redis's `serverCron` share that matters here: active expiry, logged as DELs.
     func cron() {
-        let now = Clock.nowMilliseconds()
-        let deletions = keyspace.activeExpireCycle(nowMilliseconds: now)
+        let now = currentMilliseconds()
+        // A read-only server shows the state as replayed: no active expiry at the frozen time.
+        let deletions = isReadOnly ? [] : keyspace.activeExpireCycle(nowMilliseconds: now)
         if !deletions.isEmpty {
             statistics.expiredKeys += deletions.reduce(0) { $0 + $1.commands.count }
             log(deletions, at: now)
@@ -304,6 +394,7 @@ struct ServerStatistics {
     var commandsProcessed = 0
     var errorReplies = 0
     var entriesLogged = 0
+    var checkpointsLogged = 0
     var expiredKeys = 0
 }
 

@@ -16,12 +16,14 @@ final class EmbeddedConnection {
     let channel = EmbeddedChannel()
     let core: ServerCore
 
-    init(password: String? = nil, durability: DurabilityPolicy = .always) throws {
+    init(password: String? = nil, durability: DurabilityPolicy = .always,
+         configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         directory = try TemporaryDirectory(prefix: "rewind-server")
         var configuration = ServerConfiguration()
         configuration.directory = directory.appending("log")
         configuration.durability = durability
         configuration.requirePassword = password
+        configure(&configuration)
         let keyspace = Keyspace(randomSeed: 1)
         let (writer, report) = try LogRecovery.open(configuration, into: keyspace) { _ in }
         core = ServerCore(configuration: configuration, keyspace: keyspace, writer: writer, eventLoop: channel.eventLoop,
@@ -53,12 +55,12 @@ final class EmbeddedConnection {
 
     /// Waits for the log as the committer would, then releases the held replies.
     func acknowledge() throws {
-        try core.writer.sync()
+        try core.writer!.sync()
         core.acknowledge(upTo: core.appendedSequence)
     }
 
     func finish() throws -> Bool {
-        defer { try? core.writer.close() }
+        defer { try? core.writer?.close() }
         return try channel.finish(acceptAlreadyClosed: true).isClean
     }
 }

@@ -130,20 +130,21 @@ enum CommandTable {
     ] + sortedSetRows).sorted { $0.name < $1.name }
 
     /// Lookup by name, holding both the lower- and the upper-case spelling so the usual client
-    /// spellings need no case folding.
-    private static let byName: [[UInt8]: CommandSpec] = {
-        var table: [[UInt8]: CommandSpec] = [:]
-        for spec in all {
-            table[Array(spec.name.utf8)] = spec
-            table[Array(spec.name.uppercased().utf8)] = spec
+    /// spellings need no case folding. A ``SlotMap`` rather than a `Dictionary`: its hash reads
+    /// the name a word at a time, where `Hasher` takes an `[UInt8]` byte by byte.
+    private static let byName: SlotMap<Int> = {
+        var table = SlotMap<Int>()
+        for (index, spec) in all.enumerated() {
+            table.set(index, forKey: Array(spec.name.utf8))
+            table.set(index, forKey: Array(spec.name.uppercased().utf8))
         }
         return table
     }()
 
     /// The command called `name`, in any ASCII case.
     static func spec(forName name: [UInt8]) -> CommandSpec? {
-        if let spec = byName[name] { return spec }
-        guard name.count <= 32 else { return nil }
-        return byName[name.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }]
+        if let index = byName[name] { return all[index] }
+        guard name.count <= 32, let index = byName[name.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }] else { return nil }
+        return all[index]
     }
 }

@@ -23,25 +23,31 @@ import Darwin
 ///
 /// An all-zero digest is what Redis prints for an empty dataset and for a missing key.
 public struct RedisDigest: Hashable, Sendable, CustomStringConvertible {
+    /// The digest as five big-endian words: byte 0 is the top byte of `words.h0`.
+    private var words: SHA1.Words
+
     /// The 20 digest bytes, in the order Redis prints them.
-    public private(set) var bytes: [UInt8]
+    public var bytes: [UInt8] { words.bytes }
 
     /// The all-zero digest: an empty dataset, a missing key, and the start of every computation.
     public static var zero: RedisDigest { RedisDigest() }
 
     /// Creates the all-zero digest.
     public init() {
-        bytes = [UInt8](repeating: 0, count: SHA1.digestByteCount)
+        words = SHA1.Words(h0: 0, h1: 0, h2: 0, h3: 0, h4: 0)
     }
 
     /// Creates a digest from 20 bytes; returns nil for any other length.
     public init?(bytes: [UInt8]) {
         guard bytes.count == SHA1.digestByteCount else { return nil }
-        self.bytes = bytes
+        func word(_ index: Int) -> UInt32 {
+            UInt32(bytes[index]) << 24 | UInt32(bytes[index + 1]) << 16 | UInt32(bytes[index + 2]) << 8 | UInt32(bytes[index + 3])
+        }
+        words = SHA1.Words(h0: word(0), h1: word(4), h2: word(8), h3: word(12), h4: word(16))
     }
 
     /// True when every byte is zero, as for an empty dataset.
-    public var isZero: Bool { bytes.allSatisfy { $0 == 0 } }
+    public var isZero: Bool { self == .zero }
 
     /// The 40 lowercase hex digits Redis replies with.
     public var hexString: String {
@@ -59,34 +65,59 @@ public struct RedisDigest: Hashable, Sendable, CustomStringConvertible {
 
     /// XORs SHA1(`data`) into the digest (Redis `xorDigest`).
     public mutating func xor<Bytes: Sequence>(hashOf data: Bytes) where Bytes.Element == UInt8 {
-        xor(raw: SHA1.hash(data))
+        if let hashed = data.withContiguousStorageIfAvailable({ SHA1.words(of: UnsafeRawBufferPointer($0)) }) {
+            xor(words: hashed)
+        } else {
+            xor(words: Array(data).withUnsafeBytes { SHA1.words(of: $0) })
+        }
     }
 
-    /// XORs 20 already-hashed bytes in; every public fold hashes first, as Redis does.
-    private mutating func xor(raw other: [UInt8]) {
-        for index in 0..<SHA1.digestByteCount {
-            bytes[index] ^= other[index]
+    /// XORs SHA1 of contiguous bytes into the digest, without allocating.
+    mutating func xor(hashOfBytes data: UnsafeRawBufferPointer) {
+        xor(words: SHA1.words(of: data))
+    }
+
+    private mutating func xor(words other: SHA1.Words) {
+        words.h0 ^= other.h0
+        words.h1 ^= other.h1
+        words.h2 ^= other.h2
+        words.h3 ^= other.h3
+        words.h4 ^= other.h4
+    }
+
+    /// SHA1 of the digest's own 20 bytes.
+    private var hashOfSelf: SHA1.Words {
+        withUnsafeTemporaryAllocation(byteCount: 20, alignment: 4) { buffer in
+            buffer.storeBytes(of: words.h0.bigEndian, toByteOffset: 0, as: UInt32.self)
+            buffer.storeBytes(of: words.h1.bigEndian, toByteOffset: 4, as: UInt32.self)
+            buffer.storeBytes(of: words.h2.bigEndian, toByteOffset: 8, as: UInt32.self)
+            buffer.storeBytes(of: words.h3.bigEndian, toByteOffset: 12, as: UInt32.self)
+            buffer.storeBytes(of: words.h4.bigEndian, toByteOffset: 16, as: UInt32.self)
+            return SHA1.words(of: UnsafeRawBufferPointer(buffer))
         }
     }
 
     /// XORs SHA1(`data`) in, then replaces the digest with SHA1(digest) (Redis `mixDigest`).
     public mutating func mix<Bytes: Sequence>(_ data: Bytes) where Bytes.Element == UInt8 {
         xor(hashOf: data)
-        bytes = SHA1.hash(bytes)
+        words = hashOfSelf
+    }
+
+    /// ``mix(_:)`` for contiguous bytes, without allocating.
+    mutating func mix(bytes data: UnsafeRawBufferPointer) {
+        xor(hashOfBytes: data)
+        words = hashOfSelf
     }
 
     /// XORs SHA1 of another digest's 20 bytes in (Redis `xorDigest(digest, other, 20)`), the way
     /// Redis folds an element digest into a value digest and a key digest into the dataset digest.
     public mutating func xor(hashOfDigest other: RedisDigest) {
-        xor(hashOf: other.bytes)
+        xor(words: other.hashOfSelf)
     }
 
     /// Mixes a 32-bit integer as Redis does with `htonl(x)`: four bytes, big-endian.
     public mutating func mix(bigEndian value: UInt32) {
-        mix([
-            UInt8(truncatingIfNeeded: value >> 24), UInt8(truncatingIfNeeded: value >> 16),
-            UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value),
-        ])
+        withUnsafeBytes(of: value.bigEndian) { mix(bytes: $0) }
     }
 }
 
@@ -181,12 +212,14 @@ public struct DigestMixer: Sendable {
         digest.xor(hashOfDigest: element)
     }
 
+    private static let expireMarker = Array("!!expire!!".utf8)
+
     /// Finishes the value: Redis XORs in the constant `"!!expire!!"` when the key has any TTL.
     /// The expiry time itself is not part of the digest.
     public func finish(hasExpiry: Bool) -> RedisDigest {
         var result = digest
         if hasExpiry {
-            result.xor(hashOf: Array("!!expire!!".utf8))
+            result.xor(hashOf: DigestMixer.expireMarker)
         }
         return result
     }

@@ -4,8 +4,10 @@
 /// A streaming SHA-1 hasher (FIPS 180-4).
 ///
 /// SHA-1 is not used here for security: it is the hash that Redis's `DEBUG DIGEST` mixes, and a
-/// state digest is only useful if it is bit-identical to Redis's. The hasher is a value type with
-/// no heap storage beyond a 64-byte block buffer, so it is cheap to create per key.
+/// state digest is only useful if it is bit-identical to Redis's. A digest of a data set hashes
+/// every key, field and member several times, mostly inputs shorter than one block, so
+/// ``words(of:)`` hashes a contiguous buffer in one call with no heap allocation; the streaming
+/// form is for long or scattered inputs.
 ///
 /// ```swift
 /// var hasher = SHA1()
@@ -17,25 +19,74 @@ public struct SHA1: Sendable {
     public static let digestByteCount = 20
 
     /// The five chaining words, H0...H4 in FIPS 180-4 notation.
-    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32) =
-        (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
+    struct Words: Hashable, Sendable {
+        var h0: UInt32 = 0x6745_2301
+        var h1: UInt32 = 0xEFCD_AB89
+        var h2: UInt32 = 0x98BA_DCFE
+        var h3: UInt32 = 0x1032_5476
+        var h4: UInt32 = 0xC3D2_E1F0
+
+        /// The digest bytes: H0 first, each word big-endian.
+        var bytes: [UInt8] {
+            var digest: [UInt8] = []
+            digest.reserveCapacity(20)
+            for word in [h0, h1, h2, h3, h4] {
+                digest.append(UInt8(truncatingIfNeeded: word >> 24))
+                digest.append(UInt8(truncatingIfNeeded: word >> 16))
+                digest.append(UInt8(truncatingIfNeeded: word >> 8))
+                digest.append(UInt8(truncatingIfNeeded: word))
+            }
+            return digest
+        }
+    }
+
+    private var state = Words()
     /// Bytes waiting for a full 64-byte block.
     private var pending: [UInt8] = []
     /// Total bytes hashed so far; the padding encodes it in bits, so it must be exact.
     private var messageByteCount: UInt64 = 0
 
     /// Creates a hasher in the FIPS 180-4 initial state.
-    public init() {
-        pending.reserveCapacity(64)
-    }
+    public init() {}
 
     /// Hashes `bytes` in one call.
     ///
     /// - Returns: the 20-byte digest.
     public static func hash<Bytes: Sequence>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
-        var hasher = SHA1()
-        hasher.update(bytes)
-        return hasher.finalize()
+        if let words = bytes.withContiguousStorageIfAvailable({ words(of: UnsafeRawBufferPointer($0)) }) {
+            return words.bytes
+        }
+        return Array(bytes).withUnsafeBytes { words(of: $0) }.bytes
+    }
+
+    /// Hashes a contiguous message in one call, without allocating.
+    static func words(of message: UnsafeRawBufferPointer) -> Words {
+        var state = Words()
+        let count = message.count
+        var offset = 0
+        if let base = message.baseAddress {
+            while count - offset >= 64 {
+                compress(&state, block: base + offset)
+                offset += 64
+            }
+        }
+        finish(&state, tail: UnsafeRawBufferPointer(rebasing: message[offset...]), messageByteCount: UInt64(count))
+        return state
+    }
+
+    /// Pads the last partial block (fewer than 64 bytes) with the message length and compresses
+    /// the one or two blocks that makes.
+    private static func finish(_ state: inout Words, tail: UnsafeRawBufferPointer, messageByteCount: UInt64) {
+        withUnsafeTemporaryAllocation(byteCount: 128, alignment: 8) { buffer in
+            let rest = tail.count
+            if rest > 0 { buffer.baseAddress!.copyMemory(from: tail.baseAddress!, byteCount: rest) }
+            buffer[rest] = 0x80
+            let end = rest < 56 ? 64 : 128
+            for index in (rest + 1)..<(end - 8) { buffer[index] = 0 }
+            buffer.storeBytes(of: (messageByteCount &* 8).bigEndian, toByteOffset: end - 8, as: UInt64.self)
+            compress(&state, block: UnsafeRawPointer(buffer.baseAddress!))
+            if end == 128 { compress(&state, block: UnsafeRawPointer(buffer.baseAddress! + 64)) }
+        }
     }
 
     /// Appends `bytes` to the message.
@@ -46,15 +97,11 @@ public struct SHA1: Sendable {
             update(contiguous: UnsafeRawBufferPointer(buffer))
         }
         if handled == nil {
-            update(contiguous: Array(bytes))
+            Array(bytes).withUnsafeBytes { update(contiguous: $0) }
         }
     }
 
     /// Hashes contiguous bytes: whole 64-byte blocks straight from the input, the rest buffered.
-    private mutating func update(contiguous bytes: [UInt8]) {
-        bytes.withUnsafeBytes { update(contiguous: $0) }
-    }
-
     private mutating func update(contiguous buffer: UnsafeRawBufferPointer) {
         messageByteCount &+= UInt64(buffer.count)
         var offset = 0
@@ -63,11 +110,11 @@ public struct SHA1: Sendable {
             pending.append(contentsOf: buffer[0..<taken])
             offset = taken
             guard pending.count == 64 else { return }
-            pending.withUnsafeBytes { compress(block: $0) }
+            pending.withUnsafeBytes { Self.compress(&state, block: $0.baseAddress!) }
             pending.removeAll(keepingCapacity: true)
         }
         while buffer.count - offset >= 64 {
-            compress(block: UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + 64)]))
+            Self.compress(&state, block: buffer.baseAddress! + offset)
             offset += 64
         }
         pending.append(contentsOf: buffer[offset...])
@@ -77,72 +124,42 @@ public struct SHA1: Sendable {
     ///
     /// - Returns: the 20-byte digest, H0 first, each word big-endian.
     public mutating func finalize() -> [UInt8] {
-        let messageBitCount = messageByteCount &* 8
-        pending.append(0x80)
-        if pending.count > 56 {
-            while pending.count < 64 { pending.append(0) }
-            pending.withUnsafeBytes { compress(block: $0) }
-            pending.removeAll(keepingCapacity: true)
-        }
-        while pending.count < 56 { pending.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) {
-            pending.append(UInt8(truncatingIfNeeded: messageBitCount >> UInt64(shift)))
-        }
-        pending.withUnsafeBytes { compress(block: $0) }
-        pending.removeAll(keepingCapacity: true)
-        var digest: [UInt8] = []
-        digest.reserveCapacity(SHA1.digestByteCount)
-        for word in [state.0, state.1, state.2, state.3, state.4] {
-            digest.append(UInt8(truncatingIfNeeded: word >> 24))
-            digest.append(UInt8(truncatingIfNeeded: word >> 16))
-            digest.append(UInt8(truncatingIfNeeded: word >> 8))
-            digest.append(UInt8(truncatingIfNeeded: word))
-        }
-        return digest
+        pending.withUnsafeBytes { Self.finish(&state, tail: $0, messageByteCount: messageByteCount) }
+        pending.removeAll()
+        return state.bytes
     }
 
     /// Runs the 80-round compression function over one 64-byte block.
-    private mutating func compress(block: UnsafeRawBufferPointer) {
-        assert(block.count == 64)
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { schedule in
-            for wordIndex in 0..<16 {
-                let base = wordIndex * 4
-                schedule[wordIndex] =
-                    UInt32(block[base]) << 24 | UInt32(block[base + 1]) << 16
-                    | UInt32(block[base + 2]) << 8 | UInt32(block[base + 3])
+    @inline(__always)
+    private static func compress(_ state: inout Words, block: UnsafeRawPointer) {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 16) { w in
+            for index in 0..<16 {
+                w[index] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
             }
-            for wordIndex in 16..<80 {
-                let mixed =
-                    schedule[wordIndex - 3] ^ schedule[wordIndex - 8] ^ schedule[wordIndex - 14]
-                    ^ schedule[wordIndex - 16]
-                schedule[wordIndex] = mixed.rotatedLeft(by: 1)
+            var a = state.h0, b = state.h1, c = state.h2, d = state.h3, e = state.h4
+            @inline(__always) func word(_ round: Int) -> UInt32 {
+                if round < 16 { return w[round] }
+                let mixed = (w[(round - 3) & 15] ^ w[(round - 8) & 15] ^ w[(round - 14) & 15] ^ w[round & 15]).rotatedLeft(by: 1)
+                w[round & 15] = mixed
+                return mixed
             }
-            var (a, b, c, d, e) = state
-            for round in 0..<80 {
-                let f: UInt32
-                let k: UInt32
-                switch round {
-                case 0..<20:
-                    f = (b & c) | (~b & d)
-                    k = 0x5A82_7999
-                case 20..<40:
-                    f = b ^ c ^ d
-                    k = 0x6ED9_EBA1
-                case 40..<60:
-                    f = (b & c) | (b & d) | (c & d)
-                    k = 0x8F1B_BCDC
-                default:
-                    f = b ^ c ^ d
-                    k = 0xCA62_C1D6
-                }
-                let temporary = a.rotatedLeft(by: 5) &+ f &+ e &+ k &+ schedule[round]
+            @inline(__always) func step(_ f: UInt32, _ k: UInt32, _ round: Int) {
+                let temporary = a.rotatedLeft(by: 5) &+ f &+ e &+ k &+ word(round)
                 e = d
                 d = c
                 c = b.rotatedLeft(by: 30)
                 b = a
                 a = temporary
             }
-            state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e)
+            for round in 0..<20 { step((b & c) | (~b & d), 0x5A82_7999, round) }
+            for round in 20..<40 { step(b ^ c ^ d, 0x6ED9_EBA1, round) }
+            for round in 40..<60 { step((b & c) | (b & d) | (c & d), 0x8F1B_BCDC, round) }
+            for round in 60..<80 { step(b ^ c ^ d, 0xCA62_C1D6, round) }
+            state.h0 &+= a
+            state.h1 &+= b
+            state.h2 &+= c
+            state.h3 &+= d
+            state.h4 &+= e
         }
     }
 }

@@ -19,12 +19,42 @@ extension Keyspace {
     /// order the keys were written in. Keys that expired but were not yet deleted are included,
     /// as Redis includes them.
     public func datasetDigest() -> RedisDigest {
-        let databasesWithKeys = databases.indices.map { db in
-            (dbIndex: db, keys: databases[db].entries.occupied.map {
-                DigestKeyEntry(key: $0.key, value: digestValue($0.value), expireAtMilliseconds: expireTime(db: db, $0.key))
-            })
+        // Streamed key by key: nothing is collected, so a digest of a large state needs no more
+        // memory than the state itself.
+        var builder = DatasetDigestBuilder()
+        for db in databases.indices where !databases[db].entries.isEmpty {
+            builder.beginDatabase(db)
+            let entries = databases[db].entries
+            for slotIndex in 0..<entries.slotCount {
+                guard let slot = entries.slot(at: slotIndex) else { continue }
+                var mixer = DigestMixer.forKey(slot.key, type: digestObjectType(slot.value))
+                feed(slot.value, into: &mixer)
+                builder.addKey(mixer.finish(hasExpiry: expireTime(db: db, slot.key) != nil))
+            }
         }
-        return RedisDigest.datasetDigest(databases: databasesWithKeys)
+        return builder.digest
+    }
+
+    private func digestObjectType(_ value: StoredValue) -> DigestObjectType {
+        switch value {
+        case .integer, .bytes: return .string
+        case .list: return .list
+        case .hash: return .hash
+        case .set: return .set
+        case .sortedSet: return .sortedSet
+        }
+    }
+
+    /// Feeds a stored value straight from its storage, as Redis's `xorObjectDigest` walks it.
+    private func feed(_ value: StoredValue, into mixer: inout DigestMixer) {
+        switch value {
+        case .integer(let integer): mixer.addString(formatInt64(integer))
+        case .bytes(let bytes): mixer.addString(bytes)
+        case .list(let list): for item in list.items { mixer.addListElement(item) }
+        case .hash(let hash): for slot in hash.fields.occupied { mixer.addHashField(slot.key, value: slot.value) }
+        case .set(let set): for slot in set.members.occupied { mixer.addSetMember(slot.key) }
+        case .sortedSet(let sortedSet): mixer.addSortedSet(sortedSet.elements)
+        }
     }
 
     /// ``datasetDigest()`` as Redis prints it: 40 lowercase hex digits, all zeros when every

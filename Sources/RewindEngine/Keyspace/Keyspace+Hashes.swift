@@ -39,7 +39,7 @@ extension Keyspace {
             }
             return picked
         }
-        var all = map.slots.indices.filter { map.slots[$0] != nil }
+        var all = (0..<map.slotCount).filter { map.isOccupied($0) }
         if count >= Int64(all.count) { return all }
         let wanted = Int(count)
         for position in 0..<wanted {

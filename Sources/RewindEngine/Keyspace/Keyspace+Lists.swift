@@ -1,7 +1,6 @@
 // List commands. See redis src/t_list.c (pushGenericCommand, popGenericCommand, lmoveGenericCommand,
 // lposCommand, mpopGenericCommand, blockingPopGenericCommand).
 
-import DequeModule
 import RewindRESP
 
 /// Which end of a list a command works on.
@@ -173,11 +172,14 @@ extension Keyspace {
         let length = list.items.count
         var compared: Int64 = 0
         var step = 0
+        var forward = list.items.makeIterator()
+        var backward = list.items.reversedElements()
         while step < length && (maxLength == 0 || compared < maxLength) {
             let position = fromTail ? length - 1 - step : step
             step += 1
             compared += 1
-            guard list.items[position] == element else { continue }
+            guard let current = fromTail ? backward.next() : forward.next() else { break }
+            guard current == element else { continue }
             matches += 1
             if matches <= skip { continue }
             positions.append(.integer(Int64(position)))
@@ -230,7 +232,7 @@ extension Keyspace {
             if removed < limit && item == element { removed += 1 } else { kept.append(item) }
         }
         guard removed > 0 else { return .integer(0) }
-        list.items = Deque(count < 0 ? kept.reversed() : kept)
+        list.items = PackedList(count < 0 ? kept.reversed() : kept)
         finishListWrite(key, list, db: context.db)
         context.dirty += Int(removed)
         return .integer(removed)

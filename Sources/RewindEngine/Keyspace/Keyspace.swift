@@ -51,7 +51,7 @@ public final class Keyspace {
     ///   - databaseCount: How many databases there are (Redis's `databases` setting).
     public init(randomSeed: UInt64, databaseCount: Int = 16) {
         precondition(databaseCount >= 1, "a keyspace needs at least one database")
-        databases = Array(repeating: Database(), count: databaseCount)
+        databases = (0..<databaseCount).map { _ in Database() }
         random = SplitMix64(seed: randomSeed)
     }
 

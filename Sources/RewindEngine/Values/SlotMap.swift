@@ -1,137 +1,330 @@
-// An insertion-stable hash map whose iteration order never depends on Swift's hash seed.
+// An insertion-stable hash map whose iteration order never depends on a hash seed.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A map from byte-string keys to values that keeps each entry at a stable slot index.
 ///
-/// Why not `Dictionary` alone: Swift seeds its hashes per process, so iterating a dictionary gives
-/// a different order on every run, and KEYS, SCAN, SPOP or active expiry would then differ between
-/// a run and its replay. Here the dictionary only maps a key to its slot; every observable order
-/// (iteration, SCAN cursors, random picks) is the slot order, which depends only on the sequence of
-/// inserts and removals.
+/// Why not `Dictionary`: Swift seeds its hashes per process, so iterating a dictionary gives a
+/// different order on every run, and KEYS, SCAN, SPOP or active expiry would then differ between a
+/// run and its replay. Here every observable order (iteration, SCAN cursors, random picks) is the
+/// slot order, which depends only on the sequence of inserts and removals; the hash index below
+/// is only ever probed, never iterated, so its seed changes nothing anyone can see.
 ///
 /// A removed entry leaves a hole that the next insert reuses (last freed, first reused). An entry
 /// never moves while it stays in the map, so a SCAN that walks slots upwards returns every entry
 /// present for the whole scan (Redis's SCAN guarantee). When holes outnumber entries three to one,
 /// the slots are compacted and ``generation`` changes; a cursor from an older generation restarts
 /// the scan at 0, which may repeat entries (Redis allows that) but never skips one.
+///
+/// Layout, chosen for memory and speed (measured in docs/ENGINE.md):
+/// - each key is stored once, in its slot;
+/// - a map of at most ``linearLimit`` slots has no index at all: a lookup compares the few keys
+///   (most hashes and sets in real data sets are this small, as Redis's listpack encodings assume);
+/// - a bigger map has an open-addressing index of 8-byte buckets (linear probing, backward-shift
+///   deletion, load at most 3/4). A bucket holds the key's 32-bit hash and its slot index + 1
+///   (0 = empty), so probing compares hashes first and growing never rehashes a key;
 struct SlotMap<Value> {
+    /// A key and its value, as iteration hands them out (the key copied out of the arena).
     struct Slot {
         var key: [UInt8]
         var value: Value
     }
 
-    private(set) var positions: [[UInt8]: Int32] = [:]
-    private(set) var slots: [Slot?] = []
-    private var freeSlotIndexes: [Int32] = []
-    /// Counts compactions, so stale SCAN cursors can be recognised.
-    private(set) var generation: UInt64 = 0
+    /// One slot: where its key is in ``arena``, and its value (nil for a hole).
+    private struct Entry {
+        var keyOffset: Int
+        var keyLength: UInt32
+        var value: Value?
+    }
 
-    var count: Int { positions.count }
-    var isEmpty: Bool { positions.isEmpty }
+    private var entries: [Entry] = []
+    private var arena: [UInt8] = []
+    /// Bytes of ``arena`` that belong to removed keys.
+    private var garbageByteCount = 0
+    /// Empty while the map is linear; otherwise a power-of-two count of buckets.
+    private var buckets: [UInt64] = []
+    private var freeSlotIndexes: [Int32] = []
+    private var liveCount: Int32 = 0
+    /// Counts compactions, so stale SCAN cursors can be recognised.
+    private(set) var generation: UInt32 = 0
+
+    /// Maps with at most this many slots are searched linearly and carry no index.
+    static var linearLimit: Int { 8 }
+
+    var count: Int { Int(liveCount) }
+    var isEmpty: Bool { liveCount == 0 }
     /// One past the highest slot index in use.
-    var slotCount: Int { slots.count }
+    var slotCount: Int { entries.count }
+
+    // MARK: - Lookup
 
     func slotIndex(of key: [UInt8]) -> Int? {
-        positions[key].map(Int.init)
+        key.withUnsafeBytes { wanted in
+            arena.withUnsafeBytes { arenaBytes in
+                entries.withUnsafeBufferPointer { entries in
+                    if buckets.isEmpty {
+                        for index in entries.indices where entries[index].value != nil {
+                            if Self.keyEquals(entries[index], wanted, arenaBytes) { return index }
+                        }
+                        return nil
+                    }
+                    let hash = ByteStringHash.hash(wanted)
+                    return buckets.withUnsafeBufferPointer { buckets in
+                        let mask = buckets.count - 1
+                        var position = Int(hash) & mask
+                        while true {
+                            let bucket = buckets[position]
+                            if bucket == 0 { return nil }
+                            if UInt32(truncatingIfNeeded: bucket >> 32) == hash {
+                                let index = Int(UInt32(truncatingIfNeeded: bucket)) - 1
+                                if Self.keyEquals(entries[index], wanted, arenaBytes) { return index }
+                            }
+                            position = (position + 1) & mask
+                        }
+                    }
+                }
+            }
+        }
     }
 
-    func value(at slotIndex: Int) -> Value? { slots[slotIndex]?.value }
-    func key(at slotIndex: Int) -> [UInt8]? { slots[slotIndex]?.key }
-    func slot(at slotIndex: Int) -> Slot? { slots[slotIndex] }
+    @inline(__always)
+    private static func keyEquals(_ entry: Entry, _ wanted: UnsafeRawBufferPointer, _ arena: UnsafeRawBufferPointer) -> Bool {
+        let length = Int(entry.keyLength)
+        guard length == wanted.count else { return false }
+        if length == 0 { return true }
+        return memcmp(arena.baseAddress! + entry.keyOffset, wanted.baseAddress!, length) == 0
+    }
+
+    /// Whether a slot holds an entry.
+    func isOccupied(_ slotIndex: Int) -> Bool { entries[slotIndex].value != nil }
+
+    func value(at slotIndex: Int) -> Value? { entries[slotIndex].value }
+
+    func key(at slotIndex: Int) -> [UInt8]? {
+        let entry = entries[slotIndex]
+        guard entry.value != nil else { return nil }
+        return keyBytes(entry)
+    }
+
+    func slot(at slotIndex: Int) -> Slot? {
+        let entry = entries[slotIndex]
+        guard let value = entry.value else { return nil }
+        return Slot(key: keyBytes(entry), value: value)
+    }
+
+    private func keyBytes(_ entry: Entry) -> [UInt8] {
+        Array(arena[entry.keyOffset..<entry.keyOffset + Int(entry.keyLength)])
+    }
+
+    private func keyHash(_ entry: Entry) -> UInt32 {
+        arena.withUnsafeBytes { bytes in
+            ByteStringHash.hash(UnsafeRawBufferPointer(rebasing: bytes[entry.keyOffset..<entry.keyOffset + Int(entry.keyLength)]))
+        }
+    }
 
     subscript(key: [UInt8]) -> Value? {
-        guard let index = positions[key] else { return nil }
-        return slots[Int(index)]?.value
+        guard let index = slotIndex(of: key) else { return nil }
+        return entries[index].value
     }
+
+    // MARK: - Writing
 
     /// Replaces the value of an occupied slot.
     mutating func setValue(_ value: Value, at slotIndex: Int) {
-        precondition(slots[slotIndex] != nil, "setValue on an empty slot")
-        slots[slotIndex]!.value = value
+        precondition(entries[slotIndex].value != nil, "setValue on an empty slot")
+        entries[slotIndex].value = value
     }
 
     /// Inserts or replaces; returns the slot index and whether the key was new.
     @discardableResult
     mutating func set(_ value: Value, forKey key: [UInt8]) -> (slotIndex: Int, inserted: Bool) {
-        if let index = positions[key] {
-            slots[Int(index)]!.value = value
-            return (Int(index), false)
+        if let index = slotIndex(of: key) {
+            entries[index].value = value
+            return (index, false)
         }
         return (insertNew(key: key, value: value), true)
     }
 
     /// Inserts a key known to be absent.
     mutating func insertNew(key: [UInt8], value: Value) -> Int {
-        while let free = freeSlotIndexes.last, Int(free) >= slots.count || slots[Int(free)] != nil {
+        precondition(key.count < Int(UInt32.max), "a key is shorter than 4 GiB")
+        let entry = Entry(keyOffset: arena.count, keyLength: UInt32(key.count), value: value)
+        // Big maps grow by half instead of doubling: less slack, and a smaller peak while the old
+        // and the new buffer are both alive during the copy.
+        if arena.count + key.count > arena.capacity && arena.count >= 4096 {
+            arena.reserveCapacity((arena.count + key.count) * 3 / 2)
+        }
+        arena.append(contentsOf: key)
+        while let free = freeSlotIndexes.last, Int(free) >= entries.count || entries[Int(free)].value != nil {
             freeSlotIndexes.removeLast()
         }
         let index: Int
         if let free = freeSlotIndexes.popLast() {
             index = Int(free)
-            slots[index] = Slot(key: key, value: value)
+            entries[index] = entry
         } else {
-            index = slots.count
-            slots.append(Slot(key: key, value: value))
+            index = entries.count
+            precondition(index < Int(UInt32.max) - 1, "a SlotMap holds fewer than 2^32 - 1 entries")
+            if entries.count == entries.capacity && entries.count >= 1024 {
+                entries.reserveCapacity(entries.count + entries.count / 2)
+            }
+            entries.append(entry)
         }
-        positions[key] = Int32(truncatingIfNeeded: index)
+        liveCount += 1
+        if !buckets.isEmpty {
+            if Int(liveCount) * 4 > buckets.count * 3 { growIndex() }
+            insertIntoIndex(hash: key.withUnsafeBytes { ByteStringHash.hash($0) }, slotIndex: index)
+        } else if entries.count > Self.linearLimit {
+            rebuildIndex()
+        }
         return index
     }
 
     @discardableResult
     mutating func removeValue(forKey key: [UInt8]) -> Value? {
-        guard let index = positions[key] else { return nil }
-        return remove(at: Int(index))
+        guard let index = slotIndex(of: key) else { return nil }
+        return remove(at: index)
     }
 
     /// Empties a slot and returns its value.
     @discardableResult
     mutating func remove(at slotIndex: Int) -> Value? {
-        guard let slot = slots[slotIndex] else { return nil }
-        positions[slot.key] = nil
-        slots[slotIndex] = nil
-        if slotIndex == slots.count - 1 {
-            while let last = slots.last, last == nil { slots.removeLast() }
+        let entry = entries[slotIndex]
+        guard let value = entry.value else { return nil }
+        if !buckets.isEmpty { removeFromIndex(hash: keyHash(entry), slotIndex: slotIndex) }
+        entries[slotIndex] = Entry(keyOffset: 0, keyLength: 0, value: nil)
+        garbageByteCount += Int(entry.keyLength)
+        liveCount -= 1
+        if slotIndex == entries.count - 1 {
+            while let last = entries.last, last.value == nil { entries.removeLast() }
         } else {
             freeSlotIndexes.append(Int32(truncatingIfNeeded: slotIndex))
         }
-        if slots.count > 64 && positions.count * 4 < slots.count { compact() }
-        return slot.value
+        if liveCount == 0 {
+            removeAllKeepingGeneration()
+        } else if entries.count > 64 && Int(liveCount) * 4 < entries.count {
+            compact()
+        } else if garbageByteCount > 4096 && garbageByteCount * 2 > arena.count {
+            compactArena()
+        }
+        return value
     }
 
     mutating func removeAll() {
-        positions = [:]
-        slots = []
-        freeSlotIndexes = []
+        removeAllKeepingGeneration()
         generation &+= 1
+    }
+
+    private mutating func removeAllKeepingGeneration() {
+        entries = []
+        arena = []
+        garbageByteCount = 0
+        buckets = []
+        freeSlotIndexes = []
+        liveCount = 0
     }
 
     /// Moves every entry down to a dense prefix, in slot order, and starts a new generation.
     private mutating func compact() {
-        var dense: [Slot?] = []
-        dense.reserveCapacity(positions.count)
-        for case let slot? in slots {
-            positions[slot.key] = Int32(truncatingIfNeeded: dense.count)
-            dense.append(slot)
-        }
-        slots = dense
+        var dense: [Entry] = []
+        dense.reserveCapacity(Int(liveCount))
+        for entry in entries where entry.value != nil { dense.append(entry) }
+        entries = dense
         freeSlotIndexes = []
         generation &+= 1
+        compactArena()
+        if entries.count > Self.linearLimit { rebuildIndex() } else { buckets = [] }
+    }
+
+    /// Copies the live keys into a new arena, in slot order; slot indexes do not change.
+    private mutating func compactArena() {
+        var packed: [UInt8] = []
+        packed.reserveCapacity(arena.count - garbageByteCount)
+        for index in entries.indices where entries[index].value != nil {
+            let entry = entries[index]
+            let offset = packed.count
+            packed.append(contentsOf: arena[entry.keyOffset..<entry.keyOffset + Int(entry.keyLength)])
+            entries[index].keyOffset = offset
+        }
+        arena = packed
+        garbageByteCount = 0
+    }
+
+    // MARK: - The index
+
+    /// Builds the index from the slots, at a size that leaves room to grow.
+    private mutating func rebuildIndex() {
+        var capacity = 16
+        while Int(liveCount) * 4 > capacity * 3 { capacity *= 2 }
+        buckets = Array(repeating: 0, count: capacity)
+        for index in entries.indices where entries[index].value != nil {
+            insertIntoIndex(hash: keyHash(entries[index]), slotIndex: index)
+        }
+    }
+
+    /// Doubles the index; the buckets carry their hashes, so no key is rehashed.
+    private mutating func growIndex() {
+        let old = buckets
+        buckets = Array(repeating: 0, count: old.count * 2)
+        let mask = buckets.count - 1
+        for bucket in old where bucket != 0 {
+            var position = Int(UInt32(truncatingIfNeeded: bucket >> 32)) & mask
+            while buckets[position] != 0 { position = (position + 1) & mask }
+            buckets[position] = bucket
+        }
+    }
+
+    private mutating func insertIntoIndex(hash: UInt32, slotIndex: Int) {
+        let mask = buckets.count - 1
+        var position = Int(hash) & mask
+        while buckets[position] != 0 { position = (position + 1) & mask }
+        buckets[position] = UInt64(hash) << 32 | UInt64(slotIndex + 1)
+    }
+
+    /// Removes the bucket pointing at `slotIndex` and shifts its successors back, so lookups
+    /// never need tombstones.
+    private mutating func removeFromIndex(hash: UInt32, slotIndex: Int) {
+        let mask = buckets.count - 1
+        let wanted = UInt64(hash) << 32 | UInt64(slotIndex + 1)
+        var hole = Int(hash) & mask
+        while buckets[hole] != wanted {
+            precondition(buckets[hole] != 0, "SlotMap index lost an entry")
+            hole = (hole + 1) & mask
+        }
+        var next = (hole + 1) & mask
+        while true {
+            let bucket = buckets[next]
+            if bucket == 0 { break }
+            let home = Int(UInt32(truncatingIfNeeded: bucket >> 32)) & mask
+            // Move `bucket` into the hole when the hole lies on its probe path (home ... next).
+            if (next &- home) & mask >= (next &- hole) & mask {
+                buckets[hole] = bucket
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+        buckets[hole] = 0
     }
 
     /// The occupied slots in slot order.
-    var occupied: some Sequence<Slot> { slots.lazy.compactMap { $0 } }
+    var occupied: some Sequence<Slot> { entries.indices.lazy.compactMap { slot(at: $0) } }
 
     /// A uniformly drawn slot index when the slots are dense; the first occupied slot after a
     /// random start otherwise. Nil when empty.
     func randomSlotIndex(using random: inout SplitMix64) -> Int? {
-        guard !positions.isEmpty else { return nil }
+        guard liveCount != 0 else { return nil }
         for _ in 0..<32 {
-            let index = Int(random.next(below: UInt64(slots.count)))
-            if slots[index] != nil { return index }
+            let index = Int(random.next(below: UInt64(entries.count)))
+            if entries[index].value != nil { return index }
         }
-        let start = Int(random.next(below: UInt64(slots.count)))
-        for offset in 0..<slots.count {
-            let index = (start + offset) % slots.count
-            if slots[index] != nil { return index }
+        let start = Int(random.next(below: UInt64(entries.count)))
+        for offset in 0..<entries.count {
+            let index = (start + offset) % entries.count
+            if entries[index].value != nil { return index }
         }
         return nil
     }
@@ -144,13 +337,13 @@ struct SlotMap<Value> {
     /// The slot index a SCAN cursor resumes at; 0 for cursor 0 or a cursor of an older generation.
     func scanStart(cursor: UInt64) -> Int {
         guard cursor != 0 else { return 0 }
-        guard cursor >> Self.generationShift == generation & 0xFFFF else { return 0 }
+        guard cursor >> Self.generationShift == UInt64(generation & 0xFFFF) else { return 0 }
         return Int(cursor & Self.slotMask)
     }
 
     /// The cursor to return after visiting slots below `nextSlotIndex`; 0 once all were visited.
     func scanCursor(nextSlotIndex: Int) -> UInt64 {
-        guard nextSlotIndex < slots.count else { return 0 }
-        return (generation & 0xFFFF) << Self.generationShift | UInt64(nextSlotIndex)
+        guard nextSlotIndex < entries.count else { return 0 }
+        return (UInt64(generation & 0xFFFF)) << Self.generationShift | UInt64(nextSlotIndex)
     }
 }

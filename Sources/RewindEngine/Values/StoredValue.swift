@@ -1,7 +1,5 @@
 // The value types a key can hold. See redis src/object.c (encodings) and src/server.h (OBJ_*).
 
-import DequeModule
-
 /// The value of one key.
 ///
 /// Strings that are canonical 64-bit integers are kept as `Int64` (Redis's `OBJ_ENCODING_INT`):
@@ -64,10 +62,10 @@ enum StoredValue {
     }
 }
 
-/// A list: a ring buffer of elements, O(1) at both ends.
+/// A list: elements packed into chunks (``PackedList``), O(1) at both ends.
 final class ListValue {
-    var items: Deque<[UInt8]>
-    init(_ items: Deque<[UInt8]> = []) { self.items = items }
+    var items: PackedList
+    init(_ items: PackedList = PackedList()) { self.items = items }
 }
 
 /// A hash: fields in a ``SlotMap`` so HGETALL, HSCAN and HRANDFIELD never depend on Swift's seed.
@@ -105,7 +103,11 @@ final class SortedSetValue {
 /// One database: its keys and, separately, the expiry times of the keys that have one
 /// (Redis's `db->dict` and `db->expires`). Keeping expiry apart costs nothing for the many keys
 /// without a TTL and lets active expiry sample only keys that can expire.
-struct Database {
+///
+/// A class, not a struct: reading `databases[db].entries[key]` through a struct element made Swift
+/// copy the whole `Database` (ten array references retained and released) on every lookup, which
+/// was 40% of a GET/SET profile.
+final class Database {
     var entries = SlotMap<StoredValue>()
     /// Unix time in milliseconds at which each key expires.
     var expires = SlotMap<Int64>()

@@ -171,7 +171,7 @@ public final class LogReader {
             let segment = segments[segmentIndex]
             let isLast = segmentIndex == segments.count - 1
             if expected == nil { expected = segment.firstSequence }
-            if let loss = try loadSegment(segment) {
+            if let loss = try loadSegment(segment, isLast: isLast) {
                 let damage = LogDamage(
                     kind: loss.kind, segmentFileName: segment.fileName, byteOffset: 0, byteCount: loss.byteCount,
                     recordIndex: 0, reason: loss.reason)
@@ -266,6 +266,7 @@ public final class LogReader {
                         summary.recordCount += 1
                         summary.lastSequence = header.lastSequence
                         offset = recordEnd
+                        segmentBytes.release(before: offset)
                         recordIndex += 1
                         summary.tail = (segmentIndex, offset)
                     case .incomplete(let reason), .damaged(_, let reason):
@@ -329,14 +330,15 @@ public final class LogReader {
 
     // MARK: - Segments and payloads
 
-    private var segmentBytes: [UInt8] = []
+    private var segmentBytes = SegmentBytes.empty
     private var segmentDictionaryID: UInt32 = 0
 
     /// Loads a segment into `segmentBytes`; returns the loss when the file cannot be used at all.
-    private func loadSegment(_ segment: Manifest.Segment) throws -> (kind: LogDamage.Kind, byteCount: Int, reason: String)? {
+    private func loadSegment(_ segment: Manifest.Segment, isLast: Bool) throws -> (kind: LogDamage.Kind, byteCount: Int, reason: String)? {
         let path = FileIO.join(directory, segment.fileName)
         guard FileIO.exists(path) else { return (.missingSegment, 0, "segment file is missing") }
-        segmentBytes = try FileIO.readFile(path, byteCountMax: LogLimits.segmentByteCountMax)
+        segmentBytes = SegmentBytes.empty
+        segmentBytes = try SegmentBytes.load(path, byteCountMax: LogLimits.segmentByteCountMax, mapping: !isLast)
         let parsed = segmentBytes.withUnsafeBytes { SegmentHeader.parse($0) }
         switch parsed {
         case .failure(let detail):

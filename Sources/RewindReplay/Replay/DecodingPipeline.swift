@@ -12,6 +12,8 @@ struct DecodedEntry: Sendable {
     var db: Int
     var kind: LogEntry.Kind
     var arguments: [[UInt8]]
+    /// The hash of the reply the client got, when the writer recorded one.
+    var replyHash: UInt64?
     var segmentIndex: Int
     /// Byte offset of the record holding the entry.
     var byteOffset: Int
@@ -22,6 +24,7 @@ struct DecodedEntry: Sendable {
         db = Int(view.db)
         kind = view.kind
         arguments = view.kind == .command || view.kind == .checkpoint ? view.arguments.map { Array($0) } : []
+        replyHash = view.replyHash
         segmentIndex = record.segmentIndex
         byteOffset = record.byteOffset
     }

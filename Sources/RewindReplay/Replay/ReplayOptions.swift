@@ -32,6 +32,9 @@ public struct ReplayOptions: Sendable {
     public var decodesConcurrently = false
     /// Compare the state's digest with the digest of every checkpoint entry (`--check`).
     public var checksCheckpoints = false
+    /// Compare the hash of the engine's reply to each entry with the reply hash logged with it,
+    /// where there is one (`--check`; docs/FORMAT.md, "Reply hashes").
+    public var checksReplyHashes = false
 
     public init(untilSequence: UInt64? = nil, untilTimestampMilliseconds: Int64? = nil,
                 excludedSequences: Set<UInt64> = [], excludedCommands: Set<String> = [],

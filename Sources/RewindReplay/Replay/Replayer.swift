@@ -100,6 +100,10 @@ public struct ReplaySummary: Sendable {
     public var checkedCheckpointCount = 0
     /// With ``ReplayOptions/checksCheckpoints``: the first checkpoint whose digest differs.
     public var checkpointMismatch: CheckpointMismatch?
+    /// With ``ReplayOptions/checksReplyHashes``: entries with a logged reply hash that were compared.
+    public var checkedReplyCount = 0
+    /// With ``ReplayOptions/checksReplyHashes``: the first entry the engine answered differently.
+    public var replyMismatch: ReplyMismatch?
 
     public static let failureCountMax = 20
 
@@ -325,6 +329,15 @@ struct ReplayRun {
         }
     }
 
+    private mutating func checkReply(_ reply: RESPValue, logged: UInt64, entry: DecodedEntry) {
+        summary.checkedReplyCount += 1
+        guard summary.replyMismatch == nil else { return }
+        let replayed = ReplyHash.of(reply)
+        guard replayed != logged else { return }
+        summary.replyMismatch = ReplyMismatch(place: place(entry), arguments: entry.arguments, command: Self.text(entry.arguments),
+                                              loggedHash: logged, replayedHash: replayed, replayedReply: reply)
+    }
+
     private mutating func advance(_ entry: DecodedEntry) {
         summary.lastSequence = entry.sequence
         summary.lastTimestampMilliseconds = entry.timestampMilliseconds
@@ -354,6 +367,7 @@ struct ReplayRun {
         }
         let reply = keyspace.apply(command, nowMilliseconds: entry.timestampMilliseconds)
         summary.appliedCommandCount += 1
+        if options.checksReplyHashes, let logged = entry.replyHash { checkReply(reply, logged: logged, entry: entry) }
         if options.checksCheckpoints {
             recentCommands.append((place(entry), Self.text(command.arguments)))
             if recentCommands.count > CheckpointMismatch.recentCommandCountMax { recentCommands.removeFirst() }

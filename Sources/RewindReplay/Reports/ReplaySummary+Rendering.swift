@@ -29,6 +29,10 @@ extension ReplaySummary {
             lines.append(checkpointMismatch == nil ? "Checked \(counted(checkedCheckpointCount, "checkpoint")): every digest matches."
                 : "Checked \(counted(checkedCheckpointCount, "checkpoint")): the digest differs from checkpoint #\(checkpointMismatch!.place.sequence) on.")
         }
+        if checkedReplyCount > 0 || replyMismatch != nil {
+            lines.append(replyMismatch == nil ? "Checked \(counted(checkedReplyCount, "reply hash", "reply hashes")): every reply matches."
+                : "Checked \(counted(checkedReplyCount, "reply hash", "reply hashes")): the reply to #\(replyMismatch!.place.sequence) differs.")
+        }
         let perDatabase = keysPerDatabase.keys.sorted().map { "db \($0): \(keysPerDatabase[$0]!)" }.joined(separator: ", ")
         lines.append("Keys: \(keyCount)" + (perDatabase.isEmpty ? "" : " (\(perDatabase))"))
         if peakResidentBytes > 0 { lines.append("Peak memory: \(EntryFormatting.byteCountText(peakResidentBytes))") }
@@ -78,6 +82,8 @@ extension ReplaySummary {
         object.add("damages", strings: damages.map(\.description))
         object.add("checked_checkpoints", checkedCheckpointCount)
         if let mismatch = checkpointMismatch { object.add("checkpoint_mismatch_seq", mismatch.place.sequence) } else { object.addNull("checkpoint_mismatch_seq") }
+        object.add("checked_replies", checkedReplyCount)
+        if let mismatch = replyMismatch { object.add("reply_mismatch_seq", mismatch.place.sequence) } else { object.addNull("reply_mismatch_seq") }
         return object.text
     }
 

@@ -1,0 +1,67 @@
+// Hashing and comparing byte strings for the engine's hash indexes (SlotMap).
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A fast 32-bit hash of a byte string, read eight bytes at a time.
+///
+/// Swift's `Hasher` feeds an `[UInt8]` to SipHash one byte at a time, which took 15% of a replay
+/// (docs/ENGINE.md). This hash multiplies and folds whole words, then finishes with MurmurHash3's
+/// 64-bit mixer. The seed is drawn once per process, so keys chosen by a client cannot be aimed at
+/// one bucket chain across runs (Redis seeds its SipHash the same way); the seed only decides the
+/// layout of an index that nothing iterates, so it cannot make a run and its replay differ.
+enum ByteStringHash {
+    static let seed: UInt64 = {
+        var generator = SystemRandomNumberGenerator()
+        return generator.next()
+    }()
+
+    @inline(__always)
+    static func hash(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBytes { hash($0) }
+    }
+
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        let count = bytes.count
+        var state = seed ^ (UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15)
+        var offset = 0
+        while offset + 8 <= count {
+            let word = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            state = (state ^ word) &* 0xBF58_476D_1CE4_E5B9
+            state ^= state >> 29
+            offset += 8
+        }
+        if offset < count {
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while offset < count {
+                tail |= UInt64(bytes[offset]) << shift
+                shift += 8
+                offset += 1
+            }
+            state = (state ^ tail) &* 0x94D0_49BB_1331_11EB
+            state ^= state >> 31
+        }
+        // MurmurHash3 fmix64.
+        state ^= state >> 33
+        state &*= 0xFF51_AFD7_ED55_8CCD
+        state ^= state >> 33
+        state &*= 0xC4CE_B9FE_1A85_EC53
+        state ^= state >> 33
+        return UInt32(truncatingIfNeeded: state ^ (state >> 32))
+    }
+}
+
+/// Whether two byte strings are equal, compared with `memcmp`.
+@inline(__always)
+func byteStringsEqual(_ left: [UInt8], _ right: [UInt8]) -> Bool {
+    let count = left.count
+    guard count == right.count else { return false }
+    if count == 0 { return true }
+    return left.withUnsafeBytes { l in
+        right.withUnsafeBytes { r in memcmp(l.baseAddress!, r.baseAddress!, count) == 0 }
+    }
+}

@@ -1,0 +1,379 @@
+// A list value packed into byte chunks. See redis src/quicklist.c and src/listpack.c.
+
+import DequeModule
+
+/// The elements of a list, packed several to a chunk as Redis packs listpacks into a quicklist.
+///
+/// A `Deque<[UInt8]>` spent a Swift array (a 32-byte header in a malloc chunk, 64 bytes or more)
+/// on every element, which made lists the largest part of a replayed state's memory
+/// (docs/ENGINE.md). Here each element costs its bytes plus two length bytes when it is shorter
+/// than 128 bytes:
+///
+///     element := length:uleb128 bytes length:reversed-uleb128
+///
+/// The length is written on both sides, as a listpack's `backlen`, so the chunk can be walked
+/// from either end: pushes and pops at both ends cost O(1) amortized, an index costs a walk over
+/// the chunks from the nearer end plus a walk inside one chunk (as quicklist's).
+///
+/// A chunk holds at most ``chunkElementLimit`` elements and, unless one element alone is bigger,
+/// ``chunkByteLimit`` bytes. Popping from the head advances a start offset instead of moving the
+/// rest of the chunk; the dead prefix is reused by the next push at the head.
+struct PackedList: Sequence {
+    struct Chunk {
+        /// The encoded elements live in `bytes[start...]`.
+        var bytes: [UInt8]
+        var start: Int
+        var count: Int
+
+        var liveByteCount: Int { bytes.count - start }
+    }
+
+    static var chunkByteLimit: Int { 4096 }
+    static var chunkElementLimit: Int { 128 }
+
+    private(set) var chunks: Deque<Chunk> = []
+    private(set) var count = 0
+
+    init() {}
+
+    init<Elements: Sequence>(_ elements: Elements) where Elements.Element == [UInt8] {
+        for element in elements { append(element) }
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    // MARK: - Encoding
+
+    private static func encodedByteCount(_ length: Int) -> Int {
+        var size = 1
+        var rest = length >> 7
+        while rest > 0 { size += 1; rest >>= 7 }
+        return 2 * size + length
+    }
+
+    private static func encode(_ element: [UInt8]) -> [UInt8] {
+        var length = element.count
+        var prefix: [UInt8] = []
+        repeat {
+            let low = UInt8(length & 0x7F)
+            length >>= 7
+            prefix.append(length > 0 ? low | 0x80 : low)
+        } while length > 0
+        var encoded = prefix
+        encoded.reserveCapacity(2 * prefix.count + element.count)
+        encoded.append(contentsOf: element)
+        encoded.append(contentsOf: prefix.reversed())
+        return encoded
+    }
+
+    /// The element starting at `offset`: its bytes' range and the offset after it.
+    private static func element(in bytes: [UInt8], at offset: Int) -> (range: Range<Int>, next: Int) {
+        var length = 0
+        var shift = 0
+        var position = offset
+        while true {
+            let byte = bytes[position]
+            position += 1
+            length |= Int(byte & 0x7F) << shift
+            shift += 7
+            if byte & 0x80 == 0 { break }
+        }
+        let headerSize = position - offset
+        return (position..<position + length, position + length + headerSize)
+    }
+
+    /// The element ending just before `end`: its bytes' range and the offset it starts at.
+    private static func element(in bytes: [UInt8], endingAt end: Int) -> (range: Range<Int>, start: Int) {
+        var length = 0
+        var shift = 0
+        var position = end
+        while true {
+            position -= 1
+            let byte = bytes[position]
+            length |= Int(byte & 0x7F) << shift
+            shift += 7
+            if byte & 0x80 == 0 { break }
+        }
+        let headerSize = end - position
+        let bytesStart = position - length
+        return (bytesStart..<position, bytesStart - headerSize)
+    }
+
+    // MARK: - Both ends
+
+    mutating func append(_ element: [UInt8]) {
+        let size = Self.encodedByteCount(element.count)
+        if let last = chunks.last, last.count < Self.chunkElementLimit, last.liveByteCount + size <= Self.chunkByteLimit {
+            chunks[chunks.count - 1].bytes.append(contentsOf: Self.encode(element))
+            chunks[chunks.count - 1].count += 1
+        } else {
+            chunks.append(Chunk(bytes: Self.encode(element), start: 0, count: 1))
+        }
+        count += 1
+    }
+
+    mutating func prepend(_ element: [UInt8]) {
+        let size = Self.encodedByteCount(element.count)
+        if let first = chunks.first, first.count < Self.chunkElementLimit, first.liveByteCount + size <= Self.chunkByteLimit {
+            let encoded = Self.encode(element)
+            if first.start >= size {
+                let start = first.start - size
+                chunks[0].bytes.replaceSubrange(start..<first.start, with: encoded)
+                chunks[0].start = start
+            } else {
+                // Make room at the head for more pushes at once, so a run of LPUSHes does not move
+                // the chunk every time: headroom of a quarter of the chunk, at least this element.
+                let headroom = Swift.max(size, first.liveByteCount / 4)
+                var grown = [UInt8](repeating: 0, count: headroom - size)
+                grown.reserveCapacity(headroom + first.liveByteCount)
+                grown.append(contentsOf: encoded)
+                grown.append(contentsOf: first.bytes[first.start...])
+                chunks[0].bytes = grown
+                chunks[0].start = headroom - size
+            }
+            chunks[0].count += 1
+        } else {
+            chunks.prepend(Chunk(bytes: Self.encode(element), start: 0, count: 1))
+        }
+        count += 1
+    }
+
+    mutating func popFirst() -> [UInt8]? {
+        guard let first = chunks.first else { return nil }
+        let (range, next) = Self.element(in: first.bytes, at: first.start)
+        let element = Array(first.bytes[range])
+        if first.count == 1 {
+            chunks.removeFirst()
+        } else {
+            chunks[0].start = next
+            chunks[0].count -= 1
+            // Give the dead prefix back once it is most of the chunk.
+            if next > 256 && next * 2 > first.bytes.count {
+                chunks[0].bytes.removeFirst(next)
+                chunks[0].start = 0
+            }
+        }
+        count -= 1
+        return element
+    }
+
+    mutating func popLast() -> [UInt8]? {
+        guard let last = chunks.last else { return nil }
+        let (range, start) = Self.element(in: last.bytes, endingAt: last.bytes.count)
+        let element = Array(last.bytes[range])
+        if last.count == 1 {
+            chunks.removeLast()
+        } else {
+            chunks[chunks.count - 1].bytes.removeSubrange(start...)
+            chunks[chunks.count - 1].count -= 1
+        }
+        count -= 1
+        return element
+    }
+
+    mutating func removeFirst(_ removedCount: Int) {
+        precondition(removedCount >= 0 && removedCount <= count, "removeFirst beyond the list")
+        var left = removedCount
+        while left > 0, let first = chunks.first, first.count <= left {
+            chunks.removeFirst()
+            count -= first.count
+            left -= first.count
+        }
+        while left > 0 {
+            _ = popFirst()
+            left -= 1
+        }
+    }
+
+    mutating func removeLast(_ removedCount: Int) {
+        precondition(removedCount >= 0 && removedCount <= count, "removeLast beyond the list")
+        var left = removedCount
+        while left > 0, let last = chunks.last, last.count <= left {
+            chunks.removeLast()
+            count -= last.count
+            left -= last.count
+        }
+        while left > 0 {
+            _ = popLast()
+            left -= 1
+        }
+    }
+
+    mutating func removeAll() {
+        chunks = []
+        count = 0
+    }
+
+    // MARK: - By index
+
+    /// The chunk holding element `index` and the element's position inside it.
+    private func locate(_ index: Int) -> (chunk: Int, position: Int) {
+        precondition(index >= 0 && index < count, "list index out of range")
+        if index < count / 2 {
+            var remaining = index
+            for chunkIndex in chunks.indices {
+                if remaining < chunks[chunkIndex].count { return (chunkIndex, remaining) }
+                remaining -= chunks[chunkIndex].count
+            }
+        } else {
+            var remaining = count - 1 - index
+            for chunkIndex in chunks.indices.reversed() {
+                if remaining < chunks[chunkIndex].count { return (chunkIndex, chunks[chunkIndex].count - 1 - remaining) }
+                remaining -= chunks[chunkIndex].count
+            }
+        }
+        preconditionFailure("PackedList counts disagree")
+    }
+
+    /// The byte offset where the element at `position` of `chunk` starts.
+    private static func offset(of position: Int, in chunk: Chunk) -> Int {
+        if position <= chunk.count / 2 {
+            var offset = chunk.start
+            for _ in 0..<position { offset = element(in: chunk.bytes, at: offset).next }
+            return offset
+        }
+        var end = chunk.bytes.count
+        for _ in 0..<(chunk.count - position) { end = element(in: chunk.bytes, endingAt: end).start }
+        return end
+    }
+
+    subscript(index: Int) -> [UInt8] {
+        get {
+            let (chunkIndex, position) = locate(index)
+            let chunk = chunks[chunkIndex]
+            let offset = Self.offset(of: position, in: chunk)
+            return Array(chunk.bytes[Self.element(in: chunk.bytes, at: offset).range])
+        }
+        set {
+            let (chunkIndex, position) = locate(index)
+            let offset = Self.offset(of: position, in: chunks[chunkIndex])
+            let next = Self.element(in: chunks[chunkIndex].bytes, at: offset).next
+            chunks[chunkIndex].bytes.replaceSubrange(offset..<next, with: Self.encode(newValue))
+            splitIfOversized(chunkIndex)
+        }
+    }
+
+    /// Inserts `element` so that it ends up at `index` (`index == count` appends).
+    mutating func insert(_ element: [UInt8], at index: Int) {
+        precondition(index >= 0 && index <= count, "list index out of range")
+        if index == 0 { return prepend(element) }
+        if index == count { return append(element) }
+        let (chunkIndex, position) = locate(index)
+        let offset = Self.offset(of: position, in: chunks[chunkIndex])
+        chunks[chunkIndex].bytes.insert(contentsOf: Self.encode(element), at: offset)
+        chunks[chunkIndex].count += 1
+        count += 1
+        splitIfOversized(chunkIndex)
+    }
+
+    /// Splits a chunk that grew past twice its limits in the middle, so edits stay local.
+    private mutating func splitIfOversized(_ chunkIndex: Int) {
+        let chunk = chunks[chunkIndex]
+        guard chunk.count > 1,
+              chunk.count > 2 * Self.chunkElementLimit || chunk.liveByteCount > 2 * Self.chunkByteLimit else { return }
+        let half = chunk.count / 2
+        let middle = Self.offset(of: half, in: chunk)
+        let head = Chunk(bytes: Array(chunk.bytes[chunk.start..<middle]), start: 0, count: half)
+        let tail = Chunk(bytes: Array(chunk.bytes[middle...]), start: 0, count: chunk.count - half)
+        chunks[chunkIndex] = head
+        chunks.insert(tail, at: chunkIndex + 1)
+    }
+
+    /// The elements at `range`, in order.
+    subscript(range: Range<Int>) -> [[UInt8]] {
+        guard !range.isEmpty else { return [] }
+        var result: [[UInt8]] = []
+        result.reserveCapacity(range.count)
+        var (chunkIndex, position) = locate(range.lowerBound)
+        var offset = Self.offset(of: position, in: chunks[chunkIndex])
+        while result.count < range.count {
+            let chunk = chunks[chunkIndex]
+            if position == chunk.count {
+                chunkIndex += 1
+                position = 0
+                offset = chunks[chunkIndex].start
+                continue
+            }
+            let (elementRange, next) = Self.element(in: chunk.bytes, at: offset)
+            result.append(Array(chunk.bytes[elementRange]))
+            offset = next
+            position += 1
+        }
+        return result
+    }
+
+    subscript(range: ClosedRange<Int>) -> [[UInt8]] { self[range.lowerBound..<range.upperBound + 1] }
+
+    /// The index of the first element equal to `element`.
+    func firstIndex(of element: [UInt8]) -> Int? {
+        var index = 0
+        for chunk in chunks {
+            var offset = chunk.start
+            for _ in 0..<chunk.count {
+                let (range, next) = Self.element(in: chunk.bytes, at: offset)
+                if range.count == element.count && chunk.bytes[range].elementsEqual(element) { return index }
+                offset = next
+                index += 1
+            }
+        }
+        return nil
+    }
+
+    // MARK: - Iteration
+
+    struct Iterator: IteratorProtocol {
+        fileprivate let chunks: Deque<Chunk>
+        fileprivate var chunkIndex = 0
+        fileprivate var position = 0
+        fileprivate var offset = 0
+
+        mutating func next() -> [UInt8]? {
+            while chunkIndex < chunks.count && position == chunks[chunkIndex].count {
+                chunkIndex += 1
+                position = 0
+                if chunkIndex < chunks.count { offset = chunks[chunkIndex].start }
+            }
+            guard chunkIndex < chunks.count else { return nil }
+            let bytes = chunks[chunkIndex].bytes
+            let (range, next) = PackedList.element(in: bytes, at: offset)
+            offset = next
+            position += 1
+            return Array(bytes[range])
+        }
+    }
+
+    func makeIterator() -> Iterator {
+        Iterator(chunks: chunks, offset: chunks.first?.start ?? 0)
+    }
+
+    var underestimatedCount: Int { count }
+
+    /// The elements from the tail to the head, one at a time (LPOS with a negative RANK).
+    struct ReversedElements: Sequence, IteratorProtocol {
+        fileprivate let chunks: Deque<Chunk>
+        fileprivate var chunkIndex: Int
+        fileprivate var position: Int
+        fileprivate var end: Int
+
+        mutating func next() -> [UInt8]? {
+            while chunkIndex >= 0 && position == 0 {
+                chunkIndex -= 1
+                if chunkIndex >= 0 {
+                    position = chunks[chunkIndex].count
+                    end = chunks[chunkIndex].bytes.count
+                }
+            }
+            guard chunkIndex >= 0 else { return nil }
+            let bytes = chunks[chunkIndex].bytes
+            let (range, start) = PackedList.element(in: bytes, endingAt: end)
+            end = start
+            position -= 1
+            return Array(bytes[range])
+        }
+    }
+
+    func reversedElements() -> ReversedElements {
+        ReversedElements(chunks: chunks, chunkIndex: chunks.count - 1, position: chunks.last?.count ?? 0,
+                         end: chunks.last?.bytes.count ?? 0)
+    }
+}
