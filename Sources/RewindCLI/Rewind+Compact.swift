@@ -91,7 +91,7 @@ extension Rewind {
             }
             let kept = report.keptEntryCount == 0 ? "no entry kept after it"
                 : "#\(report.cutSequence + 1)-#\(report.lastSequence) kept byte for byte (\(counted(report.keptEntryCount, "entry")))"
-            lines.append("cut after #\(report.cutSequence): \(counted(report.keyCount, "key")) at the cut; \(kept)")
+            lines.append("cut after #\(report.cutSequence): \(counted(report.keyCount, "key", "keys")) at the cut; \(kept)")
             lines.append("base: \(counted(report.baseEntryCount, "entry")) in \(counted(report.baseRecordCount, "record")), \(report.baseByteCount) bytes")
             if report.refusedCommandCount > 0 {
                 lines.append("note: the engine refused \(counted(report.refusedCommandCount, "command")) of the compacted history (they changed nothing, and the base holds their effect: none)")

@@ -110,6 +110,12 @@ struct CompactorTests {
         #expect(full.changed && full.keptEntryCount == 0 && full.cutSequence == full.lastSequence)
         #expect(try replayed(log).1.digest == digest)
         #expect(try LogReader(directory: log).manifest.segments.count == 1)
+        // A writer appends after the snapshot records, in the base segment itself.
+        let writer = try LogWriter.open(directory: log)
+        #expect(try writer.append(.command(["SET", "next", "1"], at: 2_000_000_000_000)) == full.lastSequence + 1)
+        try writer.close()
+        let (_, extended) = try replayed(log, ReplayOptions(recovery: .absolute))
+        #expect(extended.lastSequence == full.lastSequence + 1 && extended.keyCount > 0)
     }
 
     @Test("Big collections are rebuilt in bounded chunks; expiry and databases survive")
