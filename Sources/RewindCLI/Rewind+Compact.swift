@@ -94,7 +94,7 @@ extension Rewind {
             lines.append("cut after #\(report.cutSequence): \(counted(report.keyCount, "key", "keys")) at the cut; \(kept)")
             lines.append("base: \(counted(report.baseEntryCount, "entry")) in \(counted(report.baseRecordCount, "record")), \(report.baseByteCount) bytes")
             if report.refusedCommandCount > 0 {
-                lines.append("note: the engine refused \(counted(report.refusedCommandCount, "command")) of the compacted history (they changed nothing, and the base holds their effect: none)")
+                lines.append("note: the engine refused \(counted(report.refusedCommandCount, "command")) of the compacted history; refused commands change nothing, so the base has nothing of them")
             }
             lines.append("proven: the compacted log replays to \(report.digest) at #\(report.lastSequence), as the original does (checkpoint at #\(report.cutSequence): \(report.digestAtCut))")
             let ratio = report.byteCountBefore > 0 ? Double(report.byteCountAfter) / Double(report.byteCountBefore) : 0

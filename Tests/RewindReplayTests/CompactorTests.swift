@@ -182,6 +182,14 @@ struct CompactorTests {
         #expect(count == fromSnapshot.count && count > 500)
     }
 
+    @Test("The golden compacted log replays to the digest of the log it was compacted from")
+    func goldenDigest() throws {
+        let compacted = try replayed(Fixtures.path("format-v1/compacted.rwlog"), ReplayOptions(recovery: .absolute)).1
+        let original = try replayed(Fixtures.path("format-v1/valid.rwlog"), ReplayOptions(recovery: .absolute)).1
+        #expect(compacted.digest == original.digest)
+        #expect(compacted.digest == "169458bec2c74fb08dfa953d9869acb41f968b58")
+    }
+
     @Test("A log a writer holds is refused")
     func lockedLog() throws {
         let directory = try TemporaryDirectory()
