@@ -93,6 +93,9 @@ struct CompactorTests {
             #expect(try replayed(log, ReplayOptions(untilSequence: point)).1.digest == replayed(copy, ReplayOptions(untilSequence: point)).1.digest)
         }
         #expect(throws: ReplayError.self) { try replayed(log, ReplayOptions(untilSequence: report.cutSequence - 1)) }
+        let baseTime = try #require(try LogReader(directory: log).readAll().entries.first?.timestampMilliseconds)
+        #expect(throws: ReplayError.self) { try replayed(log, ReplayOptions(untilTimestampMilliseconds: baseTime - 1)) }
+        #expect(try replayed(log, ReplayOptions(untilTimestampMilliseconds: baseTime)).1.lastSequence >= report.cutSequence)
     }
 
     @Test("Compacting a compacted log again moves the base forward and keeps the digest")

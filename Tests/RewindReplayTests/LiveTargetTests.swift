@@ -91,6 +91,9 @@ struct LiveTargetTests {
         #expect(stop.reason.contains("WRONGTYPE"))
         #expect(stop.appliedAfterStopCount == 2)  // pipelined behind it
         #expect(!stop.targetWentAway)
+        #expect(throws: LiveReplayError.self) {
+            try LiveReplayer.replay(log: directory.appending("t.rwlog").withTransactionLog(), options: LiveReplayOptions(target: target, fromSequence: 3))
+        }
         let resumed = try LiveReplayer.replay(log: log, options: LiveReplayOptions(target: target, fromSequence: 3))
         #expect(resumed.stop == nil)
         #expect(try server.cli(["GET", "c"]) == "2")  // applied twice: once in flight, once resumed
@@ -138,6 +141,14 @@ struct LiveTargetTests {
         guard case .note(let note) = report.comparison else { Issue.record("\(report.comparison)"); return }
         #expect(note.contains("db 0: 1 keys in the log, 1 on the target"))
         #expect(note.contains("db 2: 1 keys in the log, 1 on the target"))
+    }
+}
+
+extension String {
+    /// Writes at this path a log of SET, then a transaction #2-#5, then SET; returns the path.
+    func withTransactionLog() throws -> String {
+        try writeTestLog(at: self, [.command(["SET", "a", "1"]), .transaction([["INCR", "n"], ["INCR", "m"]]), .command(["SET", "b", "2"])])
+        return self
     }
 }
 

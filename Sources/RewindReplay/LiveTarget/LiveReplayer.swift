@@ -210,6 +210,7 @@ struct LiveRun {
 
     mutating func send(log: String, progress: ((LiveReplayProgress) -> Void)?) throws -> LiveReplayReport {
         let reader = try LogReader(directory: log)
+        try Self.checkStart(reader, from: options.fromSequence, recovery: options.recovery)
         let start = DispatchTime.now().uptimeNanoseconds
         var unit = Unit()
         var inTransaction = false
@@ -270,6 +271,28 @@ struct LiveRun {
         }
         report.stop = stopped
         return report
+    }
+
+    /// Refuses a `--from` inside a transaction: its first commands would be left out and the
+    /// rest sent without MULTI, which is not what the log says happened.
+    static func checkStart(_ reader: LogReader, from: UInt64, recovery: RecoveryMode) throws {
+        guard from > 1 else { return }
+        struct Done: Error {}
+        var recordStart: UInt64?
+        var opensTransaction = false
+        do {
+            try reader.forEachEntry(from: from, recovery: recovery, onRecord: { recordStart = $0.firstSequence }) { _ in throw Done() }
+        } catch is Done {}
+        guard let start = recordStart, start < from else { return }
+        do {
+            try LogReader(directory: reader.directory, manifest: reader.manifest).forEachEntry(from: start, recovery: recovery) { entry in
+                opensTransaction = entry.kind == .transactionBegin && entry.sequence == start
+                throw Done()
+            }
+        } catch is Done {}
+        if opensTransaction {
+            throw LiveReplayError(.badTarget, "--from #\(from) lies inside the transaction that starts at #\(start); pass --from \(start) to send it whole")
+        }
     }
 
     private func encode(_ arguments: EntryView.Arguments, into unit: inout Unit) {

@@ -164,6 +164,19 @@ public struct Replayer {
             if let until = options.untilSequence, until < base.firstSequence {
                 throw ReplayError(.compactedAway, "--until #\(until) lies in history compacted away: this log starts with the state after #\(base.firstSequence); pass --until \(base.firstSequence) or more")
             }
+            if let untilTime = options.untilTimestampMilliseconds {
+                struct First: Error {}
+                var baseTime: Int64?
+                do {
+                    try LogReader(directory: log, manifest: reader.manifest).forEachEntry(from: base.firstSequence, recovery: options.recovery) {
+                        baseTime = $0.timestampMilliseconds
+                        throw First()
+                    }
+                } catch is First {}
+                if let baseTime, untilTime < baseTime {
+                    throw ReplayError(.compactedAway, "--until-time \(EntryFormatting.isoTime(milliseconds: untilTime)) lies in history compacted away: this log starts with the state at \(EntryFormatting.isoTime(milliseconds: baseTime)) (#\(base.firstSequence))")
+                }
+            }
         }
         let start = DispatchTime.now().uptimeNanoseconds
         var from = from
