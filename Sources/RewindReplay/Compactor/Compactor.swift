@@ -306,14 +306,14 @@ public enum Compactor {
     static func rebuildCommands(_ stored: StoredKey, options: CompactionOptions) -> [[[UInt8]]] {
         let key = stored.key
         var commands: [[[UInt8]]] = []
-        func chunked(_ name: String, _ groups: [[[UInt8]]]) {
-            var command: [[UInt8]] = [Array(name.utf8), key]
+        func chunked(_ name: [UInt8], _ groups: [[[UInt8]]]) {
+            var command: [[UInt8]] = [name, key]
             var elements = 0, bytes = 0
             for group in groups {
                 let size = group.reduce(0) { $0 + $1.count }
                 if elements > 0 && (elements >= options.chunkElementCountMax || bytes + size > options.chunkByteCountMax) {
                     commands.append(command)
-                    command = [Array(name.utf8), key]
+                    command = [name, key]
                     elements = 0
                     bytes = 0
                 }
@@ -326,18 +326,24 @@ public enum Compactor {
         switch stored.value {
         case .string(let bytes):
             if let when = stored.expiresAtMilliseconds {
-                return [[Array("SET".utf8), key, bytes, Array("PXAT".utf8), Array(String(when).utf8)]]
+                return [[Name.set, key, bytes, Name.pxat, Array(String(when).utf8)]]
             }
-            return [[Array("SET".utf8), key, bytes]]
-        case .list(let items): chunked("RPUSH", items.map { [$0] })
-        case .set(let members): chunked("SADD", members.map { [$0] })
-        case .hash(let pairs): chunked("HSET", pairs.map { [$0.0, $0.1] })
-        case .sortedSet(let pairs): chunked("ZADD", pairs.map { [Array(StateDigest.formatG17($0.1).utf8), $0.0] })
+            return [[Name.set, key, bytes]]
+        case .list(let items): chunked(Name.rpush, items.map { [$0] })
+        case .set(let members): chunked(Name.sadd, members.map { [$0] })
+        case .hash(let pairs): chunked(Name.hset, pairs.map { [$0.0, $0.1] })
+        case .sortedSet(let pairs): chunked(Name.zadd, pairs.map { [StateDigest.formatG17Bytes($0.1), $0.0] })
         }
         if let when = stored.expiresAtMilliseconds {
-            commands.append([Array("PEXPIREAT".utf8), key, Array(String(when).utf8)])
+            commands.append([Name.pexpireat, key, Array(String(when).utf8)])
         }
         return commands
+    }
+
+    /// The command names a base uses, made once.
+    private enum Name {
+        static let set = Array("SET".utf8), pxat = Array("PXAT".utf8), rpush = Array("RPUSH".utf8), sadd = Array("SADD".utf8)
+        static let hset = Array("HSET".utf8), zadd = Array("ZADD".utf8), pexpireat = Array("PEXPIREAT".utf8)
     }
 
     static func hexBytes(_ hex: String) -> [UInt8] {
