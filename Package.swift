@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "RewindEngine",
             dependencies: [
-                "RewindRESP",
+                "RewindRESP", "CFutex",
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
@@ -67,6 +67,7 @@ let package = Package(
         .executableTarget(name: "rewind-bench", dependencies: ["RewindLog", "RewindReplay", "RewindRESP"], path: "tools/rewind-bench"),
         .executableTarget(name: "rewind-replay-bench", dependencies: ["RewindLog", "RewindReplay", "RewindEngine"], path: "tools/replay-bench"),
         .executableTarget(name: "rewind-compact-bench", dependencies: ["RewindLog", "RewindReplay"], path: "tools/compact-bench"),
+        .executableTarget(name: "rewind-rdb-bench", dependencies: ["RewindLog", "RewindReplay", "RewindEngine"], path: "tools/rdb-bench"),
         .executableTarget(name: "rewind-engine-bench", dependencies: ["RewindEngine", "RewindLog"], path: "tools/engine-bench"),
         .executableTarget(name: "rewind-append-child", dependencies: ["RewindLog"], path: "tools/append-child"),
         .executableTarget(name: "rewind-faults", dependencies: ["RewindLog"], path: "tools/faults"),

@@ -45,21 +45,19 @@ public final class ReplayedState {
     public var lastSequence: UInt64 { summary.lastSequence }
 
     private var session = ClientSession()
-    private var journal: [Step] = []
-    private let randomSeed: UInt64
-
-    private enum Step {
-        case replay(log: String, options: ReplayOptions, from: UInt64)
-        case execute([[UInt8]], at: Int64)
-        case expire(at: Int64)
-    }
 
     /// An empty state at time `clockMilliseconds`.
     public init(randomSeed: UInt64 = 0, clockMilliseconds: Int64 = 0) {
-        self.randomSeed = randomSeed
         self.keyspace = Keyspace(randomSeed: randomSeed)
         self.clockMilliseconds = clockMilliseconds
         self.summary = ReplaySummary()
+    }
+
+    private init(forking original: ReplayedState) {
+        self.keyspace = original.keyspace.fork()
+        self.clockMilliseconds = original.clockMilliseconds
+        self.summary = original.summary
+        self.session = original.session.forked()
     }
 
     /// Replays `log` up to `point` (inclusive) with `options`.
@@ -89,7 +87,6 @@ public final class ReplayedState {
         let from = summary.lastSequence + 1
         let result = try Replayer(log: log).replay(into: keyspace, options: options, from: from,
                                                    checkpoints: from == 1 ? checkpoints : nil)
-        journal.append(.replay(log: log, options: options, from: from))
         let previous = summary.lastSequence
         summary = result
         if result.lastSequence == 0 { summary.lastSequence = previous }
@@ -107,7 +104,6 @@ public final class ReplayedState {
     /// Runs a command given as byte strings at the clock's time and returns its reply.
     @discardableResult
     public func execute(_ arguments: [[UInt8]]) -> RESPValue {
-        journal.append(.execute(arguments, at: clockMilliseconds))
         return keyspace.execute(arguments, session: &session, nowMilliseconds: clockMilliseconds).reply
     }
 
@@ -129,7 +125,6 @@ public final class ReplayedState {
     /// returns how many there were.
     @discardableResult
     public func expireKeys() -> Int {
-        journal.append(.expire(at: clockMilliseconds))
         return Self.expireAll(keyspace, at: clockMilliseconds)
     }
 
@@ -210,24 +205,12 @@ public final class ReplayedState {
     // MARK: - Fork
 
     /// An independent state equal to this one, clock included; changes to either do not show in
-    /// the other.
+    /// the other. The fork's session has the same selected database and MULTI queue, but no
+    /// WATCHes.
     ///
-    /// - Complexity: A replay of the same log entries and commands: the engine has no snapshot
-    ///   of its own yet.
+    /// - Complexity: O(1) now; afterwards each value is copied once, the first time either state
+    ///   touches it (``Keyspace/fork()``, copy-on-write).
     public func fork() throws -> ReplayedState {
-        let copy = ReplayedState(randomSeed: randomSeed, clockMilliseconds: clockMilliseconds)
-        for step in journal {
-            switch step {
-            case .replay(let log, let options, let from):
-                _ = try Replayer(log: log).replay(into: copy.keyspace, options: options, from: from)
-            case .execute(let arguments, let at):
-                _ = copy.keyspace.execute(arguments, session: &copy.session, nowMilliseconds: at)
-            case .expire(let at):
-                _ = Self.expireAll(copy.keyspace, at: at)
-            }
-        }
-        copy.journal = journal
-        copy.summary = summary
-        return copy
+        ReplayedState(forking: self)
     }
 }

@@ -88,6 +88,7 @@ extension ServerCore {
         for candidate in candidates {
             guard blocking.clients.contains(where: { $0.connection === candidate.connection }) else { continue }
             let connection = candidate.connection
+            connection.session.protocolVersion = connection.machine.protocolVersion
             let result = keyspace.execute(candidate.arguments, session: &connection.session, nowMilliseconds: now)
             guard !result.propagated.isEmpty else { continue }
             blocking.remove(connection)

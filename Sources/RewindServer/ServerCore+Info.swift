@@ -109,24 +109,8 @@ extension ServerCore {
         }
     }
 
-    /// Keys with a TTL in `db`. The engine keeps no count, so this walks the keys (engine gap).
-    private func expiringKeyCount(db: Int) -> Int {
-        var session = ClientSession(databaseIndex: 0)
-        let now = currentMilliseconds()
-        if db != 0 {
-            _ = keyspace.execute([Array("SELECT".utf8), Array(String(db).utf8)], session: &session, nowMilliseconds: now)
-        }
-        guard keyspace.keyCount(db: db) <= 100_000 else { return 0 }
-        let keys = keyspace.execute([Array("KEYS".utf8), Array("*".utf8)], session: &session, nowMilliseconds: now)
-        guard case .array(let names) = keys.reply else { return 0 }
-        var count = 0
-        for case .bulkString(let key) in names {
-            let result = keyspace.execute([Array("PTTL".utf8), key], session: &session, nowMilliseconds: now)
-            if case .integer(let ttl) = result.reply, ttl >= 0 { count += 1 }
-            if !result.propagated.isEmpty { log(result.propagated, at: now) }
-        }
-        return count
-    }
+    /// Keys with a TTL in `db`, as the engine's expire table holds them.
+    private func expiringKeyCount(db: Int) -> Int { keyspace.expiringKeyCount(db: db) }
 
     static func residentByteCount() -> Int {
         let descriptor = open("/proc/self/statm", O_RDONLY)

@@ -209,6 +209,7 @@ final class ServerCore: @unchecked Sendable {
         }
         let wasInTransaction = connection.session.isInTransaction
         if !wasInTransaction && !connection.queuedForReplyHashes.isEmpty { connection.queuedForReplyHashes = [] }
+        connection.session.protocolVersion = connection.machine.protocolVersion
         let result = keyspace.execute(arguments, session: &connection.session, nowMilliseconds: now)
         connection.machine.transactionStateChanged(isInTransaction: connection.session.isInTransaction)
         if case .error = result.reply { statistics.errorReplies += 1 }
@@ -308,7 +309,7 @@ final class ServerCore: @unchecked Sendable {
         for entry in propagated {
             switch entry {
             case .command(let command):
-                hashes.append(command.arguments == arguments ? ReplyHash.of(reply) : nil)
+                hashes.append(command.arguments == arguments ? ReplyHash.of(Keyspace.resp2Shaped(reply, command: arguments[0])) : nil)
             case .transaction(let commands):
                 guard case .array(let replies) = reply else {
                     hashes += Array(repeating: nil, count: commands.count)
@@ -320,7 +321,7 @@ final class ServerCore: @unchecked Sendable {
                     var index = next
                     while index < queued.count && index < replies.count {
                         if queued[index] == command.arguments {
-                            hash = ReplyHash.of(replies[index])
+                            hash = ReplyHash.of(Keyspace.resp2Shaped(replies[index], command: command.arguments[0]))
                             next = index + 1
                             break
                         }

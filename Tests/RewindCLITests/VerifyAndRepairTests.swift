@@ -75,7 +75,7 @@ struct VerifyAndRepairTests {
         ["verify", "--recovery", "sometimes", "log"],
         ["inspect", "--limit", "-1", "log"],
         ["inspect", "--from", "0", "log"],
-        ["import", "--format", "rdb", "a", "b"],
+        ["import", "--format", "parquet", "a", "b"],
         ["import", "--format", "monitor", "--allow-truncated", "a", "b"],
         ["export", "log", "file"],
         ["frobnicate"],

@@ -28,6 +28,21 @@ struct HashCommandTests {
         #expect(engine.run("HRANDFIELD h -9223372036854775808") == .error(
             "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"))
     }
+
+    @Test("A repeated-pick count too big to reply with is an error, never a trap (Redis would stream until out of memory)")
+    func hugeNegativeCounts() {
+        var engine = EngineHarness()
+        engine.run("HSET h a 1")
+        engine.run("SADD s a")
+        engine.run("ZADD z 1 a")
+        let refused = RESPValue.error("ERR count is out of range: Rewind replies at most 16777216 repeated random elements")
+        for line in ["HRANDFIELD h -9223372036854775807", "SRANDMEMBER s -9223372036854775807", "ZRANDMEMBER z -9223372036854775807",
+                     "HRANDFIELD h -16777217", "ZRANDMEMBER z -4611686018427387903 WITHSCORES"] {
+            #expect(engine.run(line) == refused, "\(line)")
+        }
+        guard case .array(let many) = engine.run("SRANDMEMBER s -1000") else { Issue.record("not an array"); return }
+        #expect(many.count == 1_000)
+    }
 }
 
 @Suite("Set commands")

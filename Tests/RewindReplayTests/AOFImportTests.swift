@@ -143,18 +143,20 @@ struct AOFImportTests {
         #expect(!FileManager.default.fileExists(atPath: directory.appending("log")))
     }
 
-    @Test("An RDB-preamble base file is a clear error")
+    @Test("A damaged RDB base file is an error naming the file, offset and what was expected; nothing is written")
     func rdbPreamble() throws {
         let directory = try TemporaryDirectory()
         let appendDirectory = directory.appending("appendonlydir")
         try FileManager.default.createDirectory(atPath: appendDirectory, withIntermediateDirectories: true)
-        try Data("REDIS0010\u{FA}\u{09}redis-ver".utf8).write(to: URL(fileURLWithPath: appendDirectory + "/appendonly.aof.1.base.rdb"))
+        // An AUX field whose value is cut off: the base file ends after the field's name.
+        try Data(Array("REDIS0010".utf8) + [0xFA, 0x09] + Array("redis-ver".utf8)).write(to: URL(fileURLWithPath: appendDirectory + "/appendonly.aof.1.base.rdb"))
         try Data("*1\r\n$4\r\nPING\r\n".utf8).write(to: URL(fileURLWithPath: appendDirectory + "/appendonly.aof.1.incr.aof"))
         try Data("file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n".utf8)
             .write(to: URL(fileURLWithPath: appendDirectory + "/appendonly.aof.manifest"))
-        let error = try #require(throws: ImportError.self) { try AOFImporter.importAOF(from: appendDirectory, to: directory.appending("log")) }
-        #expect(error.code == .rdbPreamble)
-        #expect(error.description.hasPrefix("appendonly.aof.1.base.rdb @0: RDB preamble is not supported yet; rewrite with aof-use-rdb-preamble no"))
+        let error = try #require(throws: RDBError.self) { try AOFImporter.importAOF(from: appendDirectory, to: directory.appending("log")) }
+        #expect(error.code == .truncated)
+        #expect(error.description == "appendonly.aof.1.base.rdb @20: expected the length of the value of AUX field \"redis-ver\", found the end of the file")
+        #expect(!FileManager.default.fileExists(atPath: directory.appending("log")))
     }
 
     @Test("Manifest problems name the manifest line", arguments: [

@@ -2,7 +2,7 @@
 // beside redis-server 7.0 loading the same commands as its AOF, measured in the same run.
 // Build and run in release:
 //
-//   swift build -c release --product rewind --product rewind-replay-bench
+//   swift build -c release    # rewind, rewind-replay-bench and rewind-engine-bench among the products
 //   .build/release/rewind-replay-bench [--commands N] [--keys K] [--seed S] [--directory D]
 //
 // The workload is `WorkloadGenerator`'s (Zipf-skewed SET/INCR/APPEND/HSET/LPUSH/SADD/ZADD/DEL/
@@ -137,6 +137,22 @@ line(String(format: "rewind replay: %.2f s (%.0f commands/s), RSS after replay %
             summary["failure_count"] as! Int))
 line(String(format: "  speed vs Redis: %.2fx (target >= 2x); memory vs Redis RSS: %.2fx after replay, %.2fx peak (target <= 1.5x)",
             redis.seconds / replaySeconds, Double(replayRSS) / Double(max(redis.rssBytes, 1)), Double(peakRSS) / Double(max(redis.rssBytes, 1))))
+
+// 3b. The engine alone (`rewind-engine-bench apply`: no Foundation or SwiftNIO linked, so its RSS
+// is the engine's data plus the Swift runtime), the issue's memory comparison for the engine.
+let engineBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rewind-engine-bench").path
+if FileManager.default.fileExists(atPath: engineBinary) {
+    let fields = Dictionary(uniqueKeysWithValues: try run(engineBinary, ["apply", log]).split(separator: " ").compactMap { pair -> (String, Double)? in
+        let parts = pair.split(separator: "=")
+        guard parts.count == 2, let value = Double(parts[1].trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+        return (String(parts[0]), value)
+    })
+    let rss = fields["rss_bytes"] ?? 0, peak = fields["peak_rss_bytes"] ?? 0, baseline = fields["baseline_rss_bytes"] ?? 0
+    line(String(format: "engine alone (rewind-engine-bench apply): %.2f s, RSS %.0f MB (%.0f MB before any data), peak %.0f MB; vs Redis RSS: %.2fx after, %.2fx peak (target <= 1.5x)",
+                fields["seconds"] ?? 0, rss / 1e6, baseline / 1e6, peak / 1e6, rss / Double(max(redis.rssBytes, 1)), peak / Double(max(redis.rssBytes, 1))))
+} else {
+    line("engine alone: build rewind-engine-bench too (swift build -c release --product rewind-engine-bench)")
+}
 
 // 4. In-process: sequential decoding, concurrent decoding, and the middle from a checkpoint.
 var concurrent = ReplayOptions()

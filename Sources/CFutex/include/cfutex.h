@@ -1,4 +1,5 @@
-// Atomic words and Linux futexes for the log writer's progress notifier. Not API.
+// Atomic words and Linux futexes for the log writer's progress notifier, and the engine's
+// ownership stamps (Keyspace.fork). Not API.
 #ifndef REWIND_CFUTEX_H
 #define REWIND_CFUTEX_H
 #include <stdint.h>
@@ -7,6 +8,7 @@ static inline uint64_t rewind_atomic_load_u64(const uint64_t *word) { return __a
 static inline void rewind_atomic_store_u64(uint64_t *word, uint64_t value) { __atomic_store_n(word, value, __ATOMIC_RELEASE); }
 static inline uint32_t rewind_atomic_load_u32(const uint32_t *word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
 static inline uint32_t rewind_atomic_increment_u32(uint32_t *word) { return __atomic_add_fetch(word, 1, __ATOMIC_ACQ_REL); }
+static inline uint64_t rewind_atomic_increment_u64(uint64_t *word) { return __atomic_add_fetch(word, 1, __ATOMIC_ACQ_REL); }
 
 /// Sleeps while `*word == expected` (or until a wake-up or a spurious return).
 void rewind_futex_wait(uint32_t *word, uint32_t expected);

@@ -1,4 +1,6 @@
-// Per-connection state. See redis src/server.h `struct client` (db, mstate, watched_keys).
+// Per-connection state. See redis src/server.h `struct client` (db, mstate, watched_keys, resp).
+
+import RewindRESP
 
 /// The state of one client connection: its selected database, its MULTI queue and its WATCHed keys.
 ///
@@ -22,6 +24,10 @@ public struct ClientSession: Sendable {
     var watcherID: UInt64?
     /// Replay mode: no lazy expiry on access (Redis `server.loading`).
     public var isReplaying: Bool
+    /// The protocol the client speaks (HELLO). RESP3 changes the shape of a few replies, as in
+    /// Redis 7.0: member/score and field/value results come as pairs (see
+    /// ``Keyspace/resp2Shaped(_:command:)``). Replays use RESP2.
+    public var protocolVersion: RESPVersion = .resp2
 
     /// A session for a client connection, starting in `databaseIndex`.
     public init(databaseIndex: Int = 0) {

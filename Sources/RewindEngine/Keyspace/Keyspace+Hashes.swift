@@ -18,6 +18,21 @@ extension Keyspace {
         if hash.fields.isEmpty { deleteKey(db: db, key) } else { signalModified(db: db, key) }
     }
 
+    /// The most elements a negative-count HRANDFIELD, SRANDMEMBER or ZRANDMEMBER builds.
+    ///
+    /// Redis streams such a reply, so `SRANDMEMBER key -9223372036854775807` runs until its client
+    /// output buffer exhausts memory. The engine builds replies whole, so it refuses counts whose
+    /// reply would not fit in memory with an error instead of trapping.
+    static let repeatedPickCountMax: UInt64 = 16_777_216
+
+    /// `count`'s magnitude, or an error when it is beyond ``repeatedPickCountMax``.
+    static func repeatedPickCount(_ count: Int64) throws(CommandError) -> Int {
+        guard count.magnitude <= repeatedPickCountMax else {
+            throw CommandError("ERR count is out of range: Rewind replies at most \(repeatedPickCountMax) repeated random elements")
+        }
+        return Int(count.magnitude)
+    }
+
     /// Parses a count that may be negative (SRANDMEMBER, HRANDFIELD): Redis accepts
     /// `[-LONG_MAX, LONG_MAX]` and names those bounds when the value is outside.
     func signedCount(_ bytes: [UInt8]) throws(CommandError) -> Int64 {
@@ -29,9 +44,9 @@ extension Keyspace {
     /// `count` slot indexes of `map`: distinct when `count >= 0` (all of them when `count`
     /// reaches the size), drawn with repetition when negative. Shared by HRANDFIELD and
     /// SRANDMEMBER; the order is random, as Redis's is.
-    func randomSlotIndexes<Value>(of map: SlotMap<Value>, count: Int64) -> [Int] {
+    func randomSlotIndexes<Value>(of map: SlotMap<Value>, count: Int64) throws(CommandError) -> [Int] {
         if count < 0 {
-            let wanted = Int(min(count.magnitude, UInt64(Int32.max)))
+            let wanted = try Self.repeatedPickCount(count)
             var picked: [Int] = []
             picked.reserveCapacity(wanted)
             for _ in 0..<wanted {
@@ -179,7 +194,7 @@ extension Keyspace {
     }
 
     /// HRANDFIELD key [count [WITHVALUES]] (Redis `hrandfieldCommand`); WITHVALUES replies a flat
-    /// field, value, ... array (the RESP2 shape).
+    /// field, value, ... array in RESP2 and [field, value] pairs in RESP3.
     func hrandfieldCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
         let key = context.arguments[1]
         guard context.argumentCount >= 3 else {
@@ -198,8 +213,13 @@ extension Keyspace {
         }
         guard let hash = try lookupHash(key, &context), count != 0 else { return .array([]) }
         var reply: [RESPValue] = []
-        for index in randomSlotIndexes(of: hash.fields, count: count) {
+        let pairs = withValues && context.session.protocolVersion == .resp3
+        for index in try randomSlotIndexes(of: hash.fields, count: count) {
             guard let slot = hash.fields.slot(at: index) else { continue }
+            if pairs {
+                reply.append(.array([.bulkString(slot.key), .bulkString(slot.value)]))
+                continue
+            }
             reply.append(.bulkString(slot.key))
             if withValues { reply.append(.bulkString(slot.value)) }
         }

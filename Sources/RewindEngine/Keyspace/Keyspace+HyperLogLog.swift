@@ -98,7 +98,8 @@ extension Keyspace {
     ///
     /// Sparse opcodes (Redis hyperloglog.c): ZERO `00xxxxxx` covers x+1 registers, XZERO
     /// `01xxxxxx yyyyyyyy` covers (x<<8|y)+1, VAL `1vvvvvxx` covers x+1 registers of value v+1.
-    /// A VAL run that would pass the last register stops the walk, as in Redis.
+    /// A VAL run that would pass the last register makes the value corrupt, as redis-server
+    /// 7.0.15 (Debian) judges it; older 7.0 releases stopped the walk there instead.
     static func sparseRunsCoverAllRegisters(_ string: [UInt8]) -> Bool {
         let headerByteCount = 16
         let registerCount = 16384
@@ -116,7 +117,7 @@ extension Keyspace {
                 index += 2
             } else {
                 let runLength = Int(opcode & 0x03) + 1
-                if registers + runLength > registerCount { break }
+                if registers + runLength > registerCount { return false }
                 registers += runLength
                 index += 1
             }

@@ -48,7 +48,8 @@ extension Keyspace {
     func lookup(_ key: [UInt8], _ context: inout CommandContext, db: Int? = nil) -> StoredValue? {
         let db = db ?? context.db
         expireIfNeeded(key, &context, db: db)
-        return databases[db].entries[key]
+        guard let slotIndex = databases[db].entries.slotIndex(of: key) else { return nil }
+        return ownedValue(db: db, slotIndex: slotIndex)
     }
 
     /// Whether `key` exists after lazy expiry.

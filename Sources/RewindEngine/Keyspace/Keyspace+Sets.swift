@@ -86,7 +86,7 @@ extension Keyspace {
             return .set(members.map(RESPValue.bulkString))
         }
         var popped: [[UInt8]] = []
-        for index in randomSlotIndexes(of: set.members, count: count) {
+        for index in try randomSlotIndexes(of: set.members, count: count) {
             if let member = set.members.key(at: index) { popped.append(member) }
         }
         for member in popped { set.members.removeValue(forKey: member) }
@@ -109,7 +109,7 @@ extension Keyspace {
         }
         let count = try signedCount(context.arguments[2])
         guard let set = try lookupSet(key, &context), count != 0 else { return .array([]) }
-        return .array(randomSlotIndexes(of: set.members, count: count).compactMap {
+        return .array(try randomSlotIndexes(of: set.members, count: count).compactMap {
             set.members.key(at: $0).map(RESPValue.bulkString)
         })
     }

@@ -47,7 +47,9 @@ extension Keyspace {
         let key = context.arguments[1]
         guard let sortedSet = try lookupSortedSet(key, &context), count > 0 else { return .array([]) }
         let popped = popElements(key, sortedSet, end: end, count: Int(clamping: count), &context)
-        return Self.elementsReply(popped, withScores: true)
+        // RESP3: pairs when a count was given, even 1; one flat pair without it (Redis 7.0).
+        return Self.elementsReply(popped, withScores: true,
+                                  pairs: context.session.protocolVersion == .resp3 && context.argumentCount == 3)
     }
 
     func zpopminCommand(_ context: inout CommandContext) throws(CommandError) -> RESPValue {
@@ -151,7 +153,7 @@ extension Keyspace {
         let size = sortedSet.elements.count
         var chosen: [SortedSet.Element] = []
         if count < 0 {
-            let wanted = Int(min(count.magnitude, UInt64(Int32.max)))
+            let wanted = try Self.repeatedPickCount(count)
             chosen.reserveCapacity(wanted)
             for _ in 0..<wanted {
                 if let element = sortedSet.elements.element(atRank: Int(random.next(below: UInt64(size)))) {
@@ -168,7 +170,7 @@ extension Keyspace {
             }
             chosen = ranks.prefix(Int(count)).compactMap { sortedSet.elements.element(atRank: $0) }
         }
-        return Self.elementsReply(chosen, withScores: withScores)
+        return Self.elementsReply(chosen, withScores: withScores, pairs: context.session.protocolVersion == .resp3)
     }
 
     // MARK: - Algebra
@@ -270,7 +272,9 @@ extension Keyspace {
         }
         var built = SortedSet(encoding: .skiplist)
         for element in result { _ = built.add(element.member, score: element.score) }
-        guard let destination else { return Self.elementsReply(built.elements, withScores: withScores) }
+        guard let destination else {
+            return Self.elementsReply(built.elements, withScores: withScores, pairs: context.session.protocolVersion == .resp3)
+        }
         guard !built.isEmpty else {
             if deleteKey(db: context.db, destination) { context.dirty += 1 }
             return .integer(0)

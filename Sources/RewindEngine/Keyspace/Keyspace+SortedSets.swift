@@ -33,9 +33,13 @@ extension Keyspace {
         return score
     }
 
-    /// Elements as a flat reply: members, each followed by its score when `withScores`
-    /// (RESP2's form; scores are doubles, printed by Redis with `%.17g`).
-    static func elementsReply(_ elements: [SortedSet.Element], withScores: Bool) -> RESPValue {
+    /// Elements as a reply: members, each followed by its score when `withScores`, flat in
+    /// RESP2 and as [member, score] pairs when `pairs` (Redis 7.0's RESP3 form). Scores are
+    /// doubles, printed by Redis with `%.17g`.
+    static func elementsReply(_ elements: [SortedSet.Element], withScores: Bool, pairs: Bool = false) -> RESPValue {
+        if withScores && pairs {
+            return .array(elements.map { .array([.bulkString($0.member), .double($0.score)]) })
+        }
         var reply: [RESPValue] = []
         reply.reserveCapacity(withScores ? elements.count * 2 : elements.count)
         for element in elements {
@@ -314,7 +318,9 @@ extension Keyspace {
         }
         let source = try lookupSortedSet(context.arguments[sourceIndex], &context)
         let elements = source.map { select($0.elements) } ?? []
-        guard let destination else { return Self.elementsReply(elements, withScores: withScores) }
+        guard let destination else {
+            return Self.elementsReply(elements, withScores: withScores, pairs: context.session.protocolVersion == .resp3)
+        }
         return storeRange(elements, at: destination, sizeHint: rangeKind == .rank ? elements.count : 0, &context)
     }
 

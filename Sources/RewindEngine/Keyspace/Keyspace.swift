@@ -40,6 +40,8 @@ public final class Keyspace {
     var watchers: [UInt64: WatcherState] = [:]
     /// The id the next watching session gets.
     var nextWatcherID: UInt64 = 1
+    /// Aggregate boxes stamped at or below this may be shared with a fork (see ``fork()``).
+    var sharedBoxStamp: UInt64 = 0
 
     /// How many databases SELECT accepts (Redis's `databases`, 16 by default).
     public var databaseCount: Int { databases.count }
@@ -58,6 +60,10 @@ public final class Keyspace {
     /// How many keys database `db` holds, counting keys that expired but were not yet deleted
     /// (what DBSIZE replies).
     public func keyCount(db: Int) -> Int { databases[db].entries.count }
+
+    /// How many keys of database `db` have a TTL, expired-but-not-deleted ones included (INFO
+    /// keyspace's `expires`).
+    public func expiringKeyCount(db: Int) -> Int { databases[db].expires.count }
 
     /// Releases the WATCHes a session holds; call it when a connection closes.
     public func endSession(_ session: inout ClientSession) {

@@ -228,7 +228,9 @@ extension HyperLogLog {
             let opcode = decodeSparseOpcode(string, at: byteOffset)
             byteOffset += opcode.byteCount
             if opcode.kind == .value {
-                if registerIndex + opcode.runLength > registerCount { break }
+                // redis-server 7.0.15 (Debian, with the CVE-2025-32023 fix) rejects a value run
+                // past the last register; older 7.0 releases stopped the walk there instead.
+                if registerIndex + opcode.runLength > registerCount { throw .corrupted }
                 for _ in 0..<opcode.runLength {
                     registers[registerIndex] = max(registers[registerIndex], UInt8(opcode.value))
                     registerIndex += 1

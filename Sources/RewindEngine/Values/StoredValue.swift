@@ -50,6 +50,17 @@ enum StoredValue {
         }
     }
 
+    /// The creation stamp of an aggregate's box; nil for strings, which are values.
+    var boxStamp: UInt64? {
+        switch self {
+        case .integer, .bytes: return nil
+        case .list(let list): return list.stamp
+        case .hash(let hash): return hash.stamp
+        case .set(let set): return set.stamp
+        case .sortedSet(let sortedSet): return sortedSet.stamp
+        }
+    }
+
     /// An independent copy: aggregates get new boxes (COPY, and replay comparisons).
     func deepCopy() -> StoredValue {
         switch self {
@@ -65,12 +76,16 @@ enum StoredValue {
 /// A list: elements packed into chunks (``PackedList``), O(1) at both ends.
 final class ListValue {
     var items: PackedList
+    /// When this box was made, for copy-on-write after ``Keyspace/fork()``.
+    let stamp = OwnershipStamp.next()
     init(_ items: PackedList = PackedList()) { self.items = items }
 }
 
 /// A hash: fields in a ``SlotMap`` so HGETALL, HSCAN and HRANDFIELD never depend on Swift's seed.
 final class HashValue {
     var fields: SlotMap<[UInt8]>
+    /// When this box was made, for copy-on-write after ``Keyspace/fork()``.
+    let stamp = OwnershipStamp.next()
     init(_ fields: SlotMap<[UInt8]> = SlotMap()) { self.fields = fields }
 }
 
@@ -78,6 +93,8 @@ final class HashValue {
 /// Swift's seed.
 final class SetValue {
     var members: SlotMap<Void>
+    /// When this box was made, for copy-on-write after ``Keyspace/fork()``.
+    let stamp = OwnershipStamp.next()
     init(_ members: SlotMap<Void> = SlotMap()) { self.members = members }
 
     func contains(_ member: [UInt8]) -> Bool { members.slotIndex(of: member) != nil }
@@ -97,6 +114,8 @@ final class SetValue {
 /// A sorted set: the skiplist/compact ``SortedSet`` of Values/, boxed so commands mutate it in place.
 final class SortedSetValue {
     var elements: SortedSet
+    /// When this box was made, for copy-on-write after ``Keyspace/fork()``.
+    let stamp = OwnershipStamp.next()
     init(_ elements: SortedSet) { self.elements = elements }
 }
 

@@ -17,7 +17,10 @@ import RewindRESP
 ///   timestamp of the entries after them, in milliseconds. Entries before the first annotation get
 ///   timestamp 0 ("unknown"): deterministic, so the same AOF always imports to the same log, and
 ///   never a guess such as the file's modification time. Annotations carry across files in order.
-/// - An RDB-preamble base file (starting with `REDIS`) is refused for now.
+/// - A file starting with `REDIS` (an RDB base file such as `appendonly.aof.1.base.rdb`, or an
+///   RDB-preamble AOF) is read as an RDB by ``RDBImporter`` (each key rebuilt at the RDB's `ctime`),
+///   then any commands after the RDB's checksum as AOF; the entries after it take the RDB's time
+///   until a `#TS:` annotation says otherwise.
 /// - A last file that ends inside a command, or inside a MULTI block, is refused with the place,
 ///   unless `allowsTruncatedTail` is set: then what precedes it is imported, as Redis loads it with
 ///   `aof-load-truncated yes` (an open MULTI block is dropped whole). Earlier files must be whole.
@@ -30,11 +33,15 @@ public enum AOFImporter {
     public struct Options: Sendable {
         /// Import what precedes a truncated final command instead of failing.
         public var allowsTruncatedTail: Bool
+        /// For RDB base files: read past streams instead of failing (see ``RDBImporter/Options``).
+        public var skipsStreams: Bool
         /// How the new log is written. Imports use `.no`: the log is synced once at the end.
         public var writerOptions: LogWriter.Options
 
-        public init(allowsTruncatedTail: Bool = false, writerOptions: LogWriter.Options = LogWriter.Options(durability: .no)) {
+        public init(allowsTruncatedTail: Bool = false, skipsStreams: Bool = false,
+                    writerOptions: LogWriter.Options = LogWriter.Options(durability: .no)) {
             self.allowsTruncatedTail = allowsTruncatedTail
+            self.skipsStreams = skipsStreams
             self.writerOptions = writerOptions
         }
     }
@@ -142,8 +149,17 @@ public enum AOFImporter {
                 let isLast = index == files.count - 1
                 var reader = try AOFReader(path: file.path, displayName: file.name)
                 if try reader.startsWithRDBPreamble() {
-                    throw ImportError(.rdbPreamble, file: file.name, byteOffset: 0,
-                        "RDB preamble is not supported yet; rewrite with aof-use-rdb-preamble no (CONFIG SET aof-use-rdb-preamble no, then BGREWRITEAOF)")
+                    let rdbOptions = RDBImporter.Options(skipsStreams: options.skipsStreams, writerOptions: options.writerOptions)
+                    let rdb = try RDBImporter.appendRDB(path: file.path, displayName: file.name, to: destination, options: rdbOptions) { offset in
+                        progress?(ImportProgress(sourceBytesRead: doneBytes + offset, sourceByteCount: total, entryCount: destination.summary.entryCount))
+                    }
+                    // The commands after an RDB preamble start with a SELECT of their own; until
+                    // an annotation says otherwise they happened after the RDB was written.
+                    state.db = 0
+                    if let seconds = rdb.creationSeconds, seconds > 0, seconds < Int64.max / 1000 {
+                        state.timestampMilliseconds = max(state.timestampMilliseconds, seconds * 1000)
+                    }
+                    try reader.seek(to: rdb.endByteOffset)
                 }
                 try importFile(&reader, isLast: isLast, state: &state, destination: destination, options: options) { offset in
                     progress?(ImportProgress(sourceBytesRead: doneBytes + offset, sourceByteCount: total, entryCount: destination.summary.entryCount))

@@ -66,6 +66,20 @@ struct AOFReader {
         return buffer.count - position >= 5 && Array(buffer[position..<(position + 5)]) == Array("REDIS".utf8)
     }
 
+    /// Moves to `offset` (forward or back), dropping what was buffered: the AOF part of an
+    /// RDB-preamble file starts after its RDB.
+    mutating func seek(to offset: Int) throws {
+        do {
+            try handle.seek(toOffset: UInt64(offset))
+        } catch {
+            throw ImportError(.fileSystem, file: displayName, byteOffset: offset, "seek failed: \(error.localizedDescription)")
+        }
+        buffer.removeAll(keepingCapacity: true)
+        position = 0
+        bufferBaseOffset = offset
+        atEndOfFile = false
+    }
+
     /// Returns the next item, or nil at the end of the file.
     ///
     /// - Throws: ``ImportError`` `.truncated` (with the offset of the command that was cut short)

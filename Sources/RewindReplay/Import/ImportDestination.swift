@@ -21,11 +21,17 @@ public struct ImportSummary: Hashable, Sendable, CustomStringConvertible {
     public var seconds = 0.0
     /// Where a truncated last file was cut, when `allowsTruncatedTail` let the import go on.
     public var truncation: ImportError?
+    /// Keys read from RDB files (an RDB import or an RDB-preamble AOF), nil when there were none.
+    public var rdbKeyCount: Int?
+    /// What was read past and not imported, one line each with its place (RDB function
+    /// libraries, module data, streams with `--skip-streams`, expired or empty keys).
+    public var notes: [String] = []
 
     public init() {}
 
     public var description: String {
         var text = "imported \(counted(entryCount, "entry")) (\(counted(commandCount, "command")), \(counted(transactionCount, "transaction"))) in \(counted(recordCount, "record"))"
+        if let rdbKeyCount { text += " for \(counted(rdbKeyCount, "RDB key", "RDB keys"))" }
         text += " from \(sourceByteCount) bytes in \(String(format: "%.2f", seconds)) s"
         if skippedCount > 0 { text += ", \(skippedCount) skipped" }
         if let truncation { text += "; dropped the truncated tail at \(truncation.file) @\(truncation.byteOffset ?? 0)" }
@@ -52,6 +58,10 @@ final class ImportDestination {
     private var writer: LogWriter?
     private(set) var summary = ImportSummary()
     private var transaction: [LogEntry]?
+    /// Entries not yet handed to the writer: one `append(contentsOf:)` per batch instead of one
+    /// call (lock, flusher wake-up) per entry.
+    private var batch: [LogEntry] = []
+    static let batchEntryCount = 256
 
     init(path: String, writerOptions: LogWriter.Options) throws {
         var path = path
@@ -77,10 +87,17 @@ final class ImportDestination {
             transaction!.append(entry)
             return
         }
-        guard let writer else { return }
-        try writer.append(entry)
+        guard writer != nil else { return }
+        batch.append(entry)
         summary.commandCount += 1
         summary.entryCount += 1
+        if batch.count >= Self.batchEntryCount { try flushBatch() }
+    }
+
+    private func flushBatch() throws {
+        guard !batch.isEmpty, let writer else { return }
+        try writer.append(contentsOf: batch)
+        batch.removeAll(keepingCapacity: true)
     }
 
     func beginTransaction() { transaction = [] }
@@ -91,6 +108,7 @@ final class ImportDestination {
         guard let entries = transaction else { return }
         transaction = nil
         guard !entries.isEmpty, let writer else { return }
+        try flushBatch()
         let range = try writer.append(contentsOf: entries, transaction: true)
         summary.commandCount += entries.count
         summary.transactionCount += 1
@@ -103,6 +121,7 @@ final class ImportDestination {
     /// Closes the writer, reads the new log back, checks it holds what was written and gives it
     /// its final name.
     func commit() throws -> ImportSummary {
+        try flushBatch()
         try writer?.close()
         writer = nil
         do {
@@ -140,6 +159,11 @@ final class ImportDestination {
     deinit { if writer != nil { abandon() } }
 
     func setSkipped(_ count: Int) { summary.skippedCount = count }
+    func addSkipped(_ count: Int, notes: [String], rdbKeyCount: Int) {
+        summary.skippedCount += count
+        summary.notes += notes
+        summary.rdbKeyCount = (summary.rdbKeyCount ?? 0) + rdbKeyCount
+    }
     func setSource(files: [String], byteCount: Int) {
         summary.files = files
         summary.sourceByteCount = byteCount

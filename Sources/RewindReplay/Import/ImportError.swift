@@ -12,7 +12,7 @@ public struct ImportError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let malformed = Code("malformed")
         /// The last file ends in the middle of a command or of a MULTI block (a short write).
         public static let truncated = Code("truncated")
-        /// A base file in RDB format (the `REDIS` preamble), which this importer cannot read yet.
+        /// A base file in RDB format (the `REDIS` preamble). No longer raised: RDB bases are imported.
         public static let rdbPreamble = Code("RDB preamble")
         /// The appenddir manifest is missing or malformed.
         public static let badManifest = Code("bad manifest")

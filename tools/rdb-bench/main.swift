@@ -1,0 +1,251 @@
+// rewind-rdb-bench: `rewind import --format rdb` of the RDB of a large state, beside redis-server
+// 7.0 loading the same RDB, measured in the same run; then a large fuzz run of that RDB.
+// Build and run in release:
+//
+//   swift build -c release --product rewind --product rewind-rdb-bench
+//   .build/release/rewind-rdb-bench [--commands N] [--keys K] [--seed S] [--runs R] [--fuzz M] [--directory D]
+//
+// 1. The workload is `WorkloadGenerator`'s (as rewind-replay-bench uses it, moved five years
+//    later so nothing expires while Redis loads), exported as a Redis AOF.
+// 2. redis-server 7.0 loads the AOF, then SAVEs: that dump.rdb (and its DEBUG DIGEST) is the input.
+// 3. redis-server loads dump.rdb R times in a fresh directory; its time is its own log line
+//    "DB loaded from disk: X seconds". The best run counts.
+// 4. `rewind import --format rdb dump.rdb LOG` runs R times as its own process (wall clock,
+//    including writing, syncing and reading back the log); the best run counts. Then the reader
+//    alone, in process (parse + CRC-64, no log). The imported log's replay digest must equal
+//    Redis's DEBUG DIGEST.
+// 5. With --fuzz M: M truncations and M byte flips of dump.rdb are read (checksum on and off);
+//    none may trap, every checked read must fail.
+import Foundation
+import RewindEngine
+import RewindLog
+import RewindReplay
+
+struct Settings {
+    var commandCount = 5_000_000
+    var keyCount = 100_000
+    var seed: UInt64 = 1
+    var runs = 3
+    var fuzzCount = 0
+    var directory = NSTemporaryDirectory() + "rewind-rdb-bench"
+    init(_ arguments: [String]) {
+        var index = 1
+        while index + 1 < arguments.count {
+            let value = arguments[index + 1]
+            switch arguments[index] {
+            case "--commands": commandCount = Int(value)!
+            case "--keys": keyCount = Int(value)!
+            case "--seed": seed = UInt64(value)!
+            case "--runs": runs = max(1, Int(value)!)
+            case "--fuzz": fuzzCount = Int(value)!
+            case "--directory": directory = value
+            default: fatalError("unknown argument \(arguments[index])")
+            }
+            index += 2
+        }
+    }
+}
+
+let settings = Settings(CommandLine.arguments)
+let log = settings.directory + "/workload.rwlog"
+let aof = settings.directory + "/workload.aof"
+let rdb = settings.directory + "/dump.rdb"
+let digestFile = settings.directory + "/dump.digest"
+let fiveYears: Int64 = 5 * 365 * 86_400_000
+
+func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+func line(_ text: String) { print(text); fflush(stdout) }
+
+func run(_ path: String, _ arguments: [String]) throws -> (output: String, status: Int32) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (String(decoding: data, as: UTF8.self), process.terminationStatus)
+}
+
+/// Runs redis-server in `directory` with `arguments` until `marker` appears in its log; returns
+/// the number after the marker, then calls `body` with the port and shuts the server down.
+func redis(directory: String, arguments: [String], marker: String, _ body: (Int) throws -> Void = { _ in }) throws -> Double {
+    let port = 19_650 + Int(getpid() % 300)
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+    server.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
+                        "--logfile", directory + "/redis.log", "--enable-debug-command", "yes"] + arguments
+    server.standardOutput = FileHandle.nullDevice
+    try server.run()
+    defer {
+        _ = try? run("/usr/bin/redis-cli", ["-p", String(port), "SHUTDOWN", "NOSAVE"])
+        server.waitUntilExit()
+    }
+    var value: Double?
+    while value == nil {
+        usleep(50_000)
+        let logText = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
+        if let range = logText.range(of: marker) {
+            value = Double(logText[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+        }
+        if !server.isRunning { fatalError("redis-server exited: \(logText.suffix(500))") }
+    }
+    for _ in 0..<100 where (try? run("/usr/bin/redis-cli", ["-p", String(port), "PING"]).output) != "PONG\n" { usleep(50_000) }
+    try body(port)
+    return value ?? 0
+}
+
+// 1. The workload as an AOF (reused when already there).
+if !FileManager.default.fileExists(atPath: aof) {
+    try? FileManager.default.removeItem(atPath: settings.directory)
+    try FileManager.default.createDirectory(atPath: settings.directory, withIntermediateDirectories: true)
+    let writer = try LogWriter.open(directory: log, options: .init(durability: .no))
+    var generator = WorkloadGenerator(seed: settings.seed, commandCount: settings.commandCount, keyCount: settings.keyCount)
+    while let item = generator.next() {
+        let entries = item.entries.map { entry -> LogEntry in
+            var moved = entry
+            moved.timestampMilliseconds += fiveYears
+            if moved.arguments.first == Array("PEXPIREAT".utf8), let when = Int64(String(decoding: moved.arguments[2], as: UTF8.self)) {
+                moved.arguments[2] = Array(String(when + fiveYears).utf8)
+            }
+            return moved
+        }
+        try writer.append(contentsOf: entries, transaction: entries.count > 1)
+    }
+    try writer.close()
+    _ = try AOFExporter.export(log: log, to: aof)
+}
+
+// 2. Redis loads the AOF and SAVEs the RDB (reused when already there).
+if !FileManager.default.fileExists(atPath: rdb) || !FileManager.default.fileExists(atPath: digestFile) {
+    let directory = settings.directory + "/redis-aof"
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: aof, toPath: directory + "/appendonly.aof")
+    _ = try redis(directory: directory, arguments: ["--appendonly", "yes", "--appendfilename", "appendonly.aof"],
+                  marker: "DB loaded from append only file: ") { port in
+        let digest = try run("/usr/bin/redis-cli", ["-p", String(port), "DEBUG", "DIGEST"]).output
+        _ = try run("/usr/bin/redis-cli", ["-p", String(port), "SAVE"])
+        try? FileManager.default.removeItem(atPath: rdb)
+        try FileManager.default.copyItem(atPath: directory + "/dump.rdb", toPath: rdb)
+        FileManager.default.createFile(atPath: digestFile, contents: Data(digest.utf8))
+    }
+    try? FileManager.default.removeItem(atPath: directory)
+}
+let expectedDigest = try String(contentsOfFile: digestFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+let rdbBytes = (try FileManager.default.attributesOfItem(atPath: rdb)[.size] as? Int) ?? 0
+line("workload: \(settings.commandCount) commands, \(settings.keyCount) keys per type, seed \(settings.seed); dump.rdb \(String(format: "%.1f", Double(rdbBytes) / 1e6)) MB")
+
+// 3. redis-server loading the RDB.
+var redisTimes: [Double] = []
+for _ in 0..<settings.runs {
+    let directory = settings.directory + "/redis-rdb"
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: rdb, toPath: directory + "/dump.rdb")
+    redisTimes.append(try redis(directory: directory, arguments: [], marker: "DB loaded from disk: "))
+    try? FileManager.default.removeItem(atPath: directory)
+}
+let redisBest = redisTimes.min()!
+line("redis-server 7.0 RDB load (its 'DB loaded from disk'): " + redisTimes.map { String(format: "%.3f s", $0) }.joined(separator: ", "))
+
+// 4. rewind import --format rdb, as a process.
+let rewindBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rewind").path
+let imported = settings.directory + "/imported.rwlog"
+var rewindTimes: [Double] = []
+var summaryLine = ""
+for _ in 0..<settings.runs {
+    try? FileManager.default.removeItem(atPath: imported)
+    let start = DispatchTime.now().uptimeNanoseconds
+    let result = try run(rewindBinary, ["import", "--format", "rdb", rdb, imported])
+    rewindTimes.append(seconds(since: start))
+    guard result.status == 0 else { fatalError("rewind import failed: \(result.output)") }
+    summaryLine = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+}
+let rewindBest = rewindTimes.min()!
+line("rewind import --format rdb (whole process): " + rewindTimes.map { String(format: "%.3f s", $0) }.joined(separator: ", "))
+line("  " + summaryLine)
+
+// The reader alone: parse every key and check the CRC-64, in process.
+var readerTimes: [Double] = []
+var keyCount = 0
+for _ in 0..<settings.runs {
+    let start = DispatchTime.now().uptimeNanoseconds
+    keyCount = 0
+    _ = try RDBReader.read(path: rdb) { _ in keyCount += 1 }
+    readerTimes.append(seconds(since: start))
+}
+line(String(format: "RDB reader alone (parse + CRC-64, %d keys): %.3f s", keyCount, readerTimes.min()!))
+
+// The reader and the entries' arguments, without writing a log; then the whole import in process.
+var buildTimes: [Double] = []
+var importTimes: [Double] = []
+var argumentCount = 0
+for _ in 0..<settings.runs {
+    var start = DispatchTime.now().uptimeNanoseconds
+    argumentCount = 0
+    var builder = RebuildCommands(chunkElementCountMax: 1024, chunkByteCountMax: 1 << 20)
+    _ = try RDBReader.read(path: rdb) { item in _ = try builder.append(item) { argumentCount += $0.count } }
+    buildTimes.append(seconds(since: start))
+    try? FileManager.default.removeItem(atPath: imported)
+    start = DispatchTime.now().uptimeNanoseconds
+    _ = try RDBImporter.importRDB(from: rdb, to: imported)
+    importTimes.append(seconds(since: start))
+}
+line(String(format: "reader + building the entries' arguments (%d), no log: %.3f s; whole import in process: %.3f s",
+            argumentCount, buildTimes.min()!, importTimes.min()!))
+// What the log writer's zstd level and dictionary cost here (the import uses the defaults: 3, trained).
+for (label, level, trains) in [("zstd level 1", Int32(1), true), ("no dictionary", Int32(3), false)] {
+    var times: [Double] = []
+    var logBytes = 0
+    for _ in 0..<settings.runs {
+        try? FileManager.default.removeItem(atPath: imported)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let writer = LogWriter.Options(durability: .no, compressionLevel: level, trainsDictionary: trains)
+        _ = try RDBImporter.importRDB(from: rdb, to: imported, options: .init(writerOptions: writer))
+        times.append(seconds(since: start))
+        logBytes = (try FileManager.default.contentsOfDirectory(atPath: imported)).reduce(0) {
+            $0 + ((try? FileManager.default.attributesOfItem(atPath: imported + "/" + $1)[.size] as? Int) ?? 0)
+        }
+    }
+    line(String(format: "  in process with %@: %.3f s, log %.1f MB", label, times.min()!, Double(logBytes) / 1e6))
+}
+
+let replay = try run(rewindBinary, ["replay", "--json", imported])
+let replayed = try JSONSerialization.jsonObject(with: Data(replay.output.utf8)) as! [String: Any]
+let digest = replayed["digest"] as! String
+line("digest of the imported log's replay: \(digest) \(digest == expectedDigest ? "== redis DEBUG DIGEST" : "!= redis DEBUG DIGEST \(expectedDigest) (FAIL)")")
+line(String(format: "ratio: rewind import / redis-server RDB load = %.3f s / %.3f s = %.2fx (target <= 1.0x); reader alone %.2fx",
+            rewindBest, redisBest, rewindBest / redisBest, readerTimes.min()! / redisBest))
+
+// 5. Fuzz.
+if settings.fuzzCount > 0 {
+    let file = try Data(contentsOf: URL(fileURLWithPath: rdb))
+    var generator = SystemRandomNumberGenerator()
+    var refused = 0
+    var acceptedUnchecked = 0
+    let start = DispatchTime.now().uptimeNanoseconds
+    for round in 0..<(2 * settings.fuzzCount) {
+        var bytes = [UInt8](file)
+        if round % 2 == 0 {
+            bytes.removeLast(Int.random(in: 1...bytes.count, using: &generator))
+        } else {
+            bytes[Int.random(in: 0..<bytes.count, using: &generator)] ^= UInt8.random(in: 1...255, using: &generator)
+        }
+        for verifies in [true, false] {
+            do {
+                _ = try bytes.withUnsafeBufferPointer {
+                    try RDBReader.read($0, fileName: "fuzz", options: .init(skipsStreams: true, verifiesChecksum: verifies)) { _ in }
+                }
+                if verifies { fatalError("a damaged file was accepted with the checksum checked (round \(round))") }
+                acceptedUnchecked += 1
+            } catch is RDBError {
+                if verifies { refused += 1 }
+            }
+        }
+    }
+    line(String(format: "fuzz: %d truncations and %d byte flips of dump.rdb in %.1f s: %d refused with the checksum on; %d read to the end with it off; no trap",
+                settings.fuzzCount, settings.fuzzCount, seconds(since: start), refused, acceptedUnchecked))
+}
