@@ -3,7 +3,6 @@
 // docs/COMPACTION.md. The log never interprets the entries it is given: which commands rebuild
 // the state is RewindReplay's business (`Compactor`).
 
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -288,11 +287,6 @@ public final class BaseSegmentBuilder {
     private var compressed: [UInt8] = []
     private(set) var entryCount = 0
     private(set) var recordCount = 0
-    private let compressing = DispatchQueue(label: "rewind.compaction.base")
-    private static let recordsInFlightMax = 3
-    private let slots = DispatchSemaphore(value: BaseSegmentBuilder.recordsInFlightMax)
-    private let failureLock = ConditionLock()
-    private var workerFailure: Error?
     private var byteCount = 0
     private var writtenFiles: [String]
 
@@ -318,10 +312,7 @@ public final class BaseSegmentBuilder {
         try write(header.encoded())
     }
 
-    deinit {
-        compressing.sync {}
-        if descriptor >= 0 { Glibc.close(descriptor) }
-    }
+    deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
 
     /// The sequence number every snapshot entry carries: the last compacted one.
     public var sequence: UInt64 { header.firstSequence }
@@ -339,51 +330,25 @@ public final class BaseSegmentBuilder {
         if pending.count >= Self.recordByteCountTarget || pendingEntryCount >= LogLimits.recordEntryCountMax { try flushRecord() }
     }
 
-    /// Hands the pending entries to the compressing thread, which compresses and writes them as
-    /// one snapshot record while this thread goes on producing entries (two cores overlap). At
-    /// most `recordsInFlightMax` records wait, so memory stays bounded.
     private func flushRecord() throws {
         guard pendingEntryCount > 0 else { return }
-        if let failure = failureLock.withLock({ workerFailure }) { throw failure }
-        let payload = pending, entryCount = pendingEntryCount, baseTimestamp = pendingBaseTimestamp
-        pending = []
-        pending.reserveCapacity(Self.recordByteCountTarget + 64 * 1024)
-        pendingEntryCount = 0
-        slots.wait()
-        compressing.async { [self] in
-            defer { slots.signal() }
-            guard failureLock.withLock({ workerFailure }) == nil else { return }
-            do {
-                try compressAndWrite(payload, entryCount: entryCount, baseTimestamp: baseTimestamp)
-            } catch {
-                failureLock.withLock { workerFailure = error }
-            }
-        }
-    }
-
-    /// Waits for the compressing thread; throws what it failed with.
-    private func drainCompressing() throws {
-        compressing.sync {}
-        if let failure = failureLock.withLock({ workerFailure }) { throw failure }
-    }
-
-    /// On the compressing thread only.
-    private func compressAndWrite(_ payload: [UInt8], entryCount: Int, baseTimestamp: Int64) throws {
         compressed.removeAll(keepingCapacity: true)
-        try payload.withUnsafeBytes { try compressor.compress($0, appendingTo: &compressed) }
-        let useCompressed = compressed.count < payload.count
+        try pending.withUnsafeBytes { try compressor.compress($0, appendingTo: &compressed) }
+        let useCompressed = compressed.count < pending.count
         let record = RecordHeader(
-            storedByteCount: UInt32(useCompressed ? compressed.count : payload.count), uncompressedByteCount: UInt32(payload.count),
-            firstSequence: header.firstSequence, entryCount: UInt32(entryCount),
+            storedByteCount: UInt32(useCompressed ? compressed.count : pending.count), uncompressedByteCount: UInt32(pending.count),
+            firstSequence: header.firstSequence, entryCount: UInt32(pendingEntryCount),
             compression: useCompressed ? (compressor.usesDictionary ? .zstdDictionary : .zstd) : .none,
-            baseTimestampMilliseconds: baseTimestamp, isSnapshot: true)
+            baseTimestampMilliseconds: pendingBaseTimestamp, isSnapshot: true)
         recordBuffer.removeAll(keepingCapacity: true)
         if useCompressed {
             compressed.withUnsafeBytes { record.append(payload: $0, to: &recordBuffer) }
         } else {
-            payload.withUnsafeBytes { record.append(payload: $0, to: &recordBuffer) }
+            pending.withUnsafeBytes { record.append(payload: $0, to: &recordBuffer) }
         }
         try write(recordBuffer)
+        pending.removeAll(keepingCapacity: true)
+        pendingEntryCount = 0
         recordCount += 1
         if recordCount == 1 { compaction.onStep?(.writingBase) }
     }
@@ -398,7 +363,6 @@ public final class BaseSegmentBuilder {
     /// the dictionaries into the new directory first.
     public func finish() throws -> LogCompaction.Candidate {
         try flushRecord()
-        try drainCompressing()
         guard recordCount > 0 else { throw LogError(.entryTooLarge, path: targetDirectory, "a base needs at least one entry") }
         if !keptRecords.isEmpty {
             let source = try FileIO.readFile(sourcePath, byteCountMax: LogLimits.segmentByteCountMax)
