@@ -36,12 +36,13 @@ let package = Package(
         ),
         .target(name: "CCRC32C"),
         .target(name: "CFutex"),
+        .target(name: "CSHA1"),
         .target(name: "RewindRESP"),
         .target(name: "RewindLog", dependencies: ["CZstd", "CCRC32C", "CFutex"]),
         .target(
             name: "RewindEngine",
             dependencies: [
-                "RewindRESP", "CFutex",
+                "RewindRESP", "CFutex", "CSHA1",
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
@@ -81,7 +82,7 @@ let package = Package(
         .testTarget(
             name: "RewindEngineTests",
             dependencies: [
-                "RewindEngine", "RewindRESP", "RewindTestSupport",
+                "RewindEngine", "RewindRESP", "RewindTestSupport", "CSHA1",
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),

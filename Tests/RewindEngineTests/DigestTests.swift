@@ -1,3 +1,4 @@
+import CSHA1
 import Foundation
 import Testing
 
@@ -46,6 +47,23 @@ struct SHA1Tests {
             }
             #expect(hasher.finalize() == SHA1.hash(message), "length \(length)")
         }
+    }
+
+    @Test("The SHA-extensions path and the portable path compute the same blocks")
+    func hardwareMatchesPortable() {
+        var random = TestRandom(seed: 11)
+        for blockCount in [1, 2, 3, 7, 64] {
+            let message = (0..<(64 * blockCount)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            var hardware: [UInt32] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0]
+            var portable = hardware
+            message.withUnsafeBufferPointer { bytes in
+                rewind_sha1_compress(&hardware, bytes.baseAddress, blockCount)
+                rewind_sha1_compress_portable(&portable, bytes.baseAddress, blockCount)
+            }
+            #expect(hardware == portable, "\(blockCount) blocks")
+        }
+        // Say which path ran, so a machine without SHA-NI is visible in the log.
+        print("SHA-1 path: \(SHA1.usesHardware ? "x86 SHA extensions" : "portable C")")
     }
 }
 

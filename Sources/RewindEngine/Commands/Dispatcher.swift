@@ -45,7 +45,7 @@ extension Keyspace {
     public func apply(_ command: LoggedCommand, nowMilliseconds: Int64) -> RESPValue {
         var session = ClientSession.replaying()
         session.databaseIndex = command.db
-        return dispatch(command.arguments, session: &session, nowMilliseconds: nowMilliseconds).reply
+        return dispatch(command.arguments, session: &session, nowMilliseconds: nowMilliseconds, collectingPropagation: false).reply
     }
 
     /// What one dispatched command produced.
@@ -56,8 +56,11 @@ extension Keyspace {
     }
 
     /// Looks the command up, checks arity, queues it inside MULTI, or runs it.
+    ///
+    /// A replay has no use for the entries a command would log, so `collectingPropagation: false`
+    /// skips assembling them (an allocation per command).
     func dispatch(_ arguments: [[UInt8]], session: inout ClientSession,
-                  nowMilliseconds: Int64) -> DispatchOutcome {
+                  nowMilliseconds: Int64, collectingPropagation: Bool = true) -> DispatchOutcome {
         guard let name = arguments.first, let spec = CommandTable.spec(forName: name) else {
             if session.isInTransaction { session.transactionHasErrors = true }
             return DispatchOutcome(reply: ErrorReply.unknownCommand(arguments).reply)
@@ -79,6 +82,7 @@ extension Keyspace {
             reply = error.reply
         }
         session = context.session
+        guard collectingPropagation else { return DispatchOutcome(reply: reply) }
         return DispatchOutcome(reply: reply, propagated: context.finishedPropagation(),
                                isTransaction: context.propagatesAsTransaction)
     }

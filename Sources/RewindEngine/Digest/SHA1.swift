@@ -1,6 +1,8 @@
 // SHA-1 as specified by FIPS 180-4 §6.1. Redis's DEBUG DIGEST is built from SHA-1 (src/sha1.c), so
 // Rewind needs the same function to produce digests that compare equal with a live Redis.
 
+import CSHA1
+
 /// A streaming SHA-1 hasher (FIPS 180-4).
 ///
 /// SHA-1 is not used here for security: it is the hash that Redis's `DEBUG DIGEST` mixes, and a
@@ -64,11 +66,10 @@ public struct SHA1: Sendable {
         var state = Words()
         let count = message.count
         var offset = 0
-        if let base = message.baseAddress {
-            while count - offset >= 64 {
-                compress(&state, block: base + offset)
-                offset += 64
-            }
+        if let base = message.baseAddress, count >= 64 {
+            let blocks = count / 64
+            compress(&state, block: base, count: blocks)
+            offset = blocks * 64
         }
         finish(&state, tail: UnsafeRawBufferPointer(rebasing: message[offset...]), messageByteCount: UInt64(count))
         return state
@@ -129,44 +130,19 @@ public struct SHA1: Sendable {
         return state.bytes
     }
 
-    /// Runs the 80-round compression function over one 64-byte block.
+    /// Runs the compression function over `count` 64-byte blocks (CSHA1: the x86 SHA
+    /// extensions where the CPU has them, portable C otherwise).
     @inline(__always)
-    private static func compress(_ state: inout Words, block: UnsafeRawPointer) {
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 16) { w in
-            for index in 0..<16 {
-                w[index] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
+    private static func compress(_ state: inout Words, block: UnsafeRawPointer, count: Int = 1) {
+        var words = (state.h0, state.h1, state.h2, state.h3, state.h4)
+        withUnsafeMutablePointer(to: &words) { tuple in
+            tuple.withMemoryRebound(to: UInt32.self, capacity: 5) { pointer in
+                rewind_sha1_compress(pointer, block.assumingMemoryBound(to: UInt8.self), count)
             }
-            var a = state.h0, b = state.h1, c = state.h2, d = state.h3, e = state.h4
-            @inline(__always) func word(_ round: Int) -> UInt32 {
-                if round < 16 { return w[round] }
-                let mixed = (w[(round - 3) & 15] ^ w[(round - 8) & 15] ^ w[(round - 14) & 15] ^ w[round & 15]).rotatedLeft(by: 1)
-                w[round & 15] = mixed
-                return mixed
-            }
-            @inline(__always) func step(_ f: UInt32, _ k: UInt32, _ round: Int) {
-                let temporary = a.rotatedLeft(by: 5) &+ f &+ e &+ k &+ word(round)
-                e = d
-                d = c
-                c = b.rotatedLeft(by: 30)
-                b = a
-                a = temporary
-            }
-            for round in 0..<20 { step((b & c) | (~b & d), 0x5A82_7999, round) }
-            for round in 20..<40 { step(b ^ c ^ d, 0x6ED9_EBA1, round) }
-            for round in 40..<60 { step((b & c) | (b & d) | (c & d), 0x8F1B_BCDC, round) }
-            for round in 60..<80 { step(b ^ c ^ d, 0xCA62_C1D6, round) }
-            state.h0 &+= a
-            state.h1 &+= b
-            state.h2 &+= c
-            state.h3 &+= d
-            state.h4 &+= e
         }
+        state = Words(h0: words.0, h1: words.1, h2: words.2, h3: words.3, h4: words.4)
     }
-}
 
-extension UInt32 {
-    @inline(__always)
-    fileprivate func rotatedLeft(by bitCount: UInt32) -> UInt32 {
-        (self << bitCount) | (self >> (32 - bitCount))
-    }
+    /// Whether digests use the CPU's SHA instructions.
+    static var usesHardware: Bool { rewind_sha1_hardware_available() != 0 }
 }
