@@ -52,6 +52,14 @@ extension Rewind {
         @Flag(help: "Compare the state with the digest of every checkpoint entry and each reply with the reply hash logged with its entry; report the first of each that differs and exit 1.")
         var check = false
 
+        @Option(help: ArgumentHelp("Send the entries to this running server instead, pipelined: redis://[user:pass@]host:port[/db].", valueName: "url"))
+        var target: String?
+
+        @Flag(help: "With --target: the target is a Redis Cluster; route each entry to the master of its key slot.")
+        var cluster = false
+
+        @Option(help: ArgumentHelp("With --target: start at this sequence number (to resume after a stop).", valueName: "seq"))
+        var from: UInt64?
         @Option(help: ArgumentHelp("Then serve the state read-only to Redis clients on this address (port 0 picks a free one) until SIGINT, SIGTERM or SHUTDOWN.", valueName: "host:port"))
         var serve: String?
 
@@ -61,6 +69,14 @@ extension Rewind {
         public init() {}
 
         public func validate() throws {
+            if target == nil && (cluster || from != nil) {
+                throw ValidationError("Pass --cluster and --from only with --target.")
+            }
+            if target != nil && (until != nil || untilTime != nil || exclude != nil || excludeCommand != nil || onlyDb != nil
+                                 || onlyKeys != nil || toAof != nil || toLog != nil || check || serve != nil) {
+                throw ValidationError("Pass --target without --until, --until-time, --exclude, --exclude-command, --only-db, --only-keys, --to-aof, --to-log, --check or --serve: it sends the whole log from --from on.")
+            }
+            if from == 0 { throw ValidationError("Pass a --from of 1 or more: sequence numbers start at 1.") }
             if let serve, ServeAddress(serve) == nil {
                 throw ValidationError("Pass --serve as HOST:PORT with a port from 0 to 65535, such as --serve 127.0.0.1:6380 ([::1]:6380 for IPv6).")
             }
@@ -103,6 +119,7 @@ extension Rewind {
         }
 
         public func execute(_ output: CommandOutput) throws -> ExitCode {
+            if let target { return try replayIntoTarget(target, output: output) }
             let options = try options()
             let keyspace = Keyspace(randomSeed: 0)
             var summary = try Replayer(log: location.log).replay(into: keyspace, options: options, progress: { progress in
@@ -169,6 +186,91 @@ extension Rewind {
             output.error("rewind replay: stopped serving")
             return .success
         }
+    }
+}
+
+extension Rewind.Replay {
+    /// `--target`: pipeline the log into a live server or cluster and report where it stopped.
+    func replayIntoTarget(_ url: String, output: CommandOutput) throws -> ExitCode {
+        var options = LiveReplayOptions(target: try LiveTarget(url: url), cluster: cluster, fromSequence: from ?? 1,
+                                        recovery: recoveryOptions.recovery)
+        options.compares = true
+        let report = try LiveReplayer.replay(log: location.log, options: options) { progress in
+            output.progress("replay --target: \(progress.sentEntryCount) entries sent, at #\(progress.lastSequence), \(Int(progress.seconds)) s")
+        }
+        output.endProgress()
+        output.write(format.json ? Self.json(report) : Self.text(report, log: location.log, url: url, cluster: cluster))
+        if report.stop != nil { return .failure }
+        if case .different = report.comparison { return .failure }
+        return .success
+    }
+
+    static func text(_ report: LiveReplayReport, log: String, url: String, cluster: Bool) -> String {
+        let nodes = counted(report.nodeCount, cluster ? "master" : "node")
+        var lines = [String(format: "sent %@ from #%llu to %@ (%@): %@ acknowledged, last #%llu, in %.2f s (%.0f entries/s); %d MOVED, %d ASK followed",
+                            counted(report.sentEntryCount, "entry"), report.firstSequence, report.target, nodes,
+                            counted(report.acknowledgedEntryCount, "entry"), report.lastSequence, report.seconds,
+                            report.entriesPerSecond, report.movedCount, report.askCount)]
+        if let stop = report.stop {
+            let what = stop.commandText.isEmpty ? "" : " \(stop.commandText)"
+            lines.append("STOPPED at #\(stop.sequence)\(what): \(stop.reason)")
+            var resume = "resume with: rewind replay \(log) --target \(url)\(cluster ? " --cluster" : "") --from \(stop.resumeFrom)"
+            if stop.targetWentAway {
+                resume += " (entries from #\(stop.resumeFrom) on were sent without a reply: some may have been applied and would apply again)"
+            } else if stop.appliedAfterStopCount > 0 {
+                resume += " (the \(counted(stop.appliedAfterStopCount, "entry")) after it were already applied, pipelined, and would apply again)"
+            }
+            lines.append(resume)
+            return lines.joined(separator: "\n")
+        }
+        switch report.comparison {
+        case .equal(let digest): lines.append("OK: the target's DEBUG DIGEST \(digest) equals the log's.")
+        case .different(let logDigest, let targetDigest):
+            lines.append("DIFFERENT: the log replays to \(logDigest), the target's DEBUG DIGEST is \(targetDigest) (did the target hold other data?).")
+        case .note(let note): lines.append("note: \(note)")
+        case .skipped: break
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ report: LiveReplayReport) -> String {
+        var object = JSONObject()
+        object.add("target", report.target)
+        object.add("nodes", report.nodeCount)
+        object.add("from_seq", report.firstSequence)
+        object.add("last_seq", report.lastSequence)
+        object.add("sent_entries", report.sentEntryCount)
+        object.add("acknowledged_entries", report.acknowledgedEntryCount)
+        object.add("seconds", report.seconds)
+        object.add("entries_per_second", report.entriesPerSecond.rounded())
+        object.add("moved", report.movedCount)
+        object.add("ask", report.askCount)
+        if let stop = report.stop {
+            object.add("stopped", true)
+            object.add("stop_seq", stop.sequence)
+            object.add("stop_command", stop.commandText)
+            object.add("stop_reason", stop.reason)
+            object.add("resume_from", stop.resumeFrom)
+            object.add("applied_after_stop", stop.appliedAfterStopCount)
+            object.add("target_went_away", stop.targetWentAway)
+        } else {
+            object.add("stopped", false)
+        }
+        switch report.comparison {
+        case .equal(let digest):
+            object.add("comparison", "equal")
+            object.add("digest", digest)
+        case .different(let logDigest, let targetDigest):
+            object.add("comparison", "different")
+            object.add("digest", logDigest)
+            object.add("target_digest", targetDigest)
+        case .note(let note):
+            object.add("comparison", "note")
+            object.add("note", note)
+        case .skipped:
+            object.add("comparison", "skipped")
+        }
+        return object.text
     }
 }
 

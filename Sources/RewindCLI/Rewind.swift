@@ -14,7 +14,7 @@ public struct Rewind: ParsableCommand {
         abstract: "Record, verify, inspect and replay Redis command logs.",
         discussion: "Exit codes: 0 on success, 1 when the input is damaged or unreadable (or verify finds damage), 2 on usage errors.",
         version: "0.1.0",
-        subcommands: [Serve.self, Replay.self, Blame.self, Bisect.self, Verify.self, Inspect.self, Tail.self, Stats.self, Repair.self, Import.self, Export.self]
+        subcommands: [Serve.self, Replay.self, Blame.self, Bisect.self, Verify.self, Inspect.self, Tail.self, Stats.self, Repair.self, Compact.self, Import.self, Export.self]
     )
 
     public init() {}

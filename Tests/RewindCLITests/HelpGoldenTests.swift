@@ -10,7 +10,7 @@ struct HelpGoldenTests {
     static let screens: [(String, ParsableCommand.Type)] = [
         ("rewind", Rewind.self), ("serve", Rewind.Serve.self), ("replay", Rewind.Replay.self), ("blame", Rewind.Blame.self),
         ("verify", Rewind.Verify.self), ("inspect", Rewind.Inspect.self), ("tail", Rewind.Tail.self),
-        ("stats", Rewind.Stats.self), ("repair", Rewind.Repair.self), ("import", Rewind.Import.self),
+        ("stats", Rewind.Stats.self), ("repair", Rewind.Repair.self), ("compact", Rewind.Compact.self), ("import", Rewind.Import.self),
         ("export", Rewind.Export.self), ("bisect", Rewind.Bisect.self), ("bisect-start", Rewind.Bisect.Start.self),
         ("bisect-log", Rewind.Bisect.SessionLog.self), ("bisect-replay", Rewind.Bisect.SessionReplay.self),
     ]

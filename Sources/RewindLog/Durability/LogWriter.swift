@@ -176,15 +176,24 @@ public final class LogWriter: @unchecked Sendable {
         flusher = WorkerThread { [unowned self] in self.flusherLoop() }
     }
 
+    /// Tries to take the lock this many times, 20 ms apart, before reporting `.locked`.
+    static let lockAttemptCount = 25
+
     static func acquireLock(directory: String) throws -> Int32 {
         let path = FileIO.join(directory, "LOCK")
         let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw FileIO.fail(path, "open") }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            Glibc.close(descriptor)
-            throw LogError(.locked, path: directory, "another writer has this log open")
+        // A lock is held by an open file description, which a child process forked by another
+        // thread shares until its exec closes it (O_CLOEXEC): for that moment a lock just released
+        // by this process still looks held. A short bounded retry rides over it; a real writer
+        // holds the lock for much longer.
+        for attempt in 0..<lockAttemptCount {
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return descriptor }
+            guard errno == EWOULDBLOCK, attempt + 1 < lockAttemptCount else { break }
+            usleep(20_000)
         }
-        return descriptor
+        Glibc.close(descriptor)
+        throw LogError(.locked, path: directory, "another writer has this log open")
     }
 
     deinit {

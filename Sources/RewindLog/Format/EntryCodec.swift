@@ -92,6 +92,7 @@ enum EntryCodec {
         firstSequence: UInt64,
         entryCount: Int,
         baseTimestampMilliseconds: Int64,
+        sharesSequence: Bool = false,
         scratch: inout Scratch,
         body: (EntryView) throws -> Void
     ) throws {
@@ -100,7 +101,7 @@ enum EntryCodec {
             for (entryIndex, entry) in scratch.entries.enumerated() {
                 try body(
                     EntryView(
-                        sequence: firstSequence &+ UInt64(entryIndex),
+                        sequence: sharesSequence ? firstSequence : firstSequence &+ UInt64(entryIndex),
                         timestampMilliseconds: entry.timestampMilliseconds,
                         db: entry.db,
                         kind: entry.kind,

@@ -40,8 +40,13 @@ public enum LogFormat {
         case zstdDictionary = 2
     }
 
-    /// The record flag bits other than the compression; all must be zero in version 1.
-    static let recordFlagsReservedMask: UInt8 = 0b1111_1100
+    /// Record flag bit 2: a snapshot record, written by compaction at the start of a `base`
+    /// segment. Every entry of a snapshot record carries the record's `firstSequence`: together
+    /// the snapshot records rebuild the state after that entry, so the sequence numbers of the
+    /// entries kept after it never change. See docs/FORMAT.md, "Base segments".
+    static let recordFlagSnapshot: UInt8 = 0b0000_0100
+    /// The record flag bits other than the compression and the snapshot bit; all must be zero.
+    static let recordFlagsReservedMask: UInt8 = 0b1111_1000
 
     /// File name of segment `id`: `seg-000000000001.rwseg`, sorted by name in id order.
     public static func segmentFileName(id: UInt64) -> String { "seg-" + zeroPadded(id, width: 12) + ".rwseg" }

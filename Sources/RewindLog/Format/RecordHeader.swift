@@ -10,7 +10,7 @@
 ///     12    4 uncompressedByteCount  payload bytes after decompression
 ///     16    8 firstSequence
 ///     24    4 entryCount             at least 1
-///     28    1 flags                  bits 0-1 compression; bits 2-7 zero
+///     28    1 flags                  bits 0-1 compression; bit 2 snapshot; bits 3-7 zero
 ///     29    3 reserved, zero
 ///     32    8 baseTimestampMilliseconds (the timestamp deltas of the entries start here)
 /// ```
@@ -21,8 +21,11 @@ struct RecordHeader: Equatable {
     var entryCount: UInt32
     var compression: LogFormat.Compression
     var baseTimestampMilliseconds: Int64
+    /// A snapshot record (compaction's base): every entry carries `firstSequence`.
+    var isSnapshot = false
 
-    var lastSequence: UInt64 { firstSequence &+ UInt64(entryCount) &- 1 }
+    /// The sequence number of the last entry; a snapshot record's entries all share its first.
+    var lastSequence: UInt64 { isSnapshot ? firstSequence : firstSequence &+ UInt64(entryCount) &- 1 }
     var recordByteCount: Int { LogFormat.recordHeaderByteCount + Int(storedByteCount) }
 
     /// Writes the header and payload, with the checksum filled in, to the end of `buffer`.
@@ -34,7 +37,7 @@ struct RecordHeader: Equatable {
         buffer.appendLittleEndian(uncompressedByteCount)
         buffer.appendLittleEndian(firstSequence)
         buffer.appendLittleEndian(entryCount)
-        buffer.append(compression.rawValue)
+        buffer.append(compression.rawValue | (isSnapshot ? LogFormat.recordFlagSnapshot : 0))
         buffer.append(contentsOf: [0, 0, 0])
         buffer.appendLittleEndian(baseTimestampMilliseconds)
         buffer.append(contentsOf: payload)
@@ -95,7 +98,8 @@ struct RecordHeader: Equatable {
         return .valid(
             RecordHeader(
                 storedByteCount: stored, uncompressedByteCount: uncompressed, firstSequence: firstSequence,
-                entryCount: entryCount, compression: compression, baseTimestampMilliseconds: baseTimestamp))
+                entryCount: entryCount, compression: compression, baseTimestampMilliseconds: baseTimestamp,
+                isSnapshot: flags & LogFormat.recordFlagSnapshot != 0))
     }
 }
 

@@ -24,6 +24,13 @@ public final class LogReader {
         self.manifest = try ManifestStore.load(directory: directory)
     }
 
+    /// Reads the segments `manifest` names in `directory`, whatever the directory's own manifest
+    /// says: compaction proves a candidate log this way before it installs the candidate's manifest.
+    public init(directory: String, manifest: Manifest) {
+        self.directory = directory
+        self.manifest = manifest
+    }
+
     /// What one pass over the log saw.
     public struct Summary: Hashable, Sendable {
         /// Entries delivered to the caller.
@@ -60,6 +67,14 @@ public final class LogReader {
         public var firstSequence: UInt64
         public var entryCount: Int
         public var compression: LogFormat.Compression
+        /// The timestamp of the record's first entry.
+        public var baseTimestampMilliseconds: Int64 = 0
+        /// A compaction snapshot record: all its entries carry `firstSequence`.
+        public var isSnapshot = false
+        /// The sequence number of the record's last entry.
+        public var lastSequence: UInt64 {
+            isSnapshot ? firstSequence : firstSequence &+ UInt64(entryCount) &- 1
+        }
     }
 
     /// Calls `body` with every entry from `sequence` on, in order.
@@ -93,6 +108,15 @@ public final class LogReader {
         return summary
     }
 
+    /// Calls `body` with every whole record of the log, in order, checking each CRC but decoding
+    /// nothing: the cheap pass that finds record boundaries (compaction's cut).
+    @discardableResult
+    public func forEachRecord(
+        recovery: RecoveryMode = .tolerateTail, reporter: DamageReporter? = nil, _ body: (RecordInfo) throws -> Void
+    ) throws -> Summary {
+        try scan(from: .max, visitsEverySegment: true, recovery: recovery, reporter: reporter) { info, _, _ in try body(info) }
+    }
+
     /// Reads every entry from `sequence` on into memory.
     public func readAll(from sequence: UInt64 = 1, recovery: RecoveryMode = .tolerateTail) throws -> (entries: [LogEntry], summary: Summary) {
         var entries: [LogEntry] = []
@@ -106,12 +130,15 @@ public final class LogReader {
 
     private struct DecodeDamage: Error { let detail: LogDamage.Detail }
 
-    private func scan(from startSequence: UInt64, recovery: RecoveryMode, reporter: DamageReporter?, body: RecordBody) throws -> Summary {
+    private func scan(
+        from startSequence: UInt64, visitsEverySegment: Bool = false, recovery: RecoveryMode, reporter: DamageReporter?,
+        body: RecordBody
+    ) throws -> Summary {
         var summary = Summary()
         var expected: UInt64?
         var pending: LogDamage?
         let segments = manifest.segments
-        let startIndex = segments.lastIndex { $0.firstSequence <= startSequence } ?? 0
+        let startIndex = visitsEverySegment ? 0 : segments.lastIndex { $0.firstSequence <= startSequence } ?? 0
 
         /// Applies the recovery mode; false means stop reading.
         func emit(_ damage: LogDamage) throws -> Bool {
@@ -169,11 +196,33 @@ public final class LogReader {
                 var offset = LogFormat.segmentHeaderByteCount
                 var recordIndex = 0
                 var checksumBudget = Self.resynchronizationBudget(segmentByteCount: bytes.count)
+                var onlySnapshotsSoFar = true
                 summary.tail = (segmentIndex, offset)
                 while offset < bytes.count {
                     switch RecordHeader.parse(bytes, at: offset) {
                     case .valid(let header):
                         let recordEnd = offset + header.recordByteCount
+                        if header.isSnapshot {
+                            // Snapshot records all carry the sequence number of their base segment
+                            // and come first in it; anywhere else one would repeat sequence numbers.
+                            let first = header.firstSequence
+                            let fits = segment.kind == .base && onlySnapshotsSoFar && first == segment.firstSequence
+                                && (expected == first || (recordIndex > 0 && expected == first &+ 1))
+                            if !fits {
+                                guard try settle(nextSequence: nil) else { return true }
+                                let damage = LogDamage(
+                                    kind: .badRecordHeader, segmentFileName: segment.fileName, byteOffset: offset,
+                                    byteCount: header.recordByteCount, recordIndex: recordIndex,
+                                    reason: "snapshot record at #\(first) outside the start of a base segment")
+                                guard try emit(damage) else { return true }
+                                offset = recordEnd
+                                recordIndex += 1
+                                continue
+                            }
+                            expected = first
+                        } else {
+                            onlySnapshotsSoFar = false
+                        }
                         if let known = expected, header.firstSequence < known {
                             // Damage just before a regressing record is still reported, first.
                             guard try settle(nextSequence: nil) else { return true }
@@ -201,11 +250,12 @@ public final class LogReader {
                             storedPayloadByteCount: Int(header.storedByteCount),
                             uncompressedPayloadByteCount: Int(header.uncompressedByteCount),
                             firstSequence: header.firstSequence, entryCount: Int(header.entryCount),
-                            compression: header.compression)
+                            compression: header.compression, baseTimestampMilliseconds: header.baseTimestampMilliseconds,
+                            isSnapshot: header.isSnapshot)
                         let stored = UnsafeRawBufferPointer(
                             rebasing: bytes[(offset + LogFormat.recordHeaderByteCount)..<recordEnd])
                         do {
-                            if header.lastSequence >= startSequence { try body(info, header, stored) }
+                            if visitsEverySegment || header.lastSequence >= startSequence { try body(info, header, stored) }
                         } catch let failure as DecodeDamage {
                             let damage = LogDamage(
                                 kind: failure.detail.kind, segmentFileName: segment.fileName, byteOffset: offset,
@@ -333,7 +383,8 @@ public final class LogReader {
             do {
                 try EntryCodec.decode(
                     payload: payload, firstSequence: header.firstSequence, entryCount: Int(header.entryCount),
-                    baseTimestampMilliseconds: header.baseTimestampMilliseconds, scratch: &scratch
+                    baseTimestampMilliseconds: header.baseTimestampMilliseconds, sharesSequence: header.isSnapshot,
+                    scratch: &scratch
                 ) { entry in
                     if entry.sequence >= startSequence { try body(entry) }
                 }

@@ -158,6 +158,8 @@ public struct ReplayError: Error, Hashable, Sendable, CustomStringConvertible {
         private init(_ name: String) { self.name = name }
         /// `--until` names a sequence number past the last entry of the log.
         public static let untilBeyondEnd = Code("until beyond end")
+        /// `--until` names an entry that compaction replaced by the base (the state after it).
+        public static let compactedAway = Code("compacted away")
         /// `--exclude` names a sequence number that is not a command in the log.
         public static let unknownSequence = Code("unknown sequence")
         /// A key pattern is empty or malformed.

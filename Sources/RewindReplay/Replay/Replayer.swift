@@ -136,8 +136,13 @@ public struct ReplayProgress: Sendable {
 /// overlap; the keyspace is only ever touched by the calling thread.
 public struct Replayer {
     public let log: String
+    /// Replaces the directory's manifest: compaction replays a candidate before installing it.
+    public let manifest: Manifest?
 
-    public init(log: String) { self.log = log }
+    public init(log: String, manifest: Manifest? = nil) {
+        self.log = log
+        self.manifest = manifest
+    }
 
     /// Applies the log's entries to `keyspace`, as `options` select them, and returns a summary
     /// without the digest and key counts (see ``summarizeState(of:into:)``).
@@ -153,8 +158,26 @@ public struct Replayer {
                        checkpoints: ReplayCheckpoints? = nil,
                        progress: ((ReplayProgress) -> Void)? = nil,
                        observer: ((AppliedCommand) -> Void)? = nil) throws -> ReplaySummary {
-        let reader = try LogReader(directory: log)
+        let reader = try manifest.map { LogReader(directory: log, manifest: $0) } ?? LogReader(directory: log)
         let segmentNames = reader.manifest.segments.map(\.fileName)
+        if let base = reader.manifest.segments.first, base.kind == .base {
+            if let until = options.untilSequence, until < base.firstSequence {
+                throw ReplayError(.compactedAway, "--until #\(until) lies in history compacted away: this log starts with the state after #\(base.firstSequence); pass --until \(base.firstSequence) or more")
+            }
+            if let untilTime = options.untilTimestampMilliseconds {
+                struct First: Error {}
+                var baseTime: Int64?
+                do {
+                    try LogReader(directory: log, manifest: reader.manifest).forEachEntry(from: base.firstSequence, recovery: options.recovery) {
+                        baseTime = $0.timestampMilliseconds
+                        throw First()
+                    }
+                } catch is First {}
+                if let baseTime, untilTime < baseTime {
+                    throw ReplayError(.compactedAway, "--until-time \(EntryFormatting.isoTime(milliseconds: untilTime)) lies in history compacted away: this log starts with the state at \(EntryFormatting.isoTime(milliseconds: baseTime)) (#\(base.firstSequence))")
+                }
+            }
+        }
         let start = DispatchTime.now().uptimeNanoseconds
         var from = from
         var restored: ReplayCheckpoints.Checkpoint?

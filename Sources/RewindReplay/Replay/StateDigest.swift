@@ -89,6 +89,17 @@ public enum StateDigest {
 
     /// `%.17g`, as Redis formats a sorted-set score for the digest.
     static func formatG17(_ value: Double) -> String {
-        String(format: "%.17g", value)
+        String(decoding: formatG17Bytes(value), as: UTF8.self)
+    }
+
+    /// `%.17g` as bytes, through `snprintf` (Foundation's `String(format:)` is far slower, and a
+    /// compaction formats every sorted-set score).
+    static func formatG17Bytes(_ value: Double) -> [UInt8] {
+        if value.isInfinite { return Array((value > 0 ? "inf" : "-inf").utf8) }
+        var buffer = [CChar](repeating: 0, count: 40)
+        let length = buffer.withUnsafeMutableBufferPointer { pointer in
+            withVaList([value]) { vsnprintf(pointer.baseAddress, pointer.count, "%.17g", $0) }
+        }
+        return buffer.prefix(max(0, min(Int(length), 39))).map { UInt8(bitPattern: $0) }
     }
 }
