@@ -95,7 +95,7 @@ extension Rewind.Bisect {
         @Option(help: ArgumentHelp("A point is bad only when the check fails this many times out of this many.", valueName: "n"))
         var retries: Int = 1
 
-        @Option(help: ArgumentHelp("Then write the smallest log that still fails the check to this directory.", valueName: "dir"))
+        @Option(help: ArgumentHelp("Then write the smallest log that still fails the check (--probe, --run or --against) to this directory.", valueName: "dir"))
         var shrink: String?
 
         @Flag(help: "With --shrink: rename keys and values to neutral names while the check still fails.")
@@ -131,7 +131,9 @@ extension Rewind.Bisect {
             if let against, ServeAddress(against) == nil { throw ValidationError("Pass --against as HOST:PORT, such as 127.0.0.1:6379.") }
             if digestEvery < 1 { throw ValidationError("Pass a --digest-every of 1 or more.") }
             if anonymize && shrink == nil { throw ValidationError("--anonymize works with --shrink.") }
-            if shrink != nil && (against != nil || recorded) { throw ValidationError("--shrink works with --probe and --run checks.") }
+            if shrink != nil && recorded {
+                throw ValidationError("--shrink works with --probe, --run and --against: a recorded reply hash belongs to its original log, so any shorter log would trivially differ from it.")
+            }
         }
 
         func options() -> BisectOptions {
@@ -168,12 +170,14 @@ extension Rewind.Bisect {
             let log = location.log
             let result: BisectResult
             var check: StateCheck?
+            var comparison: ReferenceComparison?
             var summary: String
             do {
                 if let against, let address = ServeAddress(against) {
-                    let comparison = ReferenceComparison(host: address.host, port: address.port, digestEveryEntryCount: digestEvery)
+                    let reference = ReferenceComparison(host: address.host, port: address.port, digestEveryEntryCount: digestEvery)
+                    comparison = reference
                     summary = "replies and DEBUG DIGEST equal to \(against)'s"
-                    result = try comparison.run(log: log, options: options, progress: { output.progress($0) })
+                    result = try reference.run(log: log, options: options, progress: { output.progress($0) })
                 } else if recorded {
                     summary = "replies and digests equal to those recorded in the log"
                     result = try RecordedComparison.run(log: log, options: options, replyHash: ReplyHash.of)
@@ -208,10 +212,18 @@ extension Rewind.Bisect {
             }
             output.write(result.report(check: summary, history: history, options: options).rendered(format.json ? .json : .text))
             guard let firstBad = result.firstBad else { return Rewind.Bisect.onlySkippedCode }
-            if let shrink, let check {
+            if let shrink, check != nil || comparison != nil {
                 do {
-                    let shrunk = try Shrinker.shrink(log: log, upTo: firstBad, check: check, recovery: options.recovery,
+                    let shrunk: ShrinkResult
+                    if let check {
+                        shrunk = try Shrinker.shrink(log: log, upTo: firstBad, check: check, recovery: options.recovery,
                                                      anonymize: anonymize, progress: { output.progress($0) })
+                    } else {
+                        let reference = comparison!
+                        defer { reference.finish() }
+                        shrunk = try Shrinker.shrink(log: log, upTo: firstBad, recovery: options.recovery, anonymize: anonymize,
+                                                     reproduces: { try reference.reproduces($0) }, progress: { output.progress($0) })
+                    }
                     output.endProgress()
                     try shrunk.write(to: shrink)
                     output.error("rewind bisect: shrink: \(shrunk.summaryLine) written to \(shrink)")

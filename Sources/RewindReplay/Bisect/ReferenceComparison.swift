@@ -95,6 +95,39 @@ public final class ReferenceComparison {
         throw BisectError(.goodAtEnd, "no divergence: every reply and the final DEBUG DIGEST of \(connection.name) equal rewind's, up to #\(previousEnd)")
     }
 
+    /// Whether `units`, written on their own into the emptied reference server and into a fresh
+    /// engine, make them part ways: a reply that differs, or different DEBUG DIGESTs at the end.
+    /// This is the check `--shrink` minimizes with `--against`. The reference server's data is
+    /// replaced (FLUSHALL) at every call, so give it a server of its own.
+    public func reproduces(_ units: [LogUnit]) throws -> Bool {
+        if connection == nil {
+            connection = try RESPConnection(host: host, port: port)
+            _ = try connection.call(["DEBUG", "SET-ACTIVE-EXPIRE", "0"])
+        }
+        _ = try connection.call(["SELECT", "0"])
+        _ = try connection.call(["FLUSHALL"])
+        serverDb = 0
+        keyspace = Keyspace(randomSeed: 0)
+        previousEnd = 0
+        if let first = units.first?.entries.first?.place.timestampMilliseconds {
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            offsetMilliseconds = now > first ? now - first : 0
+        }
+        do {
+            try send(units.filter { $0.entries.first?.kind != .checkpoint })
+        } catch is Found {
+            return true
+        }
+        let (ours, theirs) = try digests()
+        return ours != theirs
+    }
+
+    /// Turns the reference server's active expiry back on after ``reproduces(_:)`` calls.
+    public func finish() {
+        guard connection != nil else { return }
+        _ = try? connection.call(["DEBUG", "SET-ACTIVE-EXPIRE", "1"])
+    }
+
     static func text(_ reply: RESPValue) -> String? {
         switch reply {
         case .simpleString(let text): return text

@@ -109,6 +109,47 @@ public enum Shrinker {
         return result
     }
 
+    /// Shrinks the units of `log` up to `firstBad` to a 1-minimal set for which `reproduces` still
+    /// holds: the form `--against` uses, where the check is a whole run of the candidate beside
+    /// a reference server rather than a judgement of one state. Arguments and names are then
+    /// reduced as for a state check.
+    public static func shrink(log: String, upTo firstBad: UInt64, recovery: RecoveryMode, anonymize: Bool = false,
+                              reproduces: @escaping ([LogUnit]) throws -> Bool,
+                              progress: ((String) -> Void)? = nil) throws -> ShrinkResult {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let all = try LogUnits.units(log: log, in: 1...firstBad, recovery: recovery)
+        var runs = 0
+        func fails(_ units: [LogUnit]) throws -> Bool {
+            guard !units.isEmpty else { return false }
+            runs += 1
+            if runs % 16 == 0 { progress?("shrink: \(units.count) units, \(runs) check runs") }
+            return try reproduces(units)
+        }
+        guard try fails(all) else {
+            throw BisectError(.checkFailed, "the log up to #\(firstBad) does not part ways with the reference when written into it on its own, so there is nothing to shrink")
+        }
+        var units = try ddmin(all, fails)
+        units = try shrinkArguments(units, fails)
+        var result = ShrinkResult(units: units, originalUnitCount: all.count, originalEntryCount: all.reduce(0) { $0 + $1.entries.count },
+                                  checkRunCount: 0, seconds: 0)
+        if anonymize {
+            let renaming = Renaming(units)
+            result.anonymizeNote = "not anonymized: the logs part ways with no renaming tried"
+            for attempt in [(true, true), (true, false), (false, true)] {
+                let renamed = units.map { renaming.apply(to: $0, keys: attempt.0, values: attempt.1) }
+                if try fails(renamed) {
+                    result.units = renamed
+                    result.anonymizeNote = attempt.0 && attempt.1 ? nil
+                        : (attempt.0 ? "values kept (renaming them made the divergence go away)" : "keys kept (renaming them made the divergence go away)")
+                    break
+                }
+            }
+        }
+        result.checkRunCount = runs
+        result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return result
+    }
+
     /// ddmin over `items`, complements only past the first split, removing as many chunks per
     /// round as keep failing; the result is 1-minimal (removing any single item makes it pass).
     static func ddmin<T>(_ items: [T], _ fails: ([T]) throws -> Bool) throws -> [T] {

@@ -104,6 +104,24 @@ struct ComparisonTests {
         }
         // Active expiry was switched back on.
         #expect(try server.cli(["DEBUG", "SET-ACTIVE-EXPIRE", "1"]) == "OK")
+
+        // --shrink with --against: the smallest log that still parts ways is the XADD alone, and
+        // it is 1-minimal by construction; the written log reproduces on its own.
+        let shrinking = ReferenceComparison(host: "127.0.0.1", port: server.port, digestEveryEntryCount: 7)
+        defer { shrinking.finish() }
+        let shrunk = try Shrinker.shrink(log: directory.appending("forged"), upTo: 24, recovery: .tolerateTail,
+                                         reproduces: { try shrinking.reproduces($0) })
+        #expect(shrunk.units.count == 1)
+        #expect(shrunk.units.first?.commands.first?.arguments.first == Array("XADD".utf8))
+        #expect(shrunk.originalUnitCount > 20 && shrunk.checkRunCount > 1)
+        try shrunk.write(to: directory.appending("shrunk"))
+        let written = try LogUnits.units(log: directory.appending("shrunk"), in: 1...UInt64.max, recovery: .tolerateTail)
+        #expect(try shrinking.reproduces(written))
+        // A clean log does not reproduce, so shrinking it is refused.
+        #expect { try Shrinker.shrink(log: directory.appending("clean"), upTo: 20, recovery: .tolerateTail,
+                                      reproduces: { try shrinking.reproduces($0) }) } throws: {
+            ($0 as? BisectError)?.code == .checkFailed
+        }
     }
 
     @Test("--against a port where nothing listens: a clear error, not a hang")
