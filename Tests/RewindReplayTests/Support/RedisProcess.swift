@@ -71,14 +71,16 @@ final class RedisProcess {
         let input = directory + "/pipe-\(UUID().uuidString).resp"
         FileManager.default.createFile(atPath: input, contents: Data(encoded))
         defer { try? FileManager.default.removeItem(atPath: input) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-        process.arguments = ["-p", String(port), "--pipe"]
-        process.standardInput = FileHandle(forReadingAtPath: input)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, pipe) = try Self.launch {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
+            process.arguments = ["-p", String(port), "--pipe"]
+            process.standardInput = FileHandle(forReadingAtPath: input)
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            return (process, pipe)
+        }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
@@ -99,14 +101,36 @@ final class RedisProcess {
 
     deinit { if process.isRunning { stop() } }
 
+    /// Starts a process made by `make`, retrying a few times when the launch fails.
+    ///
+    /// Foundation's `Process.run()` on Linux lists the parent's open descriptors and asks
+    /// posix_spawn to close each in the child; when another test's thread closes one of them in
+    /// between, the spawn fails with EBADF (seen once in CI). A new attempt lists them again.
+    static func launch(_ make: () -> (Process, Pipe)) throws -> (Process, Pipe) {
+        var attempt = 0
+        while true {
+            let (process, pipe) = make()
+            do {
+                try process.run()
+                return (process, pipe)
+            } catch {
+                attempt += 1
+                if attempt >= 5 { throw error }
+                usleep(20_000)
+            }
+        }
+    }
+
     static func cli(port: Int, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-        process.arguments = ["-p", String(port)] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, pipe) = try launch {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
+            process.arguments = ["-p", String(port)] + arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            return (process, pipe)
+        }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         var text = String(decoding: data, as: UTF8.self)
