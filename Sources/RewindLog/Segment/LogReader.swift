@@ -199,6 +199,7 @@ public final class LogReader {
                 var onlySnapshotsSoFar = true
                 summary.tail = (segmentIndex, offset)
                 while offset < bytes.count {
+                    segmentBytes.ensureRecordLoaded(at: offset)
                     switch RecordHeader.parse(bytes, at: offset) {
                     case .valid(let header):
                         let recordEnd = offset + header.recordByteCount
@@ -270,6 +271,7 @@ public final class LogReader {
                         recordIndex += 1
                         summary.tail = (segmentIndex, offset)
                     case .incomplete(let reason), .damaged(_, let reason):
+                        segmentBytes.ensureLoaded(upTo: bytes.count)
                         let next = Self.resynchronize(bytes, after: offset, budget: &checksumBudget)
                         var kind = LogDamage.Kind.badRecordHeader
                         if case .damaged(let parsedKind, _) = RecordHeader.parse(bytes, at: offset) { kind = parsedKind }
@@ -339,6 +341,7 @@ public final class LogReader {
         guard FileIO.exists(path) else { return (.missingSegment, 0, "segment file is missing") }
         segmentBytes = SegmentBytes.empty
         segmentBytes = try SegmentBytes.load(path, byteCountMax: LogLimits.segmentByteCountMax, mapping: !isLast)
+        segmentBytes.ensureLoaded(upTo: LogFormat.segmentHeaderByteCount)
         let parsed = segmentBytes.withUnsafeBytes { SegmentHeader.parse($0) }
         switch parsed {
         case .failure(let detail):
