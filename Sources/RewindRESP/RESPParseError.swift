@@ -18,6 +18,7 @@ public struct RESPParseError: Error, Hashable, Sendable, CustomStringConvertible
             case unexpectedByte, nestingTooDeep, invalidInteger, invalidDouble, invalidBoolean
             case invalidBigNumber, invalidVerbatimString, unbalancedQuotes
             case inlineRequestTooLong, multibulkCountLineTooLong, bulkLengthLineTooLong, lineTooLong
+            case unauthenticatedMultibulkLength, unauthenticatedBulkLength
         }
 
         fileprivate let base: Base
@@ -54,10 +55,17 @@ public struct RESPParseError: Error, Hashable, Sendable, CustomStringConvertible
         public static let bulkLengthLineTooLong = Code(base: .bulkLengthLineTooLong)
         /// A line of a reply (simple string, error, number) longer than ``RESPLimits/lineByteCountMax``.
         public static let lineTooLong = Code(base: .lineTooLong)
+        /// More than 10 arguments from a client that has not authenticated yet (Redis 7.0's bound
+        /// while `requirepass` is set; see ``RESPParser/requiresAuthentication``).
+        public static let unauthenticatedMultibulkLength = Code(base: .unauthenticatedMultibulkLength)
+        /// An argument longer than 16,384 bytes from a client that has not authenticated yet.
+        public static let unauthenticatedBulkLength = Code(base: .unauthenticatedBulkLength)
 
         public var description: String {
             switch base {
             case .invalidMultibulkLength: return "invalid multibulk length"
+            case .unauthenticatedMultibulkLength: return "unauthenticated multibulk length"
+            case .unauthenticatedBulkLength: return "unauthenticated bulk length"
             case .multibulkCountTooLarge: return "multibulk count too large"
             case .invalidBulkLength: return "invalid bulk length"
             case .bulkLengthTooLarge: return "bulk length too large"
@@ -128,6 +136,8 @@ extension RESPParseError {
     enum RedisMessage {
         static let invalidMultibulkLength = Array("Protocol error: invalid multibulk length".utf8)
         static let invalidBulkLength = Array("Protocol error: invalid bulk length".utf8)
+        static let unauthenticatedMultibulkLength = Array("Protocol error: unauthenticated multibulk length".utf8)
+        static let unauthenticatedBulkLength = Array("Protocol error: unauthenticated bulk length".utf8)
         static let unbalancedQuotes = Array("Protocol error: unbalanced quotes in request".utf8)
         static let inlineRequestTooLong = Array("Protocol error: too big inline request".utf8)
         static let multibulkCountLineTooLong = Array("Protocol error: too big mbulk count string".utf8)

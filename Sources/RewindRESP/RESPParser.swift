@@ -29,6 +29,12 @@
 public struct RESPParser: Sendable {
     /// The bounds this parser enforces.
     public let limits: RESPLimits
+    /// Whether the peer still has to authenticate (a server with `requirepass`). Requests then get
+    /// Redis 7.0's tighter bounds before any of their bytes are buffered: at most 10 arguments
+    /// ("Protocol error: unauthenticated multibulk length") of at most 16,384 bytes each
+    /// ("Protocol error: unauthenticated bulk length"), so an unauthenticated client cannot make
+    /// the server hold a 512 MB argument. The server flips it as the connection authenticates.
+    public var requiresAuthentication = false
 
     /// Received bytes; those before `readIndex` are consumed and released from time to time.
     var storage: [UInt8] = []
@@ -201,6 +207,11 @@ extension RESPParser {
                 code: .multibulkCountTooLarge, byteOffset: storageBaseByteOffset + start + 1,
                 redisMessage: RESPParseError.RedisMessage.invalidMultibulkLength))
         }
+        if requiresAuthentication && count > 10 {
+            throw fail(RESPParseError(
+                code: .unauthenticatedMultibulkLength, byteOffset: storageBaseByteOffset + start + 1,
+                redisMessage: RESPParseError.RedisMessage.unauthenticatedMultibulkLength))
+        }
         readIndex = carriageReturn + 2
         guard count > 0 else { return true }
         request.startByteOffset = storageBaseByteOffset + start
@@ -244,6 +255,11 @@ extension RESPParser {
                     throw fail(RESPParseError(
                         code: .bulkLengthTooLarge, byteOffset: storageBaseByteOffset + start + 1,
                         redisMessage: RESPParseError.RedisMessage.invalidBulkLength))
+                }
+                guard !requiresAuthentication || length <= 16_384 else {
+                    throw fail(RESPParseError(
+                        code: .unauthenticatedBulkLength, byteOffset: storageBaseByteOffset + start + 1,
+                        redisMessage: RESPParseError.RedisMessage.unauthenticatedBulkLength))
                 }
                 readIndex = carriageReturn + 2
                 request.bulkByteCount = Int(length)

@@ -51,7 +51,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private var context: ChannelHandlerContext?
     /// Pulls every whole request out of each read (NIO's processor over ``RESPFrameDecoder``).
-    private var decoder: NIOSingleStepByteToMessageProcessor<RESPFrameDecoder>
+    private var decoder: NIOSingleStepByteToMessageProcessor<RESPFrameDecoder>!
     private var held = CircularBuffer<HeldReplies>()
     /// True while the tail segment still collects replies of the read being handled.
     private var tailIsOpen = false
@@ -62,10 +62,14 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         self.core = core
         self.id = id
         machine = ConnectionStateMachine(requiresPassword: core.requirePassword != nil)
-        decoder = NIOSingleStepByteToMessageProcessor(RESPFrameDecoder(limits: core.configuration.limits),
-                                                      maximumBufferSize: nil)
         createdMilliseconds = nowMilliseconds
         lastCommandMilliseconds = nowMilliseconds
+        // Redis's tighter request bounds apply until the client authenticates (AUTH or HELLO
+        // AUTH; RESET may bring them back).
+        decoder = NIOSingleStepByteToMessageProcessor(
+            RESPFrameDecoder(limits: core.configuration.limits,
+                             requiresAuthentication: { [unowned self] in !self.machine.isAuthenticated }),
+            maximumBufferSize: nil)
     }
 
     var protocolVersion: RESPVersion { machine.protocolVersion }

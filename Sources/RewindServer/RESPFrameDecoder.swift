@@ -20,9 +20,14 @@ public struct RESPFrameDecoder: NIOSingleStepByteToMessageDecoder {
     /// bytes at the front of the buffer up to this offset are already in the parser.
     private var fedByteCount = 0
 
-    public init(limits: ServerLimits = ServerLimits()) {
+    /// Asked before each request: whether the client still has to authenticate, in which case
+    /// the parser applies Redis's unauthenticated bounds (``RESPParser/requiresAuthentication``).
+    private let requiresAuthentication: () -> Bool
+
+    public init(limits: ServerLimits = ServerLimits(), requiresAuthentication: @escaping () -> Bool = { false }) {
         parser = RESPParser(limits: limits.parserLimits)
         queryBufferByteCountMax = limits.queryBufferByteCountMax
+        self.requiresAuthentication = requiresAuthentication
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> RESPRequest? {
@@ -34,6 +39,7 @@ public struct RESPFrameDecoder: NIOSingleStepByteToMessageDecoder {
             }
             fedByteCount += buffer.readableBytes - alreadyFed
         }
+        parser.requiresAuthentication = requiresAuthentication()
         let request = try parser.nextRequest()
         buffer.moveReaderIndex(forwardBy: parser.byteOffset - consumedByteCount)
         if request == nil && parser.bufferedByteCount > queryBufferByteCountMax {

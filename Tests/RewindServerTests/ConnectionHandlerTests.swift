@@ -135,6 +135,32 @@ struct ConnectionHandlerTests {
         #expect(try connection.finish())
     }
 
+    @Test("Before AUTH, Redis's tighter bounds: more than 10 arguments or a 16 KiB argument closes the connection")
+    func unauthenticatedLimits() throws {
+        let tooMany = try EmbeddedConnection(password: "secret")
+        try tooMany.send("*11\r\n")
+        #expect(try tooMany.received() == "-ERR Protocol error: unauthenticated multibulk length\r\n")
+        #expect(!tooMany.channel.isActive)
+        #expect(try tooMany.finish())
+
+        let tooLong = try EmbeddedConnection(password: "secret")
+        try tooLong.send("*2\r\n$3\r\nGET\r\n$16385\r\n")
+        #expect(try tooLong.received() == "-ERR Protocol error: unauthenticated bulk length\r\n")
+        #expect(!tooLong.channel.isActive)
+        #expect(try tooLong.finish())
+
+        // At the bounds it is still NOAUTH; after AUTH the same requests are served.
+        let connection = try EmbeddedConnection(password: "secret")
+        let big = String(repeating: "v", count: 16_384)
+        let eleven = "*11\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n" + String(repeating: "$1\r\nx\r\n", count: 9)
+        try connection.send("*2\r\n$3\r\nGET\r\n$16384\r\n\(big)\r\nAUTH secret\r\n" + eleven
+                            + "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20000\r\n\(String(repeating: "w", count: 20_000))\r\nSTRLEN k\r\n")
+        try connection.acknowledge()
+        #expect(try connection.received() == "-NOAUTH Authentication required.\r\n+OK\r\n:9\r\n+OK\r\n:20000\r\n")
+        #expect(connection.channel.isActive)
+        #expect(try connection.finish())
+    }
+
     @Test("HELLO 3 switches to RESP3 and answers with a map")
     func hello() throws {
         let connection = try EmbeddedConnection()
