@@ -1,4 +1,5 @@
 import Foundation
+import RewindTestSupport
 import Testing
 
 /// `rewind` beside the test bundle in the build directory, when it was built.
@@ -16,14 +17,17 @@ enum RewindExecutable {
 @Suite("The rewind executable", .enabled(if: RewindExecutable.path != nil))
 struct ExecutableTests {
     static func run(_ arguments: [String]) throws -> (code: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(RewindExecutable.path))
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
+        let path = try #require(RewindExecutable.path)
+        let (process, (out, err)) = try launchRetrying {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+            let out = Pipe()
+            let err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            return (process, (out, err))
+        }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

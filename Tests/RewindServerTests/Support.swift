@@ -1,4 +1,5 @@
 import Foundation
+import RewindTestSupport
 import RewindRESP
 #if canImport(Glibc)
 import Glibc
@@ -169,15 +170,17 @@ final class RESPClient {
 
 /// Runs a program and returns its exit status and standard output.
 func runProgram(_ path: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    let inputPipe = Pipe()
-    process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
-    try process.run()
+    let (process, (output, inputPipe)) = try launchRetrying {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let inputPipe = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
+        return (process, (output, inputPipe))
+    }
     if let input {
         inputPipe.fileHandleForWriting.write(Data(input.utf8))
         try inputPipe.fileHandleForWriting.close()

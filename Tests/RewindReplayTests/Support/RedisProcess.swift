@@ -1,4 +1,5 @@
 import Foundation
+import RewindTestSupport
 
 /// A redis-server 7.0 started for one test on a free loopback port, in its own directory, and
 /// stopped with `SHUTDOWN NOSAVE` (or SIGKILL) when the test is done.
@@ -71,7 +72,7 @@ final class RedisProcess {
         let input = directory + "/pipe-\(UUID().uuidString).resp"
         FileManager.default.createFile(atPath: input, contents: Data(encoded))
         defer { try? FileManager.default.removeItem(atPath: input) }
-        let (process, pipe) = try Self.launch {
+        let (process, pipe) = try launchRetrying {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
             process.arguments = ["-p", String(port), "--pipe"]
@@ -101,28 +102,8 @@ final class RedisProcess {
 
     deinit { if process.isRunning { stop() } }
 
-    /// Starts a process made by `make`, retrying a few times when the launch fails.
-    ///
-    /// Foundation's `Process.run()` on Linux lists the parent's open descriptors and asks
-    /// posix_spawn to close each in the child; when another test's thread closes one of them in
-    /// between, the spawn fails with EBADF (seen once in CI). A new attempt lists them again.
-    static func launch(_ make: () -> (Process, Pipe)) throws -> (Process, Pipe) {
-        var attempt = 0
-        while true {
-            let (process, pipe) = make()
-            do {
-                try process.run()
-                return (process, pipe)
-            } catch {
-                attempt += 1
-                if attempt >= 5 { throw error }
-                usleep(20_000)
-            }
-        }
-    }
-
     static func cli(port: Int, _ arguments: [String]) throws -> String {
-        let (process, pipe) = try launch {
+        let (process, pipe) = try launchRetrying {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
             process.arguments = ["-p", String(port)] + arguments
