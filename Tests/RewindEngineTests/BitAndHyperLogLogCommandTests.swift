@@ -31,6 +31,27 @@ struct BitCommandTests {
         #expect(engine.run("BITFIELD b GET u64 0").isError)
         #expect(engine.run("BITFIELD_RO b SET u8 0 1") == .error("ERR BITFIELD_RO only supports the GET subcommand"))
     }
+
+    @Test("A BITFIELD whose every write fails creates the string but leaves a WATCH clean, as redis-server 7.0 does")
+    func failedBitfieldKeepsWatchClean() {
+        // Found by the differential runner (seed 13, op 8106): Redis creates the zeroed string in
+        // lookupStringForBitCommand but signals the key only when a field changed.
+        var engine = EngineHarness()
+        #expect(engine.run("WATCH k") == .ok)
+        #expect(engine.run("BITFIELD k OVERFLOW FAIL SET u8 #1 -6") == .array([.null]))
+        #expect(engine.run("GET k") == .bulkString([0, 0]))
+        #expect(engine.run("MULTI") == .ok)
+        #expect(engine.run("INCR counter") == .simpleString("QUEUED"))
+        #expect(engine.run("EXEC") == .array([.integer(1)]))
+        // The growth is still logged, so a replay rebuilds the same bytes.
+        #expect(engine.loggedLines(last: 2).first?.hasPrefix("BITFIELD k") == true)
+        // A field that does change signals the key: the next transaction aborts.
+        #expect(engine.run("WATCH k") == .ok)
+        #expect(engine.run("BITFIELD k SET u8 0 7") == .array([.integer(0)]))
+        #expect(engine.run("MULTI") == .ok)
+        #expect(engine.run("INCR counter") == .simpleString("QUEUED"))
+        #expect(engine.run("EXEC") == .nullArray)
+    }
 }
 
 @Suite("HyperLogLog commands")

@@ -98,10 +98,14 @@ extension Keyspace {
             if grew || old != newValue { changes += 1 }
         }
         // Redis creates or grows the string even when every write fails under OVERFLOW FAIL, but
-        // then logs nothing; the engine logs that growth too, so a replay rebuilds the same bytes.
-        if changes > 0 || grew {
+        // then signals no change (a WATCH of the key stays clean) and logs nothing; the engine
+        // logs that growth too, so a replay rebuilds the same bytes, but does not signal it.
+        if changes > 0 {
             setKey(db: context.db, key, .string(bytes), keepingTTL: true)
-            context.dirty += max(changes, 1)
+            context.dirty += changes
+        } else if grew {
+            databases[context.db].entries.set(.string(bytes), forKey: key)
+            context.dirty += 1
         }
         return .array(replies)
     }
