@@ -1,11 +1,5 @@
 // Hashing and comparing byte strings for the engine's hash indexes (SlotMap).
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A fast 32-bit hash of a byte string, read eight bytes at a time.
 ///
 /// Swift's `Hasher` feeds an `[UInt8]` to SipHash one byte at a time, which took 15% of a replay
@@ -18,11 +12,6 @@ enum ByteStringHash {
         var generator = SystemRandomNumberGenerator()
         return generator.next()
     }()
-
-    @inline(__always)
-    static func hash(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBytes { hash($0) }
-    }
 
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         let count = bytes.count
@@ -52,16 +41,5 @@ enum ByteStringHash {
         state &*= 0xC4CE_B9FE_1A85_EC53
         state ^= state >> 33
         return UInt32(truncatingIfNeeded: state ^ (state >> 32))
-    }
-}
-
-/// Whether two byte strings are equal, compared with `memcmp`.
-@inline(__always)
-func byteStringsEqual(_ left: [UInt8], _ right: [UInt8]) -> Bool {
-    let count = left.count
-    guard count == right.count else { return false }
-    if count == 0 { return true }
-    return left.withUnsafeBytes { l in
-        right.withUnsafeBytes { r in memcmp(l.baseAddress!, r.baseAddress!, count) == 0 }
     }
 }

@@ -262,7 +262,7 @@ public enum Bisector {
         let quarters = [low + (firstMid - low) / 2, firstMid, firstMid + (high - firstMid) / 2]
         for point in quarters where point > low && point < high {
             try states.move(to: sequence(point))
-            if states.keeping(entriesAhead: sequence(high) - sequence(point)) == .checkpoint { states.captureCheckpoint() }
+            if states.keeping() == .checkpoint { states.captureCheckpoint() }
         }
         let highVerdict = try judge(high)
         if highVerdict != .bad {
@@ -277,7 +277,7 @@ public enum Bisector {
             switch try judge(mid) {
             case .good:
                 low = mid
-                states.keep(states.keeping(entriesAhead: (sequence(high) - sequence(low)) / 2))
+                states.keep(states.keeping())
             case .bad:
                 high = mid
             case .skip:

@@ -193,34 +193,22 @@ final class StateMaterializer {
 
     var keyCount: Int { (0..<keyspace.databaseCount).reduce(0) { $0 + keyspace.keyCount(db: $1) } }
 
-    /// How to be able to come back to the current state, once the search has judged it good:
-    /// a journal when few keys can be written before the next probe, a checkpoint when the state
-    /// is small against the replay it saves, nothing otherwise (see docs/BISECT.md, "Search").
-    enum Keeping { case journal, checkpoint, nothing }
+    /// How to be able to come back to the current state, once the search has judged it good: a
+    /// checkpoint, or nothing when the latest checkpoint is already here (see docs/BISECT.md,
+    /// "Search"). A checkpoint is a copy-on-write fork of the engine (`Keyspace.fork()`), so
+    /// taking and restoring one costs next to nothing per key; what it costs is memory, one copy
+    /// of each value written after it, which ``forgetCheckpoints(outside:_:)`` bounds. (Before
+    /// forks, a cost model chose between journals, checkpoints and nothing; with a checkpoint
+    /// this cheap it always chose the checkpoint.)
+    enum Keeping { case checkpoint, nothing }
 
-    /// Measured (tools/bisect-bench, 5M entries): recording a key's old value through read
-    /// commands and rebuilding it cost about 16 applied entries. A checkpoint is a copy-on-write
-    /// fork of the engine (`Keyspace.fork()`), so taking and restoring one costs next to nothing
-    /// per key; what it costs is memory, one copy of each value written after it, which
-    /// ``forgetCheckpoints(outside:_:)`` bounds.
-    static let journalCostPerKey: UInt64 = 16
-    static let checkpointCostPerKey: UInt64 = 0
-
-    func keeping(entriesAhead: UInt64) -> Keeping {
-        let keys = UInt64(keyCount)
-        if min(entriesAhead, keys) * Self.journalCostPerKey < keys * Self.checkpointCostPerKey { return .journal }
-        // A checkpoint is restored about once before a later good answer replaces it (the
-        // answers after it are bad one time in two); each restore saves replaying from the way
-        // back there is now (the previous checkpoint, or the start).
-        let replaySaved = position - (checkpoint?.sequence ?? 0)
-        if keys * Self.checkpointCostPerKey < replaySaved { return .checkpoint }
-        return .nothing
+    func keeping() -> Keeping {
+        position > (checkpoint?.sequence ?? 0) ? .checkpoint : .nothing
     }
 
-    /// Keeps the current state as `keeping` says (a journal replaces every other savepoint).
+    /// Keeps the current state as `keeping` says.
     func keep(_ keeping: Keeping) {
         switch keeping {
-        case .journal: savepoint(only: true)
         case .checkpoint:
             dropSavepoints()
             captureCheckpoint()
