@@ -37,6 +37,8 @@ let package = Package(
         .target(name: "CCRC32C"),
         .target(name: "CFutex"),
         .target(name: "CSHA1"),
+        .target(name: "CSpawn"),
+        .target(name: "RewindSpawn", dependencies: ["CSpawn"]),
         .target(name: "RewindRESP"),
         .target(name: "RewindLog", dependencies: ["CZstd", "CCRC32C", "CFutex"]),
         .target(
@@ -46,7 +48,7 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
-        .target(name: "RewindReplay", dependencies: ["RewindLog", "RewindRESP", "RewindEngine"]),
+        .target(name: "RewindReplay", dependencies: ["RewindLog", "RewindRESP", "RewindEngine", "RewindSpawn"]),
         .target(
             name: "RewindServer",
             dependencies: [
@@ -78,7 +80,7 @@ let package = Package(
         .executableTarget(name: "rewind-faults", dependencies: ["RewindLog"], path: "tools/faults"),
         .target(
             name: "RewindTestSupport",
-            dependencies: ["RewindLog", "RewindRESP"],
+            dependencies: ["RewindLog", "RewindRESP", "RewindSpawn"],
             path: "Tests/RewindTestSupport"
         ),
         .testTarget(name: "RewindLogTests", dependencies: ["RewindLog", "RewindTestSupport", "CCRC32C"]),

@@ -163,15 +163,6 @@ struct BisectCLITests {
 
 enum RedisCLIProbe {
     static func ping(port: Int) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-        process.arguments = ["-p", String(port), "PING"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try Subprocess.run("/usr/bin/redis-cli", ["-p", String(port), "PING"], timeout: 60).outputText.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -105,22 +105,12 @@ struct CompactCLITests {
 @Suite("rewind compact, killed and starved", .enabled(if: RewindExecutable.path != nil))
 struct CompactCrashTests {
     static func runBinary(_ arguments: [String], environment: [String: String] = [:], shell: String? = nil) throws -> (status: Int32, signaled: Bool, err: String) {
-        let process = Process()
-        if let shell {
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", shell + " \"$0\" \"$@\"", try #require(RewindExecutable.path)] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: try #require(RewindExecutable.path))
-            process.arguments = arguments
-        }
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let err = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = err
-        try process.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, process.terminationReason == .uncaughtSignal, String(decoding: data, as: UTF8.self))
+        let binary = try #require(RewindExecutable.path)
+        let environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let result = shell == nil
+            ? try Subprocess.run(binary, arguments, environment: environment)
+            : try Subprocess.run("/bin/sh", ["-c", shell! + " \"$0\" \"$@\"", binary] + arguments, environment: environment)
+        return (result.status, result.termination.signal != nil, result.errorText)
     }
 
     @Test("Killed at each step, the log opens, replays to the same digest, and a rerun compacts it",

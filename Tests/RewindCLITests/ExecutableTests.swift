@@ -18,20 +18,8 @@ enum RewindExecutable {
 struct ExecutableTests {
     static func run(_ arguments: [String]) throws -> (code: Int32, out: String, err: String) {
         let path = try #require(RewindExecutable.path)
-        let (process, (out, err)) = try launchRetrying {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = arguments
-            let out = Pipe()
-            let err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            return (process, (out, err))
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        let result = try Subprocess.run(path, arguments)
+        return (result.status, result.outputText, result.errorText)
     }
 
     @Test("Exit codes 0, 1 and 2 and the streams they write to")

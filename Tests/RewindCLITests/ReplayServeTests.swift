@@ -12,55 +12,42 @@ import Glibc
 struct ReplayServeTests {
     /// The executable serving a replay; its serving line read from standard error.
     final class Served {
-        let process = Process()
-        let out = Pipe()
-        let err = Pipe()
+        let process: Subprocess
+        private let files: TemporaryDirectory
         private(set) var errText = ""
         private(set) var port = 0
 
         init(_ arguments: [String]) throws {
-            process.executableURL = URL(fileURLWithPath: try #require(RewindExecutable.path))
-            process.arguments = arguments
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
+            files = try TemporaryDirectory(prefix: "rewind-served")
+            process = try Subprocess(try #require(RewindExecutable.path), arguments,
+                                     output: .file(files.appending("out")), error: .file(files.appending("err")))
             // The first "127.0.0.1:PORT" on standard error is the bound port (both commands print it
-            // once listening); availableData returns empty only at end of file.
-            while errText.range(of: #"127\.0\.0\.1:[1-9][0-9]*"#, options: .regularExpression) == nil {
-                let data = err.fileHandleForReading.availableData
-                if data.isEmpty { break }
-                errText += String(decoding: data, as: UTF8.self)
+            // once listening).
+            let pattern = #"127\.0\.0\.1:[1-9][0-9]*"#
+            for _ in 0..<3000 {
+                errText = (try? String(contentsOfFile: files.appending("err"), encoding: .utf8)) ?? ""
+                if errText.range(of: pattern, options: .regularExpression) != nil || !process.isRunning { break }
+                usleep(20_000)
             }
-            guard let range = errText.range(of: #"127\.0\.0\.1:[1-9][0-9]*"#, options: .regularExpression),
+            guard let range = errText.range(of: pattern, options: .regularExpression),
                   let port = Int(errText[range].split(separator: ":").last!) else {
-                if process.isRunning { process.terminate() }
+                process.send(SIGKILL)
                 throw TestFailureCLI("no serving line: \(errText)")
             }
             self.port = port
         }
 
         func cli(_ arguments: String...) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-            process.arguments = ["-p", String(port)] + arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
+            try Subprocess.run("/usr/bin/redis-cli", ["-p", String(port)] + arguments, mergeError: true, timeout: 60).outputText
         }
 
-        /// Waits for the exit; returns the status, standard output and the rest of standard error.
+        /// Waits for the exit (SIGKILL after 60 s); returns the status, standard output and error.
         func finish() -> (code: Int32, out: String, err: String) {
-            let outData = out.fileHandleForReading.readDataToEndOfFile()
-            errText += String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: outData, as: UTF8.self), errText)
+            let ended = process.waitOrKill(timeout: 60)
+            errText = (try? String(contentsOfFile: files.appending("err"), encoding: .utf8)) ?? ""
+            let out = (try? String(contentsOfFile: files.appending("out"), encoding: .utf8)) ?? ""
+            return (ended.status, out, errText)
         }
-
-        deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
     }
 
     struct TestFailureCLI: Error, CustomStringConvertible {
@@ -94,7 +81,7 @@ struct ReplayServeTests {
         #expect(try served.cli("SET", "color", "green").hasPrefix("READONLY You can't write against a read only replica.\n"))
         #expect(try served.cli("GET", "color") == "blue\n")
         let digest = try served.cli("DEBUG", "DIGEST")
-        kill(served.process.processIdentifier, SIGTERM)
+        served.process.send(SIGTERM)
         let result = served.finish()
         #expect(result.code == 0)
         #expect(result.out.contains("digest \(digest.trimmingCharacters(in: .whitespacesAndNewlines))"), "\(result.out)")
@@ -127,7 +114,7 @@ struct ReplayServeTests {
         let busy = rewind(["replay", log, "--serve", "127.0.0.1:\(first.port)"])
         #expect(busy.code == 1)
         #expect(busy.err.contains("cannot listen on 127.0.0.1:\(first.port)"), "\(busy.err)")
-        kill(first.process.processIdentifier, SIGINT)
+        first.process.send(SIGINT)
         #expect(first.finish().code == 0)
     }
 }

@@ -81,34 +81,12 @@ struct TailAndFilterTests {
         let path = directory.appending("follow.rwlog")
         let writer = try LogWriter.open(directory: path, options: .init(durability: .always, trainsDictionary: false))
         try writer.append(.command(["SET", "before", "1"], at: 1))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(RewindExecutable.path))
-        process.arguments = ["tail", "--follow", "--interval-ms", "20", "--filter-command", "SET", path]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        final class Collected: @unchecked Sendable {
-            let lock = NSLock()
-            var text = ""
-        }
-        let collected = Collected()
-        out.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            collected.lock.lock()
-            collected.text += String(decoding: data, as: UTF8.self)
-            collected.lock.unlock()
-        }
-        defer {
-            out.fileHandleForReading.readabilityHandler = nil
-            // SIGKILL: a child of the test process may inherit a blocked SIGTERM.
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
-        var text: String {
-            collected.lock.lock()
-            defer { collected.lock.unlock() }
-            return collected.text
-        }
+        let outputPath = directory.appending("tail.out")
+        let process = try Subprocess(try #require(RewindExecutable.path),
+                                     ["tail", "--follow", "--interval-ms", "20", "--filter-command", "SET", path],
+                                     output: .file(outputPath))
+        defer { process.waitOrKill(timeout: 0) }
+        var text: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
         func readUntil(_ needle: String) {
             let deadline = Date().addingTimeInterval(10)
             while !text.contains(needle) && Date() < deadline { usleep(10_000) }

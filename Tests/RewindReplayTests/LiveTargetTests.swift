@@ -168,13 +168,7 @@ final class LoopbackCluster {
             ]))
         }
         servers = started
-        let create = Process()
-        create.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-        create.arguments = ["--cluster", "create"] + started.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "0", "--cluster-yes"]
-        create.standardOutput = FileHandle.nullDevice
-        create.standardError = FileHandle.nullDevice
-        try create.run()
-        create.waitUntilExit()
+        _ = try Subprocess.run("/usr/bin/redis-cli", ["--cluster", "create"] + started.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "0", "--cluster-yes"], timeout: 120)
         for _ in 0..<200 {
             if try started.allSatisfy({ try $0.cli(["CLUSTER", "INFO"]).contains("cluster_state:ok") }) { return }
             usleep(50_000)

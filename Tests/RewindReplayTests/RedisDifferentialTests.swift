@@ -81,18 +81,6 @@ extension RedisProcess {
     /// Sends raw RESP requests with `redis-cli --pipe` (error replies, such as WRONGTYPE, are
     /// expected in a random workload and ignored: Redis does not log failed commands).
     func pipe(_ bytes: [UInt8]) throws {
-        let (process, input) = try launchRetrying {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-            process.arguments = ["-p", String(port), "--pipe"]
-            let input = Pipe()
-            process.standardInput = input
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            return (process, input)
-        }
-        input.fileHandleForWriting.write(Data(bytes))
-        try input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        _ = try Subprocess.run("/usr/bin/redis-cli", ["-p", String(port), "--pipe"], input: .bytes(bytes), timeout: 600)
     }
 }

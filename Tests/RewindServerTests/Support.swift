@@ -29,7 +29,7 @@ struct TestFailure: Error, CustomStringConvertible {
 final class ServerProcess {
     let port: Int
     let directory: String
-    let process: Process
+    let process: Subprocess
     let errorPath: String
 
     init(directory: String, arguments: [String] = []) throws {
@@ -39,14 +39,8 @@ final class ServerProcess {
         for _ in 0..<10 {
             let port = Self.freePort()
             let errorPath = directory + ".stderr.\(port)"
-            _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["serve", "--dir", directory, "--port", String(port)] + arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle(forWritingAtPath: errorPath)
-            try process.run()
-            for _ in 0..<600 where process.isRunning {
+            let process = try Subprocess(binary, ["serve", "--dir", directory, "--port", String(port)] + arguments, error: .file(errorPath))
+            for _ in 0..<1500 where process.isRunning {
                 if let client = try? RESPClient(port: port), (try? client.command(["PING"])) != nil {
                     self.port = port
                     self.process = process
@@ -55,8 +49,8 @@ final class ServerProcess {
                 }
                 usleep(20_000)
             }
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
+            process.send(SIGKILL)
+            process.wait()
             lastError = TestFailure("rewind serve did not start: " + ((try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""))
         }
         throw lastError
@@ -65,14 +59,23 @@ final class ServerProcess {
     var standardError: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
 
     func kill() {
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.send(SIGKILL)
+        process.wait()
     }
 
+    /// SIGTERM, then the exit status (SIGKILL and a failure after 60 s).
     func terminate() -> Int32 {
-        Glibc.kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        return process.terminationStatus
+        process.send(SIGTERM)
+        guard let ended = process.wait(timeout: 60) else {
+            kill()
+            return -1
+        }
+        return ended.status
+    }
+
+    /// Waits for the server to exit by itself (SHUTDOWN): its status, nil after `timeout` seconds.
+    func waitForExit(timeout: Double = 60) -> Int32? {
+        process.wait(timeout: timeout)?.status
     }
 
     deinit {
@@ -107,7 +110,7 @@ final class RESPClient {
     private var parser = RESPParser()
 
     init(port: Int) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -168,24 +171,8 @@ final class RESPClient {
     }
 }
 
-/// Runs a program and returns its exit status and standard output.
-func runProgram(_ path: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
-    let (process, (output, inputPipe)) = try launchRetrying {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let inputPipe = Pipe()
-        process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
-        return (process, (output, inputPipe))
-    }
-    if let input {
-        inputPipe.fileHandleForWriting.write(Data(input.utf8))
-        try inputPipe.fileHandleForWriting.close()
-    }
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+/// Runs a program and returns its exit status and standard output (and error, merged).
+func runProgram(_ path: String, _ arguments: [String], input: String? = nil, timeout: Double = 300) throws -> (status: Int32, output: String) {
+    let result = try Subprocess.run(path, arguments, input: input.map { .bytes(Array($0.utf8)) } ?? .null, mergeError: true, timeout: timeout)
+    return (result.status, result.outputText)
 }

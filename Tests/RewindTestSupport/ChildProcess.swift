@@ -19,13 +19,9 @@ public enum AppendChild {
         let binDirectory = URL(fileURLWithPath: candidates.first ?? packageRoot.appendingPathComponent(".build-tests/debug/x").path).deletingLastPathComponent()
         // <scratch>/<triple>/debug: the scratch path is two levels up.
         let scratch = binDirectory.deletingLastPathComponent().deletingLastPathComponent()
-        let build = Process()
-        build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        build.arguments = ["swift", "build", "--package-path", packageRoot.path, "--scratch-path", scratch.path, "--product", "rewind-append-child"]
-        try build.run()
-        build.waitUntilExit()
+        let build = try Subprocess.run("/usr/bin/env", ["swift", "build", "--package-path", packageRoot.path, "--scratch-path", scratch.path, "--product", "rewind-append-child"], timeout: 1200)
         let built = binDirectory.appendingPathComponent("rewind-append-child").path
-        guard build.terminationStatus == 0, fileManager.isExecutableFile(atPath: built) else {
+        guard build.status == 0, fileManager.isExecutableFile(atPath: built) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: built])
         }
         return built
@@ -58,19 +54,8 @@ public enum AppendChild {
         delayMilliseconds: Int, afterFirstAck: Bool, outputDirectory: String
     ) throws -> Run {
         let outputPath = outputDirectory + "/child-\(seed).out"
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [log, policy, String(writers), String(seed)]
-        process.standardOutput = output
         let errorPath = outputDirectory + "/child-\(seed).err"
-        FileManager.default.createFile(atPath: errorPath, contents: nil)
-        let errorOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-        process.standardError = errorOutput
-        try process.run()
-        try? output.close()
-        try? errorOutput.close()
+        let process = try Subprocess(executable, [log, policy, String(writers), String(seed)], output: .file(outputPath), error: .file(errorPath))
         if afterFirstAck {
             let deadline = Date().addingTimeInterval(10)
             while Date() < deadline, process.isRunning,
@@ -80,8 +65,8 @@ public enum AppendChild {
         }
         usleep(UInt32(delayMilliseconds) * 1000)
         let wasRunning = process.isRunning
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.send(SIGKILL)
+        let ended = process.waitOrKill(timeout: 30)
         let text = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: outputPath))) ?? Data(), as: UTF8.self)
         var acknowledgements: [Acknowledgement] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
@@ -95,8 +80,8 @@ public enum AppendChild {
         }
         return Run(
             acknowledgements: acknowledgements,
-            killed: wasRunning && process.terminationReason == .uncaughtSignal,
-            terminationStatus: process.terminationStatus,
+            killed: wasRunning && ended.signal == SIGKILL,
+            terminationStatus: ended.status,
             errorOutput: String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errorPath))) ?? Data(), as: UTF8.self))
     }
 }

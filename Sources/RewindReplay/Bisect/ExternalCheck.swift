@@ -2,6 +2,7 @@
 
 import Foundation
 import RewindEngine
+import RewindSpawn
 
 /// An external command judged as `git bisect run` judges it: exit 0 good, 125 skip, 1-127 bad,
 /// anything else (128 and above, a signal) aborts the search. It runs under `/bin/sh -c` with
@@ -36,29 +37,25 @@ public final class ExternalCheck: StateCheck {
     public func judge(_ keyspace: Keyspace, after sequence: UInt64, timestampMilliseconds: Int64) throws -> CheckAnswer {
         let server = try serve(keyspace, timestampMilliseconds)
         defer { server.stop() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
         var environment = ProcessInfo.processInfo.environment
         environment["REWIND_HOST"] = "127.0.0.1"
         environment["REWIND_PORT"] = String(server.port)
         environment["REWIND_SEQ"] = String(sequence)
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
+        let process: Subprocess
         do {
-            try process.run()
+            // Its own process group, so a check that forks is stopped whole if it is interrupted.
+            process = try Subprocess("/bin/sh", ["-c", command], environment: environment, output: .pipe, error: .sameAsOutput, newProcessGroup: true)
         } catch {
-            throw BisectError(.checkFailed, "--run: cannot start /bin/sh to run '\(command)': \(error.localizedDescription)")
+            throw BisectError(.checkFailed, "--run: cannot start /bin/sh to run '\(command)': \(error)")
         }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let output = String(decoding: data, as: UTF8.self).split(separator: "\n").suffix(Self.outputLineCountMax).joined(separator: " | ")
-        let status = process.terminationStatus
+        // Like git bisect run, the command's exit decides; a background child it leaves holding
+        // the output open does not keep the search waiting.
+        let collected = process.collect(timeout: .infinity)
+        let ended = process.wait() ?? Termination(exitCode: -1)
+        let output = collected.outputText.split(separator: "\n").suffix(Self.outputLineCountMax).joined(separator: " | ")
+        let status = ended.status
         let said = output.isEmpty ? "" : ": " + output
-        if process.terminationReason == .uncaughtSignal {
+        if ended.signal != nil {
             throw BisectError(.checkFailed, "--run '\(command)' was killed by signal \(status) at #\(sequence); the search stops, as git bisect run stops")
         }
         switch status {

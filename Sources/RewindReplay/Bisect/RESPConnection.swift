@@ -29,7 +29,7 @@ final class RESPConnection {
         var lastError = "no address"
         var current: UnsafeMutablePointer<addrinfo>? = first
         while let info = current {
-            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
             if fd >= 0 {
                 if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
                     descriptor = fd

@@ -46,7 +46,7 @@ final class TargetConnection {
         var candidate: UnsafeMutablePointer<addrinfo>? = first
         var lastError = "no address"
         while let info = candidate {
-            let socketDescriptor = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+            let socketDescriptor = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
             if socketDescriptor >= 0 {
                 if Glibc.connect(socketDescriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
                     var one: Int32 = 1

@@ -2,6 +2,7 @@
 // tests; the command-level differential tests use RedisTestServer and RESPTestClient).
 
 import Foundation
+import RewindTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -32,38 +33,29 @@ final class OwnedRedisServer {
     static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: executablePath) }
 
     let port: UInt16
-    private let process: Process
+    private let process: Subprocess
     private var socketDescriptor: Int32 = -1
     private var inbox: [UInt8] = []
     private var inboxOffset = 0
 
     init(extraArguments: [String] = []) throws {
         port = try Self.freeLoopbackPort()
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executablePath)
-        process.arguments = [
+        process = try Subprocess(Self.executablePath, [
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--enable-debug-command", "yes", "--daemonize", "no", "--logfile", "/dev/null",
-        ] + extraArguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        ] + extraArguments)
         for _ in 0..<200 {
             if try connectOnce() { return }
             usleep(10_000)
         }
-        kill(process.processIdentifier, SIGKILL)
+        process.send(SIGKILL)
         throw ClientError(description: "redis-server did not accept connections on port \(port)")
     }
 
     deinit {
-        // SIGKILL, because a child spawned from a test thread inherits that thread's blocked
-        // signals, so redis-server may never see a SIGTERM.
         if socketDescriptor >= 0 { close(socketDescriptor) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process.send(SIGKILL)
+        process.wait(timeout: 10)
     }
 
     private static func freeLoopbackPort() throws -> UInt16 {

@@ -2,6 +2,7 @@
 
 import Foundation
 import RewindRESP
+import RewindTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,20 +10,15 @@ import Glibc
 /// A redis-server 7.0 started on a free loopback port for one test, stopped by ``stop()``.
 final class RedisServerProcess {
     let port: UInt16
-    private let process: Process
+    private let process: Subprocess
 
     /// Starts redis-server, or returns nil when it is not installed.
     static func start() throws -> RedisServerProcess? {
         let candidates = ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/opt/homebrew/bin/redis-server"]
         guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
         let port = try freeLoopbackPort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--enable-debug-command", "yes", "--daemonize", "no", "--loglevel", "warning"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Subprocess(path, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                            "--enable-debug-command", "yes", "--daemonize", "no", "--loglevel", "warning"])
         let server = RedisServerProcess(port: port, process: process)
         for _ in 0..<100 {
             if let client = try? RESPTestClient(port: port), (try? client.send(["PING"])) == .simpleString("PONG") {
@@ -34,18 +30,15 @@ final class RedisServerProcess {
         throw TestServerError(description: "redis-server did not answer PING on port \(port)")
     }
 
-    private init(port: UInt16, process: Process) {
+    private init(port: UInt16, process: Subprocess) {
         self.port = port
         self.process = process
     }
 
-    /// Kills the server. `Process.waitUntilExit()` can hang off the main run loop on Linux, so
-    /// this signals the pid and polls instead.
+    /// Kills the server and reaps it.
     func stop() {
-        let pid = process.processIdentifier
-        guard pid > 0 else { return }
-        kill(pid, SIGKILL)
-        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+        process.send(SIGKILL)
+        process.wait(timeout: 10)
     }
 
     private static func freeLoopbackPort() throws -> UInt16 {

@@ -55,18 +55,6 @@ extension RedisProcess {
 extension RedisProcess {
     /// Feeds `commands` (one per line, in redis-cli's quoting) to one redis-cli process.
     func pipe(_ commands: String) throws {
-        let (process, input) = try launchRetrying {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-            process.arguments = ["-p", String(port)]
-            let input = Pipe()
-            process.standardInput = input
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            return (process, input)
-        }
-        input.fileHandleForWriting.write(Data(commands.utf8))
-        try input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        _ = try Subprocess.run("/usr/bin/redis-cli", ["-p", String(port)], input: .bytes(Array(commands.utf8)), timeout: 600)
     }
 }

@@ -6,7 +6,7 @@ import RewindTestSupport
 final class RedisProcess {
     let port: Int
     let directory: String
-    private let process: Process
+    private let process: Subprocess
 
     /// Whether redis-server and redis-cli are installed; the redis-backed tests need them.
     static var isAvailable: Bool {
@@ -19,30 +19,28 @@ final class RedisProcess {
         var lastError: Error?
         for _ in 0..<20 {
             let port = Self.freePort()
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-            process.arguments = [
-                "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
-                "--enable-debug-command", "yes", "--logfile", directory + "/redis.log",
-            ] + arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            let process: Subprocess
             do {
-                try process.run()
+                process = try Subprocess("/usr/bin/redis-server", [
+                    "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
+                    "--enable-debug-command", "yes", "--logfile", directory + "/redis.log",
+                ] + arguments)
             } catch {
                 lastError = error
                 continue
             }
             for _ in 0..<200 where process.isRunning {
-                if (try? Self.cli(port: port, ["PING"])) == "PONG" {
+                // Its own process id: another test's server on the same port must not pass for it.
+                let info = (try? Self.cli(port: port, ["INFO", "server"])) ?? ""
+                if info.split(whereSeparator: \.isNewline).contains(where: { $0 == "process_id:\(process.pid)" }) {
                     self.port = port
                     self.process = process
                     return
                 }
                 usleep(25_000)
             }
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
+            process.send(SIGKILL)
+            process.wait(timeout: 10)
             let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
             lastError = RedisError(message: "redis-server did not start on port \(port): \(log.suffix(800))")
         }
@@ -72,20 +70,9 @@ final class RedisProcess {
         let input = directory + "/pipe-\(UUID().uuidString).resp"
         FileManager.default.createFile(atPath: input, contents: Data(encoded))
         defer { try? FileManager.default.removeItem(atPath: input) }
-        let (process, pipe) = try launchRetrying {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-            process.arguments = ["-p", String(port), "--pipe"]
-            process.standardInput = FileHandle(forReadingAtPath: input)
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            return (process, pipe)
-        }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0, text.contains("errors: 0,") else {
+        let result = try Subprocess.run("/usr/bin/redis-cli", ["-p", String(port), "--pipe"], input: .file(input), timeout: 600)
+        let text = result.outputText
+        guard result.status == 0, text.contains("errors: 0,") else {
             throw RedisError(message: "redis-cli --pipe: \(text.suffix(300))")
         }
     }
@@ -94,27 +81,16 @@ final class RedisProcess {
     func digest() throws -> String { try cli(["DEBUG", "DIGEST"]) }
 
     func stop() {
-        _ = try? cli(["SHUTDOWN", "NOSAVE"])
-        for _ in 0..<100 where process.isRunning { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        _ = try? Subprocess.run("/usr/bin/redis-cli", ["-p", String(port), "SHUTDOWN", "NOSAVE"], timeout: 10)
+        process.waitOrKill(timeout: 2)
     }
 
     deinit { if process.isRunning { stop() } }
 
+    /// redis-cli's output (error included; a connection failure is text, as redis-cli prints it),
+    /// without the last newline. A redis-cli still waiting after a minute is killed and fails the call.
     static func cli(port: Int, _ arguments: [String]) throws -> String {
-        let (process, pipe) = try launchRetrying {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-            process.arguments = ["-p", String(port)] + arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            return (process, pipe)
-        }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        var text = String(decoding: data, as: UTF8.self)
+        var text = try Subprocess.run("/usr/bin/redis-cli", ["-p", String(port)] + arguments, timeout: 60).outputText
         if text.hasSuffix("\n") { text.removeLast() }
         return text
     }
