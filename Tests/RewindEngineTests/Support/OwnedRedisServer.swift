@@ -91,6 +91,9 @@ final class OwnedRedisServer {
             close(descriptor)
             return false
         }
+        // A server that stops answering fails the test after a minute instead of hanging it.
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         socketDescriptor = descriptor
         return true
     }

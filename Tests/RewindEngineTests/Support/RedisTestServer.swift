@@ -85,6 +85,9 @@ final class RESPTestClient {
             close(descriptor)
             throw TestServerError(description: "connect to port \(port) failed")
         }
+        // A server that stops answering fails the test after a minute instead of hanging it.
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     deinit { close(descriptor) }
