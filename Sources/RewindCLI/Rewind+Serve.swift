@@ -89,6 +89,9 @@ extension Rewind {
                 output.error("rewind serve: \(error.description)")
                 return ExitCode(1)
             }
+            if let cut = server.startupReport.pointInTimeCut {
+                output.error("rewind serve: point-in-time recovery: \(cut); new writes continue at #\(cut.lastKeptSequence + 1)")
+            }
             output.error("rewind serve: ready on \(bind):\(server.port) (\(counted(server.startupReport.entriesReplayed, "entry")) replayed, appendfsync \(appendfsync))")
             var sources: [DispatchSourceSignal] = []
             for signalNumber in [SIGTERM, SIGINT] {

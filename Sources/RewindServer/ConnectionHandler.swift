@@ -57,6 +57,15 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var tailIsOpen = false
     private var scratch: [UInt8] = []
     private var closed = false
+    /// Reply bytes held for the log, and bytes handed to the channel that the socket has not
+    /// taken yet (the client has not read them): together, Redis's output buffer.
+    private var heldByteCount = 0
+    private var unsentByteCount = 0
+    /// When the output buffer was first seen at or above the soft limit (Unix seconds), 0 when
+    /// it is below (Redis `obuf_soft_limit_reached_time`).
+    private var softLimitReachedSeconds: Int64 = 0
+    /// Set once the client passed its output buffer limit: it is being dropped.
+    private(set) var passedOutputBufferLimit = false
 
     init(core: ServerCore, id: Int64, nowMilliseconds: Int64) {
         self.core = core
@@ -147,7 +156,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             capturedReplies!.append(value)
             return
         }
-        guard let context, !closed else { return }
+        guard let context, !closed, !passedOutputBufferLimit else { return }
         scratch.removeAll(keepingCapacity: true)
         RESPEncoder.encode(value, version: machine.protocolVersion, into: &scratch)
         if tailIsOpen, var tail = held.popLast() {
@@ -155,12 +164,56 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             tail.bytes.writeBytes(scratch)
             tail.sequence = max(tail.sequence, sequence)
             held.append(tail)
+            heldByteCount += scratch.count
             if sequence > core.acknowledgedSequence { core.waitForAcknowledgement(self) }
+            checkOutputBufferLimit()
             return
         }
         var buffer = context.channel.allocator.buffer(capacity: max(scratch.count, 256))
         buffer.writeBytes(scratch)
         append(buffer, sequence: sequence)
+        checkOutputBufferLimit()
+    }
+
+    // MARK: - Output buffer limits
+
+    /// Redis's client output buffer: replies queued and not yet taken by the socket, beyond the
+    /// first 16 KiB (Redis keeps those in a fixed per-client buffer it does not count).
+    var outputBufferByteCount: Int { max(0, heldByteCount + unsentByteCount - Self.fixedReplyBufferByteCount) }
+
+    /// Redis's `PROTO_REPLY_CHUNK_BYTES`: the per-client reply buffer the limits do not count.
+    static let fixedReplyBufferByteCount = 16 * 1024
+
+    /// Redis `checkClientOutputBufferLimits`, run as each reply is queued: past the hard limit, or
+    /// at or above the soft limit for more than its seconds, the client is dropped.
+    private func checkOutputBufferLimit() {
+        let used = outputBufferByteCount
+        guard used > 0 || softLimitReachedSeconds != 0 else { return }
+        let limit = core.outputBufferLimit(for: self)
+        guard !limit.isUnlimited else { return }
+        let hardReached = limit.hardByteCount != 0 && UInt64(used) >= limit.hardByteCount
+        var softReached = limit.softByteCount != 0 && UInt64(used) >= limit.softByteCount
+        if softReached {
+            let now = Clock.nowMilliseconds() / 1000
+            if softLimitReachedSeconds == 0 {
+                softLimitReachedSeconds = now
+                softReached = false
+            } else if now - softLimitReachedSeconds <= Int64(limit.softSeconds) {
+                softReached = false
+            }
+        } else {
+            softLimitReachedSeconds = 0
+        }
+        guard hardReached || softReached else { return }
+        passedOutputBufferLimit = true
+        core.outputBufferLimitPassed(by: self)
+        // As Redis's freeClientAsync: nothing more is queued, what is queued is dropped, and the
+        // connection closes from the event loop, outside the command that produced the reply.
+        machine.closeRequested()
+        held.removeAll()
+        heldByteCount = 0
+        tailIsOpen = false
+        context?.eventLoop.execute { self.closeNow() }
     }
 
     /// Sends `value` now if nothing is held, outside a read (blocked-client wake-ups, pub/sub).
@@ -171,6 +224,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func append(_ bytes: ByteBuffer, sequence: UInt64) {
+        heldByteCount += bytes.readableBytes
         if tailIsOpen, var tail = held.popLast() {
             var bytes = bytes
             tail.bytes.writeBuffer(&bytes)
@@ -200,22 +254,35 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     func flushReleased() -> Bool {
         guard let context, !closed else {
             held.removeAll()
+            heldByteCount = 0
             return true
         }
         let acknowledged = core.acknowledgedSequence
-        var wrote = false
+        var last: ByteBuffer?
+        var writtenByteCount = 0
         var closes = false
         while let first = held.first, first.sequence <= acknowledged, !(tailIsOpen && held.count == 1) {
             let segment = held.removeFirst()
-            context.write(wrapOutboundOut(segment.bytes), promise: nil)
-            wrote = true
+            heldByteCount -= segment.bytes.readableBytes
+            writtenByteCount += segment.bytes.readableBytes
+            if let previous = last { context.write(wrapOutboundOut(previous), promise: nil) }
+            last = segment.bytes
             if segment.closesAfter {
                 closes = true
                 held.removeAll()
+                heldByteCount = 0
                 break
             }
         }
-        if wrote { context.flush() }
+        if let last {
+            // Writes complete in order: once the last one is taken by the socket (or fails at the
+            // close), every byte of this flush has left the output buffer.
+            unsentByteCount += writtenByteCount
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenComplete { _ in self.unsentByteCount -= writtenByteCount }
+            context.write(wrapOutboundOut(last), promise: promise)
+            context.flush()
+        }
         if closes { closeNow() }
         return held.isEmpty
     }

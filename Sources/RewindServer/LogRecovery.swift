@@ -16,9 +16,10 @@ enum LogRecovery {
     /// - tolerate-tail: the writer cuts an incomplete final record (reported); damage anywhere
     ///   else refuses the start.
     /// - absolute: any damage, a torn tail included, refuses the start; nothing is changed.
-    /// - point-in-time: replay stops at the first damage; the start is refused unless that damage
-    ///   is the torn tail, because appending after a hole would hide every later entry from the
-    ///   next replay.
+    /// - point-in-time: replay stops at the first damage. A torn tail is cut as under
+    ///   tolerate-tail; any other damage makes the log end just before it
+    ///   (``LogRepair/cutAtFirstDamage(directory:)``: every cut byte is kept in a directory inside
+    ///   the log), so new writes follow the last entry served instead of hiding behind a hole.
     /// - skip-damaged: damaged records are dropped first (`rewind repair --skip-damaged`, each one
     ///   reported), then the rest is replayed.
     static func open(_ configuration: ServerConfiguration, into keyspace: Keyspace,
@@ -37,6 +38,9 @@ enum LogRecovery {
             let repair = try refusing(directory) { try LogRepair.repair(directory: directory, skipDamaged: true) }
             for damage in repair.damages { reportDamage(damage) }
             report.damages += repair.damages
+        }
+        if hasLog && configuration.recovery == .pointInTime {
+            return try openAtPointInTime(configuration, into: keyspace, report: report, reportDamage: reportDamage)
         }
         let options = LogWriter.Options(durability: configuration.durability == .no ? .no : .everysec)
         let writer = try refusing(directory) { try LogWriter.open(directory: directory, options: options) }
@@ -70,6 +74,60 @@ enum LogRecovery {
         }
         report.replayMilliseconds = Clock.nowMilliseconds() - started
         return (writer, report)
+    }
+
+    /// point-in-time: replay up to the first damage; when that damage is not a torn tail, cut
+    /// the log there (keeping the cut bytes aside), start over on an empty keyspace (a record that
+    /// failed to decode may have delivered some of its entries) and replay the prefix again. A
+    /// clean log is replayed once, as under tolerate-tail.
+    private static func openAtPointInTime(_ configuration: ServerConfiguration, into keyspace: Keyspace,
+                                          report: StartupReport,
+                                          reportDamage: (LogDamage) -> Void) throws -> (LogWriter, StartupReport) {
+        let directory = configuration.directory
+        var report = report
+        let started = Clock.nowMilliseconds()
+        var summary = try replay(directory, recovery: .pointInTime, into: keyspace, report: &report)
+        if summary.stoppedAtDamage, let damage = summary.damages.first, damage.kind != .tornTail {
+            guard let cut = try refusing(directory, { try LogRepair.cutAtFirstDamage(directory: directory) }) else {
+                throw ServerStartupError("the log in \(directory) changed while it was read (\(damage)); start again")
+            }
+            reportDamage(cut.damage)
+            report.damages.append(cut.damage)
+            report.pointInTimeCut = cut
+            // FLUSHALL as a replayed entry empties every database without logging anything.
+            keyspace.apply(LoggedCommand(db: 0, arguments: [Array("FLUSHALL".utf8)]), nowMilliseconds: 0)
+            report.entriesReplayed = 0
+            summary = try replay(directory, recovery: .pointInTime, into: keyspace, report: &report)
+        }
+        let options = LogWriter.Options(durability: configuration.durability == .no ? .no : .everysec)
+        let writer = try refusing(directory) { try LogWriter.open(directory: directory, options: options) }
+        if let torn = writer.recoveredDamage {
+            reportDamage(torn)
+            report.damages.append(torn)
+        }
+        guard summary.lastSequence + 1 == writer.nextSequenceNumber || summary.recordCount == 0 else {
+            try? writer.close()
+            throw ServerStartupError(
+                "the log in \(directory) ends at #\(writer.nextSequenceNumber - 1) but replay stopped at #\(summary.lastSequence)"
+                + (summary.damages.first.map { " (\($0))" } ?? "") + ". Run `rewind verify \(directory)` to list all damage")
+        }
+        report.replayMilliseconds = Clock.nowMilliseconds() - started
+        return (writer, report)
+    }
+
+    /// Applies every command entry the reader delivers under `recovery` to `keyspace`.
+    private static func replay(_ directory: String, recovery: RecoveryMode, into keyspace: Keyspace,
+                               report: inout StartupReport) throws -> LogReader.Summary {
+        var replayed = 0
+        defer { report.entriesReplayed += replayed }
+        return try refusing(directory) {
+            try LogReader(directory: directory).forEachEntry(recovery: recovery) { entry in
+                guard entry.kind == .command else { return }
+                keyspace.apply(LoggedCommand(db: Int(entry.db), arguments: entry.arguments.map { Array($0) }),
+                               nowMilliseconds: entry.timestampMilliseconds)
+                replayed += 1
+            }
+        }
     }
 
     /// Turns a log error into a startup refusal that says what to run.

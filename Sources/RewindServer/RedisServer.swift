@@ -53,6 +53,9 @@ public final class RedisServer: @unchecked Sendable {
         let (writer, report) = try LogRecovery.open(configuration, into: keyspace) { damage in
             logger.warning("recovered from damage: \(damage)")
         }
+        if let cut = report.pointInTimeCut {
+            logger.warning("point-in-time recovery: \(cut); serving the state after entry #\(cut.lastKeptSequence), new writes continue at #\(cut.lastKeptSequence + 1)")
+        }
         logger.info("replayed \(report.entriesReplayed) entries from \(configuration.directory) in \(report.replayMilliseconds) ms")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let eventLoop = group.next()

@@ -39,12 +39,12 @@ enum ServerCommand: String, CaseIterable {
         arity > 0 ? count == arity : count >= -arity
     }
 
-    /// Redis's arity for the command (negative: at least).
+    /// Redis's arity for the command (negative: at least), as redis-server 7.0.15's COMMAND INFO.
     var arity: Int {
         switch self {
         case .auth: return -2
-        case .hello, .info, .shutdown, .save: return -1
-        case .quit, .reset, .bgrewriteaof, .lastsave, .bgsave, .time: return 1
+        case .hello, .info, .shutdown, .bgsave, .quit: return -1
+        case .reset, .bgrewriteaof, .lastsave, .save, .time: return 1
         case .client, .config, .debug, .function, .object, .pubsub: return -2
         case .subscribe, .psubscribe: return -2
         case .unsubscribe, .punsubscribe: return -1
@@ -56,8 +56,8 @@ enum ServerCommand: String, CaseIterable {
 extension ServerCore {
     /// Checks arity and runs a server command.
     func runServerCommand(_ command: ServerCommand, _ arguments: [[UInt8]], connection: ConnectionHandler, now: Int64) {
-        guard command.acceptsArgumentCount(arguments.count) else {
-            reply(connection, .error("ERR wrong number of arguments for '\(command.rawValue)' command"))
+        if let error = command.rejection(of: arguments, inTransaction: false) {
+            reply(connection, .error(error))
             return
         }
         switch command {

@@ -32,6 +32,9 @@ public struct ServerConfiguration: Sendable {
     public var randomSeed: UInt64 = 0x5EED
     /// The protocol and client limits.
     public var limits = ServerLimits()
+    /// How much unread reply data a client may leave before it is dropped (Redis
+    /// `client-output-buffer-limit`; Redis's defaults).
+    public var outputBufferLimits = ClientOutputBufferLimits()
     /// Store with each logged write the XXH64 hash of the reply the client got (``ReplyHash``),
     /// so `rewind replay --check` can name the first entry the engine now answers differently.
     /// See docs/FORMAT.md, "Reply hashes", for which entries carry one.

@@ -17,7 +17,7 @@ struct ConfigParameters {
             ("appenddirname", "appendonlydir"), ("appendfsync", configuration.durability.rawValue), ("appendonly", "yes"),
             ("aof-use-rdb-preamble", "yes"), ("aof-timestamp-enabled", "no"), ("bind", configuration.bindAddress),
             ("busy-reply-threshold", "5000"), ("client-query-buffer-limit", String(limits.queryBufferByteCountMax)),
-            ("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+            ("client-output-buffer-limit", configuration.outputBufferLimits.configText),
             ("databases", String(configuration.databaseCount)), ("dbfilename", "dump.rdb"), ("dir", configuration.directory),
             ("hash-max-listpack-entries", "512"), ("hash-max-listpack-value", "64"),
             ("hash-max-ziplist-entries", "512"), ("hash-max-ziplist-value", "64"), ("hll-sparse-max-bytes", "3000"),
@@ -77,6 +77,10 @@ extension ServerCore {
                     reply(connection, .error("ERR Unknown option or number of arguments for CONFIG SET - '\(name)'"))
                     return
                 }
+                if changes.contains(where: { $0.0 == name }) {
+                    reply(connection, .error("ERR CONFIG SET failed (possibly related to argument '\(name)') - duplicate parameter"))
+                    return
+                }
                 if let problem = validateConfig(name, value) {
                     reply(connection, .error("ERR CONFIG SET failed (possibly related to argument '\(name)') - \(problem)"))
                     return
@@ -105,6 +109,9 @@ extension ServerCore {
         case "appendfsync":
             guard let policy = DurabilityPolicy(rawValue: value.lowercased()) else { return "argument(s) must be one of the following: always, everysec, no" }
             return policy == configuration.durability ? nil : "Rewind chooses appendfsync at start; restart with --appendfsync \(policy)"
+        case "client-output-buffer-limit":
+            var limits = configuration.outputBufferLimits
+            return limits.update(from: value)
         case "proto-max-bulk-len", "client-query-buffer-limit", "maxmemory":
             return Self.parseMemory(value) == nil ? "argument couldn't be parsed into an integer" : nil
         case "maxclients", "hz", "databases", "port", "timeout", "tcp-keepalive", "slowlog-log-slower-than",
@@ -120,6 +127,9 @@ extension ServerCore {
     private func applyConfig(_ name: String, _ value: String) {
         config.set(name, value)
         switch name {
+        case "client-output-buffer-limit":
+            _ = configuration.outputBufferLimits.update(from: value)
+            config.set(name, configuration.outputBufferLimits.configText)
         case "requirepass": configuration.requirePassword = value.isEmpty ? nil : value
         case "maxclients": configuration.limits.clientCountMax = Int(value) ?? configuration.limits.clientCountMax
         case "proto-max-bulk-len": configuration.limits.bulkByteCountMax = Self.parseMemory(value) ?? configuration.limits.bulkByteCountMax

@@ -71,6 +71,7 @@ extension ServerCore {
                 ("rewind_replayed_entries", String(startupReport.entriesReplayed)),
                 ("rewind_replay_milliseconds", String(startupReport.replayMilliseconds)),
                 ("rewind_recovered_damages", String(startupReport.damages.count)),
+                ("rewind_point_in_time_cut", startupReport.pointInTimeCut?.preservedDirectory ?? ""),
             ]
         case "stats":
             return [
@@ -79,6 +80,7 @@ extension ServerCore {
                 ("rejected_connections", String(statistics.rejectedConnections)),
                 ("expired_keys", String(statistics.expiredKeys)),
                 ("total_error_replies", String(statistics.errorReplies)),
+                ("client_output_buffer_limit_disconnections", String(statistics.outputBufferLimitDisconnections)),
                 ("pubsub_channels", String(pubsub.channelCount)), ("pubsub_patterns", String(pubsub.patternCount)),
                 ("rewind_entries_logged", String(statistics.entriesLogged)),
                 ("rewind_checkpoints_logged", String(statistics.checkpointsLogged)),
@@ -214,7 +216,7 @@ extension ServerCore {
             + "name=\(String(decoding: client.name, as: UTF8.self)) age=\((now - client.createdMilliseconds) / 1000) "
             + "idle=\((now - client.lastCommandMilliseconds) / 1000) flags=\(flags) db=\(client.session.databaseIndex) "
             + "sub=\(channels) psub=\(patterns) ssub=0 multi=\(client.session.isInTransaction ? client.session.queuedCommandCount : -1) "
-            + "qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r "
+            + "qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=\(client.outputBufferByteCount) tot-mem=0 events=r "
             + "cmd=\(client.lastCommandName) user=default redir=-1 resp=\(client.protocolVersion.rawValue)"
     }
 

@@ -137,3 +137,20 @@ extension ServerCore {
         }
     }
 }
+
+extension ServerCore {
+    /// The output buffer limit of `connection`'s class: `pubsub` while it has a subscription,
+    /// else `normal` (Redis `getClientType`).
+    func outputBufferLimit(for connection: ConnectionHandler) -> ClientOutputBufferLimits.Limit {
+        let limits = configuration.outputBufferLimits
+        if limits.normal == limits.pubsub { return limits.normal }
+        return pubsub.subscriptionCount(of: connection) > 0 ? limits.pubsub : limits.normal
+    }
+
+    /// `connection` passed its output buffer limit and is being dropped: count it and say so in
+    /// the server log, in Redis's words.
+    func outputBufferLimitPassed(by connection: ConnectionHandler) {
+        statistics.outputBufferLimitDisconnections += 1
+        logger.warning("Client \(clientLine(connection)) scheduled to be closed ASAP for overcoming of output buffer limits.")
+    }
+}

@@ -140,10 +140,15 @@ final class ServerCore: @unchecked Sendable {
             runServerCommand(serverCommand, arguments, connection: connection, now: now)
             return
         }
-        if let serverCommand, serverCommand.acceptsArgumentCount(arguments.count) {
-            // Redis queues server commands inside MULTI too. The engine's queue holds only its
-            // own commands, so these wait here and run after the engine's part of EXEC; their
-            // replies take their places in EXEC's array.
+        if let serverCommand {
+            // Inside MULTI: Redis's queue-time checks (arity, subcommand, commands refused in a
+            // transaction), whose error also dooms EXEC; otherwise the command is queued here,
+            // beside the engine's queue, and runs in its place at EXEC.
+            if let error = serverCommand.rejection(of: arguments, inTransaction: true) {
+                connection.session.flagTransactionError()
+                reply(connection, .error(error))
+                return
+            }
             connection.queuedServerCommands.append((connection.session.queuedCommandCount, arguments))
             connection.send(.simpleString("QUEUED"), after: 0)
             return
@@ -161,36 +166,38 @@ final class ServerCore: @unchecked Sendable {
         }
     }
 
-    /// EXEC of a transaction that queued server commands: the engine's commands run first (as one
-    /// logged transaction), then the server commands, and the replies are merged in queue order.
+    /// EXEC of a transaction that queued server commands: every queued command runs in queue
+    /// order (``Keyspace/executeTransaction(session:nowMilliseconds:callerCommandPositions:runCallerCommand:)``),
+    /// the engine's writes are logged as one transaction, and EXEC's array holds every reply.
     private func executeWithServerCommands(connection: ConnectionHandler, now: Int64) {
         let queued = connection.queuedServerCommands
         connection.queuedServerCommands = []
-        connection.capturedReplies = []
-        execute([Array("EXEC".utf8)], connection: connection, now: now)
-        var replies = connection.capturedReplies ?? []
-        guard case .array(let engineReplies)? = replies.first, replies.count == 1 else {
-            connection.capturedReplies = nil
-            for reply in replies { connection.send(reply, after: appendedSequence) }
-            return
-        }
-        replies = []
-        var merged: [RESPValue] = []
-        var engineIndex = 0
-        for (position, arguments) in queued {
-            while engineIndex < position && engineIndex < engineReplies.count {
-                merged.append(engineReplies[engineIndex])
-                engineIndex += 1
-            }
+        connection.session.protocolVersion = connection.machine.protocolVersion
+        var serverReplyIndexes = Set<Int>()
+        var session = connection.session
+        let result = keyspace.executeTransaction(
+            session: &session, nowMilliseconds: now, callerCommandPositions: queued.map(\.position)
+        ) { index, current in
+            // Engine replies before this one: its position plus the server replies so far.
+            let first = queued[index].position + serverReplyIndexes.count
+            connection.session = current
             connection.capturedReplies = []
+            let arguments = queued[index].arguments
             if let command = ServerCommand(name: arguments[0]) {
                 runServerCommand(command, arguments, connection: connection, now: now)
             }
-            merged += connection.capturedReplies ?? []
+            let replies = connection.capturedReplies ?? []
+            connection.capturedReplies = nil
+            for offset in replies.indices { serverReplyIndexes.insert(first + offset) }
+            return replies
         }
-        merged += engineReplies[engineIndex...]
-        connection.capturedReplies = nil
-        connection.send(.array(merged), after: appendedSequence)
+        connection.session = session
+        var engineReply = result.reply
+        if case .array(let replies) = result.reply, !serverReplyIndexes.isEmpty {
+            engineReply = .array(replies.enumerated().filter { !serverReplyIndexes.contains($0.offset) }.map(\.element))
+        }
+        finish(result, arguments: [Array("EXEC".utf8)], hashedReply: engineReply, wasInTransaction: true,
+               connection: connection, now: now)
     }
 
     /// Runs a command in the engine, logs what it propagated and queues its reply.
@@ -211,12 +218,21 @@ final class ServerCore: @unchecked Sendable {
         if !wasInTransaction && !connection.queuedForReplyHashes.isEmpty { connection.queuedForReplyHashes = [] }
         connection.session.protocolVersion = connection.machine.protocolVersion
         let result = keyspace.execute(arguments, session: &connection.session, nowMilliseconds: now)
+        finish(result, arguments: arguments, hashedReply: result.reply, wasInTransaction: wasInTransaction,
+               connection: connection, now: now)
+    }
+
+    /// Logs what an engine command propagated and queues its reply. `hashedReply` is the reply
+    /// whose elements pair with the engine commands queued (EXEC's array without the replies of
+    /// server commands run in it).
+    private func finish(_ result: CommandResult, arguments: [[UInt8]], hashedReply: RESPValue, wasInTransaction: Bool,
+                        connection: ConnectionHandler, now: Int64) {
         connection.machine.transactionStateChanged(isInTransaction: connection.session.isInTransaction)
         if case .error = result.reply { statistics.errorReplies += 1 }
         var replyHashes: [UInt64?] = []
         if configuration.recordsReplies {
             if !result.propagated.isEmpty {
-                replyHashes = Self.replyHashes(of: result.propagated, arguments: arguments, reply: result.reply,
+                replyHashes = Self.replyHashes(of: result.propagated, arguments: arguments, reply: hashedReply,
                                                queued: connection.queuedForReplyHashes)
             }
             if wasInTransaction && connection.session.isInTransaction && result.reply == .simpleString("QUEUED") {
@@ -397,6 +413,8 @@ struct ServerStatistics {
     var entriesLogged = 0
     var checkpointsLogged = 0
     var expiredKeys = 0
+    /// Clients dropped for passing their output buffer limit.
+    var outputBufferLimitDisconnections = 0
 }
 
 /// What startup found and did, for INFO and the startup log line.
@@ -407,6 +425,8 @@ public struct StartupReport: Sendable {
     public var damages: [LogDamage] = []
     /// How long replay took.
     public var replayMilliseconds: Int64 = 0
+    /// Under `--recovery point-in-time`, the cut made at mid-log damage, if one was made.
+    public var pointInTimeCut: LogRepair.PointInTimeCut?
     public init() {}
 }
 

@@ -90,8 +90,8 @@ struct LogRecoveryTests {
         #expect(try FileManager.default.attributesOfItem(atPath: segment)[.size] as? UInt64 == size)
     }
 
-    @Test("Damage in the middle refuses the start under tolerate-tail, absolute and point-in-time, naming what to run",
-          arguments: [RecoveryMode.tolerateTail, .absolute, .pointInTime])
+    @Test("Damage in the middle refuses the start under tolerate-tail and absolute, naming what to run",
+          arguments: [RecoveryMode.tolerateTail, .absolute])
     func middleDamageRefused(mode: RecoveryMode) throws {
         let directory = try TemporaryDirectory(prefix: "rewind-recovery")
         let (log, segment) = try makeLog(directory, count: 20)
