@@ -184,9 +184,11 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Redis's `PROTO_REPLY_CHUNK_BYTES`: the per-client reply buffer the limits do not count.
     static let fixedReplyBufferByteCount = 16 * 1024
 
-    /// Redis `checkClientOutputBufferLimits`, run as each reply is queued: past the hard limit, or
-    /// at or above the soft limit for more than its seconds, the client is dropped.
-    private func checkOutputBufferLimit() {
+    /// Redis `checkClientOutputBufferLimits`, run as each reply is queued and for every client
+    /// from the cron (as Redis 7.0's `clientsCron`): past the hard limit, or at or above the soft
+    /// limit for more than its seconds, the client is dropped.
+    func checkOutputBufferLimit() {
+        guard !passedOutputBufferLimit, !closed else { return }
         let used = outputBufferByteCount
         guard used > 0 || softLimitReachedSeconds != 0 else { return }
         let limit = core.outputBufferLimit(for: self)

@@ -396,6 +396,9 @@ final class ServerCore: @unchecked Sendable {
             log(deletions, at: now)
         }
         expireBlockedClients(now: now)
+        // Redis's clientsCron checks output buffer limits too: a client left above its soft limit
+        // is dropped once the soft seconds pass, whether or not more replies come.
+        for connection in clients.values { connection.checkOutputBufferLimit() }
     }
 
     /// Closes every client, after the replies they are owed.
