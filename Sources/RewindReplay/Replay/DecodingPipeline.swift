@@ -23,7 +23,7 @@ struct DecodedEntry: Sendable {
         timestampMilliseconds = view.timestampMilliseconds
         db = Int(view.db)
         kind = view.kind
-        arguments = view.kind == .command || view.kind == .checkpoint ? view.arguments.map { Array($0) } : []
+        arguments = view.kind == .command || view.kind == .checkpoint ? view.copiedArguments() : []
         replyHash = view.replyHash
         segmentIndex = record.segmentIndex
         byteOffset = record.byteOffset
