@@ -97,6 +97,12 @@ public struct EntryView {
         return copied
     }
 
+    /// The first argument as the array shared by every entry, when the log stored it as a
+    /// well-known token (a command name); nil otherwise.
+    public var sharedFirstArgument: [UInt8]? {
+        arguments.isEmpty ? nil : WellKnownTokens.sharedArray(arguments[0])
+    }
+
     /// Copies the entry out of the reader's buffers.
     public func materialize() -> LogEntry {
         LogEntry(
