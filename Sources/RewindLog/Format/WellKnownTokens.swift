@@ -85,4 +85,30 @@ enum WellKnownTokens {
     }
 
     static func span(_ number: Int) -> ArgumentSpan { storage.spans[number] }
+
+    /// One array per token, made once: an argument stored as a token is handed out as this shared
+    /// array (a retain) instead of a new copy (an allocation, and a free later) per entry.
+    private static let arrays: [[UInt8]] = storage.spans.map { Array(UnsafeRawBufferPointer(start: $0.base, count: $0.byteCount)) }
+
+    /// The token starting at each byte of the token storage (-1 inside a token).
+    private static let tokenAtOffset: [Int16] = {
+        var table = [Int16](repeating: -1, count: storage.buffer.count)
+        let start = UnsafeRawPointer(storage.buffer.baseAddress!)
+        for (number, span) in storage.spans.enumerated() where span.byteCount > 0 {
+            table[span.base! - start] = Int16(number)
+        }
+        return table
+    }()
+
+    /// The shared array of the token `bytes` points at, when it points into the token storage.
+    @inline(__always)
+    static func sharedArray(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard let base = bytes.baseAddress else { return nil }
+        let tokens = storage.buffer
+        let offset = base - UnsafeRawPointer(tokens.baseAddress!)
+        guard offset >= 0, offset < tokens.count else { return nil }
+        let number = Int(tokenAtOffset[offset])
+        guard number >= 0, storage.spans[number].byteCount == bytes.count else { return nil }
+        return arrays[number]
+    }
 }
