@@ -277,12 +277,17 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             }
         }
         if let last {
-            // Writes complete in order: once the last one is taken by the socket (or fails at the
-            // close), every byte of this flush has left the output buffer.
-            unsentByteCount += writtenByteCount
-            let promise = context.eventLoop.makePromise(of: Void.self)
-            promise.futureResult.whenComplete { _ in self.unsentByteCount -= writtenByteCount }
-            context.write(wrapOutboundOut(last), promise: promise)
+            if core.outputBufferIsLimited(for: self) {
+                // Writes complete in order: once the last one is taken by the socket (or fails at
+                // the close), every byte of this flush has left the output buffer.
+                unsentByteCount += writtenByteCount
+                let promise = context.eventLoop.makePromise(of: Void.self)
+                promise.futureResult.whenComplete { _ in self.unsentByteCount -= writtenByteCount }
+                context.write(wrapOutboundOut(last), promise: promise)
+            } else {
+                // No limit applies (normal clients by default): no promise per flush.
+                context.write(wrapOutboundOut(last), promise: nil)
+            }
             context.flush()
         }
         if closes { closeNow() }

@@ -147,6 +147,15 @@ extension ServerCore {
         return pubsub.subscriptionCount(of: connection) > 0 ? limits.pubsub : limits.normal
     }
 
+    /// Whether any limit applies to `connection` now, so the bytes the socket has not taken must
+    /// be tracked. Under the defaults only subscribers are tracked (`normal 0 0 0`).
+    func outputBufferIsLimited(for connection: ConnectionHandler) -> Bool {
+        let limits = configuration.outputBufferLimits
+        if !limits.normal.isUnlimited { return true }
+        if limits.pubsub.isUnlimited { return false }
+        return pubsub.subscriptionCount(of: connection) > 0
+    }
+
     /// `connection` passed its output buffer limit and is being dropped: count it and say so in
     /// the server log, in Redis's words.
     func outputBufferLimitPassed(by connection: ConnectionHandler) {
