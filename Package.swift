@@ -52,7 +52,9 @@ let package = Package(
         .target(
             name: "RewindServer",
             dependencies: [
-                "RewindEngine", "RewindLog", "RewindRESP",
+                // RewindReplay: the base of an online compaction (BGREWRITEAOF) is written as
+                // `rewind compact` writes it.
+                "RewindEngine", "RewindLog", "RewindRESP", "RewindReplay",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -46,6 +46,8 @@ final class ServerCore: @unchecked Sendable {
     var statistics = ServerStatistics()
     var blocking = BlockingQueues()
     var pubsub = PubSubRegistry()
+    /// BGREWRITEAOF and the automatic trigger (ServerCore+Rewrite.swift).
+    var rewrite = RewriteState()
     /// Set by ``RedisServer`` to stop the server (SHUTDOWN).
     var shutdownRequested: (() -> Void)?
     let startMilliseconds: Int64
@@ -68,6 +70,7 @@ final class ServerCore: @unchecked Sendable {
         appendedSequence = writer.map { $0.nextSequenceNumber - 1 } ?? 0
         acknowledgedSequence = appendedSequence
         startMilliseconds = Clock.nowMilliseconds()
+        rewrite.baseByteCount = writer?.byteCount ?? 0
     }
 
     /// True when the server serves a state read-only, without a log.
@@ -380,6 +383,7 @@ final class ServerCore: @unchecked Sendable {
             log(deletions, at: now)
         }
         expireBlockedClients(now: now)
+        if !isReadOnly { startAutomaticRewriteIfDue(now: now) }
     }
 
     /// Closes every client, after the replies they are owed.

@@ -264,6 +264,18 @@ public enum Compactor {
         }
     }
 
+    /// Writes the base of an online compaction (``LogWriter/makeBaseBuilder(for:compressionLevel:onStep:)``)
+    /// from `keyspace`, a fork taken at the cut: the rebuild commands of every key, then a
+    /// checkpoint holding the state's digest. Safe on another thread than the one that keeps
+    /// running commands on the original. Returns the number of keys and the digest.
+    public static func writeOnlineBase(of keyspace: Keyspace, to builder: BaseSegmentBuilder,
+                                       timestampMilliseconds: Int64) throws -> (keyCount: Int, digest: String) {
+        let digest = StateDigest.digest(of: keyspace)
+        let keyCount = try writeBase(of: keyspace, to: builder, timestampMilliseconds: timestampMilliseconds,
+                                     digest: digest, options: CompactionOptions())
+        return (keyCount, digest)
+    }
+
     /// Writes the rebuild commands of every key, then a checkpoint with the state's digest;
     /// returns the number of keys.
     private static func writeBase(of keyspace: Keyspace, to builder: BaseSegmentBuilder, timestampMilliseconds: Int64,
