@@ -16,7 +16,8 @@ extension Rewind {
             discussion: """
                 Replays the log at start (cutting a torn tail under the default recovery mode and refusing any \
                 other damage with its place and the command to run), then serves RESP2 and RESP3 clients such as \
-                redis-cli and redis-benchmark. SHUTDOWN, SIGTERM and SIGINT sync and close the log. Exits 0 after \
+                redis-cli and redis-benchmark. BGREWRITEAOF (and the automatic trigger below) compacts the log while \
+                clients keep writing. SHUTDOWN, SIGTERM and SIGINT sync and close the log. Exits 0 after \
                 a clean shutdown and 1 when the log cannot be recovered or the port cannot be bound.
                 """)
 
@@ -59,7 +60,7 @@ extension Rewind {
         @Option(help: ArgumentHelp("Compact the log in the background (as BGREWRITEAOF) once it grew this many percent over its size after the last compaction, as Redis's auto-aof-rewrite-percentage (0: never).", valueName: "p"))
         var autoCompactPercentage: Int = 100
 
-        @Option(help: ArgumentHelp("...and only once it is larger than this size, such as 64mb or 1gb (auto-aof-rewrite-min-size).", valueName: "size"))
+        @Option(help: ArgumentHelp("Compact automatically only once the log is larger than this size, such as 64mb or 1gb, as Redis's auto-aof-rewrite-min-size.", valueName: "size"))
         var autoCompactMinSize: String = "64mb"
 
         public init() {}
