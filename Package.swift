@@ -75,7 +75,7 @@ let package = Package(
             name: "rewind-bisect-bench",
             dependencies: ["RewindLog", "RewindReplay", "RewindEngine", "RewindServer", .product(name: "Logging", package: "swift-log")],
             path: "tools/bisect-bench"),
-        .executableTarget(name: "rewind-compact-bench", dependencies: ["RewindLog", "RewindReplay"], path: "tools/compact-bench"),
+        .executableTarget(name: "rewind-compact-bench", dependencies: ["RewindLog", "RewindReplay", "RewindSpawn"], path: "tools/compact-bench"),
         .executableTarget(name: "rewind-rdb-bench", dependencies: ["RewindLog", "RewindReplay", "RewindEngine"], path: "tools/rdb-bench"),
         .executableTarget(name: "rewind-engine-bench", dependencies: ["RewindEngine", "RewindLog"], path: "tools/engine-bench"),
         .executableTarget(name: "rewind-append-child", dependencies: ["RewindLog"], path: "tools/append-child"),
