@@ -8,6 +8,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import NIOCore
 import RewindEngine
 import RewindLog
 import RewindReplay
@@ -29,6 +30,25 @@ struct RewriteState {
     var lastCutSequence: UInt64 = 0
     var lastKeyCount = 0
     var lastBaseByteCount = 0
+}
+
+/// Hands a finished compaction back to the event loop, unless the server is stopping (then the
+/// loop may be gone, and scheduling on it would be an error).
+final class RewriteHandoff: @unchecked Sendable {
+    private let mutex = DispatchSemaphore(value: 1)
+    private var open = true
+
+    func close() {
+        mutex.wait()
+        open = false
+        mutex.signal()
+    }
+
+    func deliver(on eventLoop: EventLoop, _ body: @escaping @Sendable () -> Void) {
+        mutex.wait()
+        defer { mutex.signal() }
+        if open { eventLoop.execute(body) }
+    }
 }
 
 /// What the background part of a compaction did.
@@ -117,7 +137,7 @@ extension ServerCore {
         DispatchQueue.global(qos: .utility).async { [self] in
             let outcome = Self.writeAndInstallBase(of: fork, cut: cut, writer: writer, timestampMilliseconds: now, onStep: onStep)
             // Freeing the fork's copies is the background thread's work too.
-            eventLoop.execute { self.rewriteFinished(outcome, now: Clock.nowMilliseconds()) }
+            rewriteHandoff.deliver(on: eventLoop) { self.rewriteFinished(outcome, now: Clock.nowMilliseconds()) }
         }
         return nil
     }

@@ -48,6 +48,7 @@ final class ServerCore: @unchecked Sendable {
     var pubsub = PubSubRegistry()
     /// BGREWRITEAOF and the automatic trigger (ServerCore+Rewrite.swift).
     var rewrite = RewriteState()
+    let rewriteHandoff = RewriteHandoff()
     /// Set by ``RedisServer`` to stop the server (SHUTDOWN).
     var shutdownRequested: (() -> Void)?
     let startMilliseconds: Int64
