@@ -38,13 +38,14 @@ let package = Package(
         .target(name: "CFutex"),
         .target(name: "CSHA1"),
         .target(name: "CSpawn"),
+        .target(name: "CFormat"),
         .target(name: "RewindSpawn", dependencies: ["CSpawn"]),
         .target(name: "RewindRESP"),
         .target(name: "RewindLog", dependencies: ["CZstd", "CCRC32C", "CFutex"]),
         .target(
             name: "RewindEngine",
             dependencies: [
-                "RewindRESP", "CFutex", "CSHA1",
+                "RewindRESP", "CFutex", "CSHA1", "CFormat",
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
@@ -69,17 +70,18 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "rewind", dependencies: ["RewindCLI"]),
+        .target(name: "RewindBenchSupport", dependencies: ["RewindLog", "RewindReplay", "RewindSpawn"], path: "tools/bench-support"),
         .executableTarget(name: "rewind-bench", dependencies: ["RewindLog", "RewindReplay", "RewindRESP"], path: "tools/rewind-bench"),
-        .executableTarget(name: "rewind-replay-bench", dependencies: ["RewindLog", "RewindReplay", "RewindEngine"], path: "tools/replay-bench"),
+        .executableTarget(name: "rewind-replay-bench", dependencies: ["RewindBenchSupport", "RewindLog", "RewindReplay", "RewindEngine"], path: "tools/replay-bench"),
         .executableTarget(
             name: "rewind-bisect-bench",
-            dependencies: ["RewindLog", "RewindReplay", "RewindEngine", "RewindServer", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RewindBenchSupport", "RewindLog", "RewindReplay", "RewindEngine", "RewindServer", .product(name: "Logging", package: "swift-log")],
             path: "tools/bisect-bench"),
-        .executableTarget(name: "rewind-compact-bench", dependencies: ["RewindLog", "RewindReplay", "RewindSpawn"], path: "tools/compact-bench"),
-        .executableTarget(name: "rewind-rdb-bench", dependencies: ["RewindLog", "RewindReplay", "RewindEngine"], path: "tools/rdb-bench"),
+        .executableTarget(name: "rewind-compact-bench", dependencies: ["RewindBenchSupport", "RewindLog", "RewindReplay", "RewindSpawn"], path: "tools/compact-bench"),
+        .executableTarget(name: "rewind-rdb-bench", dependencies: ["RewindBenchSupport", "RewindLog", "RewindReplay", "RewindEngine"], path: "tools/rdb-bench"),
         .executableTarget(name: "rewind-engine-bench", dependencies: ["RewindEngine", "RewindLog"], path: "tools/engine-bench"),
         .executableTarget(name: "rewind-append-child", dependencies: ["RewindLog"], path: "tools/append-child"),
-        .executableTarget(name: "rewind-faults", dependencies: ["RewindLog"], path: "tools/faults"),
+        .executableTarget(name: "rewind-faults", dependencies: ["RewindLog", "RewindSpawn"], path: "tools/faults"),
         .target(
             name: "RewindTestSupport",
             dependencies: ["RewindLog", "RewindRESP", "RewindSpawn"],

@@ -120,6 +120,8 @@ extension Rewind {
 
         public func execute(_ output: CommandOutput) throws -> ExitCode {
             if let target { return try replayIntoTarget(target, output: output) }
+            // With --serve, a signal during the replay ends it at once instead of being lost.
+            let signals = serve == nil ? nil : StopSignals(command: "rewind replay")
             let options = try options()
             let keyspace = Keyspace(randomSeed: 0)
             var summary = try Replayer(log: location.log).replay(into: keyspace, options: options, progress: { progress in
@@ -151,13 +153,15 @@ extension Rewind {
             output.write(format.json ? summary.json() : summary.text())
             let code: ExitCode = summary.checkpointMismatch == nil && summary.replyMismatch == nil ? .success : .failure
             if let serve, let address = ServeAddress(serve) {
-                return try Self.serve(keyspace, summary: summary, at: address, output: output).rawValue != 0 ? .failure : code
+                return try Self.serve(keyspace, summary: summary, at: address, signals: signals ?? StopSignals(command: "rewind replay"),
+                                      output: output).rawValue != 0 ? .failure : code
             }
             return code
         }
 
         /// Serves the replayed state read-only until a signal or SHUTDOWN.
-        static func serve(_ keyspace: Keyspace, summary: ReplaySummary, at address: ServeAddress, output: CommandOutput) throws -> ExitCode {
+        static func serve(_ keyspace: Keyspace, summary: ReplaySummary, at address: ServeAddress, signals: StopSignals,
+                          output: CommandOutput) throws -> ExitCode {
             var configuration = ServerConfiguration()
             configuration.bindAddress = address.host
             configuration.port = address.port
@@ -174,15 +178,9 @@ extension Rewind {
             let point = summary.lastSequence == 0 ? "the empty state (no entry applied)"
                 : "#\(summary.lastSequence) (\(EntryFormatting.isoTime(milliseconds: clock)))"
             output.error("rewind replay: serving \(point) read-only on \(address.display(port: server.port)); clock frozen at \(clock) ms; SIGINT, SIGTERM or SHUTDOWN stops")
-            let sources = [SIGTERM, SIGINT].map { signalNumber -> DispatchSourceSignal in
-                signal(signalNumber, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-                source.setEventHandler { server.stop() }
-                source.resume()
-                return source
-            }
+            signals.serving { server.stop() }
             try server.waitUntilStopped()
-            sources.forEach { $0.cancel() }
+            signals.cancel()
             output.error("rewind replay: stopped serving")
             return .success
         }

@@ -94,6 +94,7 @@ extension Rewind {
         }
 
         public func execute(_ output: CommandOutput) throws -> ExitCode {
+            let signals = StopSignals(command: "rewind serve")
             var configuration = ServerConfiguration()
             configuration.directory = dir
             configuration.bindAddress = bind
@@ -121,16 +122,9 @@ extension Rewind {
                 return ExitCode(1)
             }
             output.error("rewind serve: ready on \(bind):\(server.port) (\(counted(server.startupReport.entriesReplayed, "entry")) replayed, appendfsync \(appendfsync))")
-            var sources: [DispatchSourceSignal] = []
-            for signalNumber in [SIGTERM, SIGINT] {
-                signal(signalNumber, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-                source.setEventHandler { server.stop() }
-                source.resume()
-                sources.append(source)
-            }
+            signals.serving { server.stop() }
             try server.waitUntilStopped()
-            sources.forEach { $0.cancel() }
+            signals.cancel()
             output.error("rewind serve: log synced and closed")
             return .success
         }

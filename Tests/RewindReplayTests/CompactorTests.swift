@@ -12,16 +12,8 @@ func writeWorkloadLog(at path: String, commandCount: Int, keyCount: Int = 300, s
         durability: .no, segmentByteCountTarget: 12 * 1024, dictionarySampleEntryCount: 500, recordByteCountTarget: 1024,
         pendingByteCountMax: 2048))
     var generator = WorkloadGenerator(seed: seed, commandCount: commandCount, keyCount: keyCount)
-    let fiveYears: Int64 = 5 * 365 * 86_400_000
     while let item = generator.next() {
-        let entries = item.entries.map { entry -> LogEntry in
-            var moved = entry
-            moved.timestampMilliseconds += fiveYears
-            if moved.arguments.first == Array("PEXPIREAT".utf8), let when = Int64(String(decoding: moved.arguments[2], as: UTF8.self)) {
-                moved.arguments[2] = Array(String(when + fiveYears).utf8)
-            }
-            return moved
-        }
+        let entries = item.entries(movedLaterBy: WorkloadGenerator.fiveYearsMilliseconds)
         try writer.append(contentsOf: entries, transaction: entries.count > 1)
     }
     try writer.close()

@@ -14,35 +14,16 @@
 //    (SADD of one member to three sets, SINTERCARD probe): target <= 5 entries in <= 2,000 check runs.
 import Foundation
 import Logging
+import RewindBenchSupport
 import RewindEngine
 import RewindLog
 import RewindReplay
 import RewindServer
 
-struct Settings {
-    var commandCount = 5_000_000
-    var shrinkCommandCount = 100_000
-    var seed: UInt64 = 1
-    var directory = NSTemporaryDirectory() + "rewind-bisect-bench"
-    init(_ arguments: [String]) {
-        var index = 1
-        while index + 1 < arguments.count {
-            let value = arguments[index + 1]
-            switch arguments[index] {
-            case "--commands": commandCount = Int(value)!
-            case "--shrink-commands": shrinkCommandCount = Int(value)!
-            case "--seed": seed = UInt64(value)!
-            case "--directory": directory = value
-            default: fatalError("unknown argument \(arguments[index])")
-            }
-            index += 2
-        }
-    }
-}
-
-let settings = Settings(CommandLine.arguments)
-func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-func line(_ text: String) { print(text); fflush(stdout) }
+let settings = BenchSettings(name: "rewind-bisect-bench", extras: ["shrink-commands": "100000"])
+let shrinkCommandCount = settings.int("shrink-commands")
+func seconds(since start: UInt64) -> Double { Bench.seconds(since: start) }
+func line(_ text: String) { Bench.line(text) }
 func format(_ value: Double) -> String { String(format: "%.2f", value) }
 
 /// Writes a workload of `count` commands with `planted` units inserted before the given command indexes.
@@ -100,14 +81,14 @@ let withoutCheck = search.seconds - search.checkSeconds
 line("external check: first bad #\(search.firstBad ?? 0), \(search.checkRunCount) check runs (target <= \(runTarget)), \(format(search.seconds)) s in all, \(format(search.checkSeconds)) s in the check, \(format(withoutCheck)) s without it = \(format(withoutCheck / replaySeconds))x the replay (target <= 2x); \(search.replayedEntryCount) entries applied, \(search.rollbackCount) rollbacks rebuilding \(search.rebuiltKeyCount) keys; scan \(format(search.scanSeconds)) s, journal \(format(search.journalSeconds)) s, undo \(format(search.undoSeconds)) s, checkpoints \(format(search.checkpointSeconds)) s (\(search.restoreCount) restores)")
 
 // 5. Shrink.
-let shrinkLog = settings.directory + "/shrink-\(settings.shrinkCommandCount).rwlog"
+let shrinkLog = settings.directory + "/shrink-\(shrinkCommandCount).rwlog"
 var random = SplitMix64(seed: settings.seed &+ 99)
-let causes = (1...3).map { index in (Int(random.next() % UInt64(settings.shrinkCommandCount - 10)) + 1 + index, index) }
+let causes = (1...3).map { index in (Int(random.next() % UInt64(shrinkCommandCount - 10)) + 1 + index, index) }
 var planted: [Int: [[String]]] = [:]
 for (position, index) in causes { planted[position, default: []].append(["SADD", "bisect:s\(index)", "common"]) }
-try writeLog(at: shrinkLog, count: settings.shrinkCommandCount, seed: settings.seed &+ 1, planted: planted)
+try writeLog(at: shrinkLog, count: shrinkCommandCount, seed: settings.seed &+ 1, planted: planted)
 let shrinkCheck = ProbeCheck(probes: [try Probe(command: "SINTERCARD 3 bisect:s1 bisect:s2 bisect:s3", expectation: .notation("(integer) 0"))])
 let found = try Bisector.forwardPass(log: shrinkLog, check: shrinkCheck, options: BisectOptions())
 let shrinkStart = DispatchTime.now().uptimeNanoseconds
 let shrunk = try Shrinker.shrink(log: shrinkLog, upTo: found.firstBad!, check: shrinkCheck, recovery: .tolerateTail)
-line("shrink: \(settings.shrinkCommandCount)-command log, causes after commands \(causes.map(\.0).sorted()): \(shrunk.entryCount) entries left (target <= 5), \(shrunk.checkRunCount) check runs (target <= 2000), \(format(seconds(since: shrinkStart))) s")
+line("shrink: \(shrinkCommandCount)-command log, causes after commands \(causes.map(\.0).sorted()): \(shrunk.entryCount) entries left (target <= 5), \(shrunk.checkRunCount) check runs (target <= 2000), \(format(seconds(since: shrinkStart))) s")

@@ -11,124 +11,29 @@
 // processes with --json. Last, online: BGREWRITEAOF on `rewind serve` holding the same log, timed
 // from the command to INFO's aof_rewrite_in_progress:0, against redis-server's BGREWRITEAOF.
 import Foundation
+import RewindBenchSupport
 import RewindLog
 import RewindReplay
 import RewindSpawn
 
-struct Settings {
-    var commandCount = 5_000_000
-    var keyCount = 100_000
-    var seed: UInt64 = 1
-    var directory = NSTemporaryDirectory() + "rewind-compact-bench"
-    init(_ arguments: [String]) {
-        var index = 1
-        while index + 1 < arguments.count {
-            let value = arguments[index + 1]
-            switch arguments[index] {
-            case "--commands": commandCount = Int(value)!
-            case "--keys": keyCount = Int(value)!
-            case "--seed": seed = UInt64(value)!
-            case "--directory": directory = value
-            default: fatalError("unknown argument \(arguments[index])")
-            }
-            index += 2
-        }
-    }
-}
-
-let settings = Settings(CommandLine.arguments)
+let settings = BenchSettings(name: "rewind-compact-bench")
 let fileManager = FileManager.default
-let log = settings.directory + "/workload.rwlog"
-let aof = settings.directory + "/workload.aof"
-let fiveYears: Int64 = 5 * 365 * 86_400_000
-func line(_ text: String) { print(text); fflush(stdout) }
-func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-func seconds(since start: UInt64) -> Double { Double(now() - start) / 1e9 }
-
-@discardableResult
-func run(_ path: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
-}
-
-func directoryBytes(_ path: String, matching: (String) -> Bool = { _ in true }) -> Int {
-    ((try? fileManager.contentsOfDirectory(atPath: path)) ?? []).filter(matching).reduce(0) { total, name in
-        total + ((try? fileManager.attributesOfItem(atPath: path + "/" + name)[.size] as? Int) ?? 0)
-    }
-}
-
-// 1. The workload, as a Rewind log and as a Redis AOF (reused when already there).
-if !fileManager.fileExists(atPath: aof) {
-    try? fileManager.removeItem(atPath: settings.directory)
-    try fileManager.createDirectory(atPath: settings.directory, withIntermediateDirectories: true)
-    let writer = try LogWriter.open(directory: log, options: .init(durability: .no))
-    var generator = WorkloadGenerator(seed: settings.seed, commandCount: settings.commandCount, keyCount: settings.keyCount)
-    while let item = generator.next() {
-        let entries = item.entries.map { entry -> LogEntry in
-            var moved = entry
-            moved.timestampMilliseconds += fiveYears
-            if moved.arguments.first == Array("PEXPIREAT".utf8), let when = Int64(String(decoding: moved.arguments[2], as: UTF8.self)) {
-                moved.arguments[2] = Array(String(when + fiveYears).utf8)
-            }
-            return moved
-        }
-        try writer.append(contentsOf: entries, transaction: entries.count > 1)
-    }
-    try writer.close()
-    _ = try AOFExporter.export(log: log, to: aof)
-}
+let (log, aof) = try Bench.workload(settings)
+func line(_ text: String) { Bench.line(text) }
+func now() -> UInt64 { Bench.now() }
+func seconds(since start: UInt64) -> Double { Bench.seconds(since: start) }
+func directoryBytes(_ path: String, matching: (String) -> Bool = { _ in true }) -> Int { Bench.directoryBytes(path, matching: matching) }
+func run(_ path: String, _ arguments: [String]) throws -> String { try Bench.run(path, arguments).output }
 line("workload: \(settings.commandCount) commands, seed \(settings.seed); log \(directoryBytes(log) / 1_000_000) MB, AOF \(directoryBytes(settings.directory) { $0 == "workload.aof" } / 1_000_000) MB")
 
 // 2. redis-server: load the AOF, BGREWRITEAOF, then load the rewritten AOF.
-final class Redis {
-    let port: Int
-    let directory: String
-    let process = Process()
-    init(directory: String, arguments: [String]) throws {
-        self.directory = directory
-        port = 19_700 + Int(getpid() % 200)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--logfile", directory + "/redis.log",
-                             "--enable-debug-command", "yes"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-    }
-    func cli(_ arguments: [String]) throws -> String { try run("/usr/bin/redis-cli", ["-p", String(port)] + arguments) }
-    /// Seconds redis-server says it took to load its AOF.
-    func waitForLoad() throws -> Double {
-        while true {
-            usleep(50_000)
-            let text = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
-            if let range = text.range(of: "DB loaded from append only file: ") {
-                return Double(text[range.upperBound...].prefix { $0.isNumber || $0 == "." }) ?? 0
-            }
-            if !process.isRunning { fatalError("redis-server exited: \(text.suffix(500))") }
-        }
-    }
-    func waitUntilServing() throws {
-        for _ in 0..<400 where (try? cli(["PING"]))?.hasPrefix("PONG") != true { usleep(25_000) }
-    }
-    func stop() {
-        _ = try? cli(["SHUTDOWN", "NOSAVE"])
-        process.waitUntilExit()
-    }
-}
-
 let redisDirectory = settings.directory + "/redis"
 try? fileManager.removeItem(atPath: redisDirectory)
 try fileManager.createDirectory(atPath: redisDirectory, withIntermediateDirectories: true)
 try fileManager.copyItem(atPath: aof, toPath: redisDirectory + "/appendonly.aof")
-var redis = try Redis(directory: redisDirectory, arguments: ["--appendonly", "yes", "--appendfilename", "appendonly.aof"])
-let firstLoad = try redis.waitForLoad()
-try redis.waitUntilServing()
+var redis = try ReferenceRedis(directory: redisDirectory, arguments: ["--appendonly", "yes", "--appendfilename", "appendonly.aof"])
+let firstLoad = redis.waitForLog("DB loaded from append only file: ")
+redis.waitUntilServing()
 let redisDigest = try redis.cli(["DEBUG", "DIGEST"]).trimmingCharacters(in: .whitespacesAndNewlines)
 var start = now()
 _ = try redis.cli(["BGREWRITEAOF"])
@@ -145,14 +50,14 @@ let baseBytes = directoryBytes(appendDirectory) { $0.contains(".base.") }
 let rewrittenBytes = directoryBytes(appendDirectory) { $0.contains(".aof") }
 redis.stop()
 try? fileManager.removeItem(atPath: redisDirectory + "/redis.log")  // so the next "DB loaded" line is the second load's
-redis = try Redis(directory: redisDirectory, arguments: ["--appendonly", "yes", "--appendfilename", "appendonly.aof"])
-let rewrittenLoad = try redis.waitForLoad()
+redis = try ReferenceRedis(directory: redisDirectory, arguments: ["--appendonly", "yes", "--appendfilename", "appendonly.aof"])
+let rewrittenLoad = redis.waitForLog("DB loaded from append only file: ")
 redis.stop()
 line(String(format: "redis-server 7.0: AOF load %.2f s; BGREWRITEAOF %.2f s -> base %.1f MB (appenddir %.1f MB); loading the rewritten AOF %.2f s; digest %@",
             firstLoad, rewriteSeconds, Double(baseBytes) / 1e6, Double(rewrittenBytes) / 1e6, rewrittenLoad, redisDigest))
 
 // 3. rewind compact on a copy of the log, then replaying the compacted log.
-let rewind = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rewind").path
+let rewind = Bench.sibling("rewind")
 let compacted = settings.directory + "/compacted.rwlog"
 try? fileManager.removeItem(atPath: compacted)
 try fileManager.copyItem(atPath: log, toPath: compacted)
@@ -184,8 +89,8 @@ line(String(format: "  loading the compacted log vs Redis loading its rewritten 
 let liveDirectory = settings.directory + "/live"
 try? fileManager.removeItem(atPath: liveDirectory)
 try fileManager.createDirectory(atPath: liveDirectory, withIntermediateDirectories: true)
-let live = try Redis(directory: liveDirectory, arguments: ["--appendonly", "no"])
-try live.waitUntilServing()
+let live = try ReferenceRedis(directory: liveDirectory, arguments: ["--appendonly", "no"])
+live.waitUntilServing()
 let liveOutput = try run(rewind, ["replay", "--json", log, "--target", "redis://127.0.0.1:\(live.port)"])
 live.stop()
 guard let sent = try JSONSerialization.jsonObject(with: Data(liveOutput.utf8)) as? [String: Any] else { fatalError("live replay failed: \(liveOutput)") }

@@ -16,6 +16,7 @@
 //                      [--kill-ms MIN-MAX] [--child PATH] [--keep DIR]
 import Foundation
 import RewindLog
+import RewindSpawn
 
 setvbuf(stdout, nil, _IOLBF, 0)  // one line at a time, also into a file: progress is visible
 
@@ -290,20 +291,13 @@ if killRounds > 0 {
         var acknowledged: [UInt64: (writer: Int, counter: UInt64)] = [:]
         for round in 0..<(killRounds / 2 + (writers == 1 ? killRounds % 2 : 0)) {
             let outputPath = work + "/child.out"
-            _ = fileManager.createFile(atPath: outputPath, contents: nil)
-            let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: child)
-            process.arguments = [crashLog, "always", String(writers), String(seed &* 10_000 &+ UInt64(writers * 1000 + round))]
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            try? output.close()
+            let process = try Subprocess(child, [crashLog, "always", String(writers), String(seed &* 10_000 &+ UInt64(writers * 1000 + round))],
+                                         output: .file(outputPath), error: .null)
             usleep(UInt32(Int.random(in: killRange, using: &generator)) * 1000)
             let running = process.isRunning
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            if running { killed += 1 } else { fail("round \(round), \(writers) writers: the child exited by itself (\(process.terminationStatus))") }
+            process.send(SIGKILL)
+            let ended = process.waitOrKill(timeout: 30)
+            if running { killed += 1 } else { fail("round \(round), \(writers) writers: the child exited by itself (\(ended))") }
             for line in String(decoding: bytes(outputPath), as: UTF8.self).split(separator: "\n") {
                 let fields = line.split(separator: " ")
                 guard fields.count == 3, let sequence = UInt64(fields[0]), let writer = Int(fields[1]), let counter = UInt64(fields[2]) else {

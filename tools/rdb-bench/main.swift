@@ -17,106 +17,33 @@
 // 5. With --fuzz M: M truncations and M byte flips of dump.rdb are read (checksum on and off);
 //    none may trap, every checked read must fail.
 import Foundation
+import RewindBenchSupport
 import RewindEngine
 import RewindLog
 import RewindReplay
 
-struct Settings {
-    var commandCount = 5_000_000
-    var keyCount = 100_000
-    var seed: UInt64 = 1
-    var runs = 3
-    var fuzzCount = 0
-    var directory = NSTemporaryDirectory() + "rewind-rdb-bench"
-    init(_ arguments: [String]) {
-        var index = 1
-        while index + 1 < arguments.count {
-            let value = arguments[index + 1]
-            switch arguments[index] {
-            case "--commands": commandCount = Int(value)!
-            case "--keys": keyCount = Int(value)!
-            case "--seed": seed = UInt64(value)!
-            case "--runs": runs = max(1, Int(value)!)
-            case "--fuzz": fuzzCount = Int(value)!
-            case "--directory": directory = value
-            default: fatalError("unknown argument \(arguments[index])")
-            }
-            index += 2
-        }
-    }
-}
-
-let settings = Settings(CommandLine.arguments)
-let log = settings.directory + "/workload.rwlog"
-let aof = settings.directory + "/workload.aof"
+let settings = BenchSettings(name: "rewind-rdb-bench", extras: ["runs": "3", "fuzz": "0"])
+let runCount = max(1, settings.int("runs"))
+let fuzzCount = settings.int("fuzz")
 let rdb = settings.directory + "/dump.rdb"
 let digestFile = settings.directory + "/dump.digest"
-let fiveYears: Int64 = 5 * 365 * 86_400_000
-
-func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-func line(_ text: String) { print(text); fflush(stdout) }
-
-func run(_ path: String, _ arguments: [String]) throws -> (output: String, status: Int32) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (String(decoding: data, as: UTF8.self), process.terminationStatus)
-}
+func seconds(since start: UInt64) -> Double { Bench.seconds(since: start) }
+func line(_ text: String) { Bench.line(text) }
+func run(_ path: String, _ arguments: [String]) throws -> (output: String, status: Int32) { try Bench.run(path, arguments) }
 
 /// Runs redis-server in `directory` with `arguments` until `marker` appears in its log; returns
 /// the number after the marker, then calls `body` with the port and shuts the server down.
 func redis(directory: String, arguments: [String], marker: String, _ body: (Int) throws -> Void = { _ in }) throws -> Double {
-    let port = 19_650 + Int(getpid() % 300)
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-    server.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
-                        "--logfile", directory + "/redis.log", "--enable-debug-command", "yes"] + arguments
-    server.standardOutput = FileHandle.nullDevice
-    try server.run()
-    defer {
-        _ = try? run("/usr/bin/redis-cli", ["-p", String(port), "SHUTDOWN", "NOSAVE"])
-        server.waitUntilExit()
-    }
-    var value: Double?
-    while value == nil {
-        usleep(50_000)
-        let logText = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
-        if let range = logText.range(of: marker) {
-            value = Double(logText[range.upperBound...].prefix { $0.isNumber || $0 == "." })
-        }
-        if !server.isRunning { fatalError("redis-server exited: \(logText.suffix(500))") }
-    }
-    for _ in 0..<100 where (try? run("/usr/bin/redis-cli", ["-p", String(port), "PING"]).output) != "PONG\n" { usleep(50_000) }
-    try body(port)
-    return value ?? 0
+    let server = try ReferenceRedis(directory: directory, arguments: arguments)
+    defer { server.stop() }
+    let value = server.waitForLog(marker)
+    server.waitUntilServing()
+    try body(server.port)
+    return value
 }
 
 // 1. The workload as an AOF (reused when already there).
-if !FileManager.default.fileExists(atPath: aof) {
-    try? FileManager.default.removeItem(atPath: settings.directory)
-    try FileManager.default.createDirectory(atPath: settings.directory, withIntermediateDirectories: true)
-    let writer = try LogWriter.open(directory: log, options: .init(durability: .no))
-    var generator = WorkloadGenerator(seed: settings.seed, commandCount: settings.commandCount, keyCount: settings.keyCount)
-    while let item = generator.next() {
-        let entries = item.entries.map { entry -> LogEntry in
-            var moved = entry
-            moved.timestampMilliseconds += fiveYears
-            if moved.arguments.first == Array("PEXPIREAT".utf8), let when = Int64(String(decoding: moved.arguments[2], as: UTF8.self)) {
-                moved.arguments[2] = Array(String(when + fiveYears).utf8)
-            }
-            return moved
-        }
-        try writer.append(contentsOf: entries, transaction: entries.count > 1)
-    }
-    try writer.close()
-    _ = try AOFExporter.export(log: log, to: aof)
-}
+let (log, aof) = try Bench.workload(settings)
 
 // 2. Redis loads the AOF and SAVEs the RDB (reused when already there).
 if !FileManager.default.fileExists(atPath: rdb) || !FileManager.default.fileExists(atPath: digestFile) {
@@ -140,7 +67,7 @@ line("workload: \(settings.commandCount) commands, \(settings.keyCount) keys per
 
 // 3. redis-server loading the RDB.
 var redisTimes: [Double] = []
-for _ in 0..<settings.runs {
+for _ in 0..<runCount {
     let directory = settings.directory + "/redis-rdb"
     try? FileManager.default.removeItem(atPath: directory)
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -156,7 +83,7 @@ let rewindBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
 let imported = settings.directory + "/imported.rwlog"
 var rewindTimes: [Double] = []
 var summaryLine = ""
-for _ in 0..<settings.runs {
+for _ in 0..<runCount {
     try? FileManager.default.removeItem(atPath: imported)
     let start = DispatchTime.now().uptimeNanoseconds
     let result = try run(rewindBinary, ["import", "--format", "rdb", rdb, imported])
@@ -171,7 +98,7 @@ line("  " + summaryLine)
 // The reader alone: parse every key and check the CRC-64, in process.
 var readerTimes: [Double] = []
 var keyCount = 0
-for _ in 0..<settings.runs {
+for _ in 0..<runCount {
     let start = DispatchTime.now().uptimeNanoseconds
     keyCount = 0
     _ = try RDBReader.read(path: rdb) { _ in keyCount += 1 }
@@ -183,7 +110,7 @@ line(String(format: "RDB reader alone (parse + CRC-64, %d keys): %.3f s", keyCou
 var buildTimes: [Double] = []
 var importTimes: [Double] = []
 var argumentCount = 0
-for _ in 0..<settings.runs {
+for _ in 0..<runCount {
     var start = DispatchTime.now().uptimeNanoseconds
     argumentCount = 0
     var builder = RebuildCommands(chunkElementCountMax: 1024, chunkByteCountMax: 1 << 20)
@@ -200,7 +127,7 @@ line(String(format: "reader + building the entries' arguments (%d), no log: %.3f
 for (label, level, trains) in [("zstd level 1", Int32(1), true), ("no dictionary", Int32(3), false)] {
     var times: [Double] = []
     var logBytes = 0
-    for _ in 0..<settings.runs {
+    for _ in 0..<runCount {
         try? FileManager.default.removeItem(atPath: imported)
         let start = DispatchTime.now().uptimeNanoseconds
         let writer = LogWriter.Options(durability: .no, compressionLevel: level, trainsDictionary: trains)
@@ -221,13 +148,13 @@ line(String(format: "ratio: rewind import / redis-server RDB load = %.3f s / %.3
             rewindBest, redisBest, rewindBest / redisBest, readerTimes.min()! / redisBest))
 
 // 5. Fuzz.
-if settings.fuzzCount > 0 {
+if fuzzCount > 0 {
     let file = try Data(contentsOf: URL(fileURLWithPath: rdb))
     var generator = SystemRandomNumberGenerator()
     var refused = 0
     var acceptedUnchecked = 0
     let start = DispatchTime.now().uptimeNanoseconds
-    for round in 0..<(2 * settings.fuzzCount) {
+    for round in 0..<(2 * fuzzCount) {
         var bytes = [UInt8](file)
         if round % 2 == 0 {
             bytes.removeLast(Int.random(in: 1...bytes.count, using: &generator))
@@ -247,5 +174,5 @@ if settings.fuzzCount > 0 {
         }
     }
     line(String(format: "fuzz: %d truncations and %d byte flips of dump.rdb in %.1f s: %d refused with the checksum on; %d read to the end with it off; no trap",
-                settings.fuzzCount, settings.fuzzCount, seconds(since: start), refused, acceptedUnchecked))
+                fuzzCount, fuzzCount, seconds(since: start), refused, acceptedUnchecked))
 }

@@ -20,7 +20,25 @@ public struct WorkloadGenerator: Sequence, IteratorProtocol {
             case .transaction(let entries): entries
             }
         }
+
+        /// The entries moved `milliseconds` later: their timestamps and PEXPIREAT's times. The
+        /// workload's clock starts in 2023; moved some years on, a redis-server loading it now
+        /// keeps the keys with a TTL instead of expiring them while it loads.
+        public func entries(movedLaterBy milliseconds: Int64) -> [LogEntry] {
+            entries.map { entry in
+                var moved = entry
+                moved.timestampMilliseconds += milliseconds
+                if moved.arguments.first == Array("PEXPIREAT".utf8), moved.arguments.count > 2,
+                   let when = Int64(String(decoding: moved.arguments[2], as: UTF8.self)) {
+                    moved.arguments[2] = Array(String(when + milliseconds).utf8)
+                }
+                return moved
+            }
+        }
     }
+
+    /// Five years, the shift the benchmarks and the tests against redis-server use.
+    public static let fiveYearsMilliseconds: Int64 = 5 * 365 * 86_400_000
 
     public let commandCountMax: Int
     private var random: SplitMix64

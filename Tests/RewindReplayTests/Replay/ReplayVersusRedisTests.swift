@@ -58,7 +58,7 @@ struct ReplayVersusRedisTests {
         while let item = generator.next() {
             // Five years later, so redis-server's active expiry does not delete the keys with a
             // TTL before DEBUG DIGEST runs (the generator's clock starts in 2023).
-            let entries = item.entries.map(Self.movedFiveYearsLater)
+            let entries = item.entries(movedLaterBy: WorkloadGenerator.fiveYearsMilliseconds)
             try writer.append(contentsOf: entries, transaction: entries.count > 1)
         }
         try writer.close()
@@ -69,17 +69,6 @@ struct ReplayVersusRedisTests {
         let redis = try RedisProcess.digestOfLoading(aofFile: exported, in: directory.path, deleting: refused)
         #expect(summary.digest == redis, "\(refused.count) keys refused by the engine were left out on both sides")
         #expect(refused.isEmpty)
-    }
-
-    static let fiveYearsMilliseconds: Int64 = 5 * 365 * 86_400_000
-
-    static func movedFiveYearsLater(_ entry: LogEntry) -> LogEntry {
-        var moved = entry
-        moved.timestampMilliseconds += fiveYearsMilliseconds
-        if moved.arguments.first == Array("PEXPIREAT".utf8), let when = Int64(String(decoding: moved.arguments[2], as: UTF8.self)) {
-            moved.arguments[2] = Array(String(when + fiveYearsMilliseconds).utf8)
-        }
-        return moved
     }
 
     @Test("--to-aof writes a file redis-server loads to the replayed digest")

@@ -32,7 +32,9 @@ final class RedisProcess {
             for _ in 0..<200 where process.isRunning {
                 // Its own process id: another test's server on the same port must not pass for it.
                 let info = (try? Self.cli(port: port, ["INFO", "server"])) ?? ""
-                if info.split(whereSeparator: \.isNewline).contains(where: { $0 == "process_id:\(process.pid)" }) {
+                // And PONG, not LOADING: INFO answers while an AOF is still being loaded.
+                if info.split(whereSeparator: \.isNewline).contains(where: { $0 == "process_id:\(process.pid)" }),
+                   (try? Self.cli(port: port, ["PING"])) == "PONG" {
                     self.port = port
                     self.process = process
                     return
