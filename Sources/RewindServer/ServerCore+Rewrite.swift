@@ -57,6 +57,9 @@ private struct RewriteOutcome: Sendable {
     var keyCount: Int
     var baseByteCount: Int
     var deletedFileCount: Int
+    var digestMilliseconds: Int64 = 0
+    var writeMilliseconds: Int64 = 0
+    var installMilliseconds: Int64 = 0
 }
 
 /// A fork of the keyspace handed to the background thread: nothing else touches it.
@@ -147,19 +150,24 @@ extension ServerCore {
                                             timestampMilliseconds: Int64,
                                             onStep: @escaping (LogCompaction.Step) -> Void) -> Result<RewriteOutcome, Error> {
         let candidate: LogCompaction.Candidate
-        let keyCount: Int
+        let written: (keyCount: Int, digest: String, digestSeconds: Double)
+        let start = Clock.nowMilliseconds()
         do {
             let builder = try writer.makeBaseBuilder(for: cut, onStep: onStep)
-            keyCount = try Compactor.writeOnlineBase(of: fork.keyspace, to: builder, timestampMilliseconds: timestampMilliseconds).keyCount
+            written = try Compactor.writeOnlineBase(of: fork.keyspace, to: builder, timestampMilliseconds: timestampMilliseconds)
             candidate = try builder.finish()
         } catch {
             writer.abandonCompaction(cut)
             return .failure(error)
         }
+        let baseDone = Clock.nowMilliseconds()
         do {
             let deleted = try writer.installBase(candidate, replacingThrough: cut, onStep: onStep)
-            return .success(RewriteOutcome(cut: cut.sequence, keyCount: keyCount, baseByteCount: candidate.baseByteCount,
-                                           deletedFileCount: deleted.count))
+            let digestMilliseconds = Int64(written.digestSeconds * 1000)
+            return .success(RewriteOutcome(cut: cut.sequence, keyCount: written.keyCount, baseByteCount: candidate.baseByteCount,
+                                           deletedFileCount: deleted.count, digestMilliseconds: digestMilliseconds,
+                                           writeMilliseconds: baseDone - start,
+                                           installMilliseconds: Clock.nowMilliseconds() - baseDone))
         } catch {
             writer.abandonCompaction(cut)
             return .failure(error)
@@ -178,7 +186,7 @@ extension ServerCore {
             rewrite.lastCutSequence = done.cut
             rewrite.lastKeyCount = done.keyCount
             rewrite.lastBaseByteCount = done.baseByteCount
-            logger.info("log compaction done: base of \(done.keyCount) keys (\(done.baseByteCount) bytes) up to #\(done.cut), \(done.deletedFileCount) old file(s) deleted; the log is \(rewrite.baseByteCount) bytes")
+            logger.info("log compaction done: base of \(done.keyCount) keys (\(done.baseByteCount) bytes) up to #\(done.cut), \(done.deletedFileCount) old file(s) deleted; the log is \(rewrite.baseByteCount) bytes (base \(done.writeMilliseconds) ms, its digest \(done.digestMilliseconds) ms on a second thread meanwhile, swap and deletions \(done.installMilliseconds) ms)")
         case .failure(let error):
             rewrite.lastSucceeded = false
             rewrite.consecutiveFailures += 1
