@@ -53,7 +53,9 @@ let package = Package(
         .target(
             name: "RewindServer",
             dependencies: [
-                "RewindEngine", "RewindLog", "RewindRESP",
+                // RewindReplay: the base of an online compaction (BGREWRITEAOF) is written as
+                // `rewind compact` writes it.
+                "RewindEngine", "RewindLog", "RewindRESP", "RewindReplay",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,7 +77,7 @@ let package = Package(
             name: "rewind-bisect-bench",
             dependencies: ["RewindBenchSupport", "RewindLog", "RewindReplay", "RewindEngine", "RewindServer", .product(name: "Logging", package: "swift-log")],
             path: "tools/bisect-bench"),
-        .executableTarget(name: "rewind-compact-bench", dependencies: ["RewindBenchSupport", "RewindLog", "RewindReplay"], path: "tools/compact-bench"),
+        .executableTarget(name: "rewind-compact-bench", dependencies: ["RewindBenchSupport", "RewindLog", "RewindReplay", "RewindSpawn"], path: "tools/compact-bench"),
         .executableTarget(name: "rewind-rdb-bench", dependencies: ["RewindBenchSupport", "RewindLog", "RewindReplay", "RewindEngine"], path: "tools/rdb-bench"),
         .executableTarget(name: "rewind-engine-bench", dependencies: ["RewindEngine", "RewindLog"], path: "tools/engine-bench"),
         .executableTarget(name: "rewind-append-child", dependencies: ["RewindLog"], path: "tools/append-child"),

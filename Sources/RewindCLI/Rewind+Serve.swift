@@ -16,7 +16,8 @@ extension Rewind {
             discussion: """
                 Replays the log at start (cutting a torn tail under the default recovery mode and refusing any \
                 other damage with its place and the command to run), then serves RESP2 and RESP3 clients such as \
-                redis-cli and redis-benchmark. SHUTDOWN, SIGTERM and SIGINT sync and close the log. Exits 0 after \
+                redis-cli and redis-benchmark. BGREWRITEAOF (and the automatic trigger below) compacts the log while \
+                clients keep writing. SHUTDOWN, SIGTERM and SIGINT sync and close the log. Exits 0 after \
                 a clean shutdown and 1 when the log cannot be recovered or the port cannot be bound.
                 """)
 
@@ -56,7 +57,27 @@ extension Rewind {
         @Option(help: ArgumentHelp("After every N logged entries, log a checkpoint holding the state digest, for rewind replay --check (0: none).", valueName: "n"))
         var checkpointEvery: Int = 0
 
+        @Option(help: ArgumentHelp("Compact the log in the background (as BGREWRITEAOF) once it grew this many percent over its size after the last compaction, as Redis's auto-aof-rewrite-percentage (0: never).", valueName: "p"))
+        var autoCompactPercentage: Int = 100
+
+        @Option(help: ArgumentHelp("Compact automatically only once the log is larger than this size, such as 64mb or 1gb, as Redis's auto-aof-rewrite-min-size.", valueName: "size"))
+        var autoCompactMinSize: String = "64mb"
+
         public init() {}
+
+        /// Redis's memory values: a number with an optional b, k, kb, m, mb, g or gb suffix.
+        static func byteCount(_ text: String) -> Int? {
+            let lowered = text.lowercased()
+            let units: [(String, Int)] = [("gb", 1 << 30), ("g", 1_000_000_000), ("mb", 1 << 20), ("m", 1_000_000),
+                                          ("kb", 1024), ("k", 1000), ("b", 1)]
+            for (suffix, factor) in units where lowered.hasSuffix(suffix) {
+                guard let number = Int(lowered.dropLast(suffix.count)), number >= 0 else { return nil }
+                let (product, overflow) = number.multipliedReportingOverflow(by: factor)
+                return overflow ? nil : product
+            }
+            guard let number = Int(lowered), number >= 0 else { return nil }
+            return number
+        }
 
         public func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("Choose a --port from 0 to 65535.") }
@@ -64,6 +85,12 @@ extension Rewind {
             guard checkpointEvery >= 0 else { throw ValidationError("Choose 0 (no checkpoints) or more for --checkpoint-every.") }
             guard maxclients >= 1 else { throw ValidationError("Choose at least 1 for --maxclients.") }
             guard protoMaxBulkLen >= 1024 * 1024 else { throw ValidationError("Choose at least 1048576 for --proto-max-bulk-len, as Redis does.") }
+            guard (0...Int(Int32.max)).contains(autoCompactPercentage) else {
+                throw ValidationError("Choose --auto-compact-percentage from 0 (never) to 2147483647.")
+            }
+            guard Self.byteCount(autoCompactMinSize) != nil else {
+                throw ValidationError("Pass --auto-compact-min-size as bytes, optionally with a unit (k, kb, m, mb, g, gb), such as 64mb.")
+            }
         }
 
         public func execute(_ output: CommandOutput) throws -> ExitCode {
@@ -81,6 +108,10 @@ extension Rewind {
             configuration.limits.clientCountMax = maxclients
             configuration.recordsReplies = recordReplies
             configuration.checkpointEntryCount = checkpointEvery
+            configuration.autoCompactPercentage = autoCompactPercentage
+            configuration.autoCompactMinByteCount = Self.byteCount(autoCompactMinSize) ?? configuration.autoCompactMinByteCount
+            // Crash tests: kill the process at this step of an online compaction (see `rewind compact`).
+            configuration.compactionCrashStep = ProcessInfo.processInfo.environment[Compact.crashVariable]
             var logger = Logger(label: "rewind.serve")
             logger.logLevel = .info
             let server: RedisServer

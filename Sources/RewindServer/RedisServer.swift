@@ -182,6 +182,9 @@ public final class RedisServer: @unchecked Sendable {
         committer?.stop()
         try eventLoop.submit { self.core.closeAllClients() }.wait()
         try? eventLoop.scheduleTask(in: .milliseconds(50)) {}.futureResult.wait()
+        // A compaction still running fails at its swap (the writer is closed) and removes its base;
+        // its end is no longer reported to the event loop, which is about to stop.
+        core.rewriteHandoff.close()
         let closeError: Error? = {
             do {
                 try core.writer?.close()

@@ -83,8 +83,7 @@ extension ServerCore {
         case .config: configCommand(arguments, connection)
         case .debug: debugCommand(arguments, connection, now: now)
         case .object: objectCommand(arguments, connection, now: now)
-        case .bgrewriteaof:
-            reply(connection, .error("ERR Background AOF rewriting is not supported by Rewind yet; use `rewind compact` when it lands"))
+        case .bgrewriteaof: bgrewriteaofCommand(connection, now: now)
         case .shutdown: shutdownCommand(arguments, connection)
         case .function:
             if Clock.lowercased(arguments[1]) == "flush" { reply(connection, .ok) }

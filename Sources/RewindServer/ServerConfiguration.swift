@@ -42,6 +42,16 @@ public struct ServerConfiguration: Sendable {
     /// After every this many logged entries, append a checkpoint entry holding the state digest
     /// (DEBUG DIGEST's 20 bytes); 0 for none. Computing it walks the whole keyspace on the event loop.
     public var checkpointEntryCount = 0
+    /// Compact the log in the background (as BGREWRITEAOF) once it has grown this many percent
+    /// over its size after the last compaction (or at start)... (Redis `auto-aof-rewrite-percentage`;
+    /// 0 disables the automatic trigger.)
+    public var autoCompactPercentage = 100
+    /// ...and is at least this many bytes (Redis `auto-aof-rewrite-min-size`, 64 MiB).
+    public var autoCompactMinByteCount = 64 * 1024 * 1024
+    /// For crash tests only: a ``LogCompaction/Step`` name (`writing-base`, `base-written`,
+    /// `manifest-written`, `manifest-renamed`, `deleting-old`) at which an online compaction
+    /// kills the process with SIGKILL.
+    public var compactionCrashStep: String?
 
     public init() {}
 }

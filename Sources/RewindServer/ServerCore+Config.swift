@@ -35,6 +35,8 @@ struct ConfigParameters {
             ("timeout", "0"), ("zset-max-listpack-entries", "128"), ("zset-max-listpack-value", "64"),
             ("zset-max-ziplist-entries", "128"), ("zset-max-ziplist-value", "64"), ("io-threads", "1"),
             ("enable-debug-command", "yes"),
+            ("auto-aof-rewrite-percentage", String(configuration.autoCompactPercentage)),
+            ("auto-aof-rewrite-min-size", String(configuration.autoCompactMinByteCount)),
         ]
     }
 
@@ -112,6 +114,13 @@ extension ServerCore {
         case "client-output-buffer-limit":
             var limits = configuration.outputBufferLimits
             return limits.update(from: value)
+        case "auto-aof-rewrite-percentage":
+            guard let percentage = Int(value), (0...Int(Int32.max)).contains(percentage) else {
+                return "argument must be between 0 and 2147483647 inclusive"
+            }
+            return nil
+        case "auto-aof-rewrite-min-size":
+            return Self.parseMemory(value) == nil ? "argument must be a memory value" : nil
         case "proto-max-bulk-len", "client-query-buffer-limit", "maxmemory":
             return Self.parseMemory(value) == nil ? "argument couldn't be parsed into an integer" : nil
         case "maxclients", "hz", "databases", "port", "timeout", "tcp-keepalive", "slowlog-log-slower-than",
@@ -136,6 +145,12 @@ extension ServerCore {
         case "client-query-buffer-limit":
             configuration.limits.queryBufferByteCountMax = Self.parseMemory(value) ?? configuration.limits.queryBufferByteCountMax
         case "hz": configuration.hz = max(1, min(500, Int(value) ?? configuration.hz))
+        case "auto-aof-rewrite-percentage":
+            configuration.autoCompactPercentage = Int(value) ?? configuration.autoCompactPercentage
+        case "auto-aof-rewrite-min-size":
+            let bytes = Self.parseMemory(value) ?? configuration.autoCompactMinByteCount
+            configuration.autoCompactMinByteCount = bytes
+            config.set(name, String(bytes))  // CONFIG GET answers in bytes, as Redis does
         default: break
         }
     }

@@ -46,6 +46,9 @@ final class ServerCore: @unchecked Sendable {
     var statistics = ServerStatistics()
     var blocking = BlockingQueues()
     var pubsub = PubSubRegistry()
+    /// BGREWRITEAOF and the automatic trigger (ServerCore+Rewrite.swift).
+    var rewrite = RewriteState()
+    let rewriteHandoff = RewriteHandoff()
     /// Set by ``RedisServer`` to stop the server (SHUTDOWN).
     var shutdownRequested: (() -> Void)?
     let startMilliseconds: Int64
@@ -68,6 +71,7 @@ final class ServerCore: @unchecked Sendable {
         appendedSequence = writer.map { $0.nextSequenceNumber - 1 } ?? 0
         acknowledgedSequence = appendedSequence
         startMilliseconds = Clock.nowMilliseconds()
+        rewrite.baseByteCount = writer?.byteCount ?? 0
     }
 
     /// True when the server serves a state read-only, without a log.
@@ -399,6 +403,7 @@ final class ServerCore: @unchecked Sendable {
         // Redis's clientsCron checks output buffer limits too: a client left above its soft limit
         // is dropped once the soft seconds pass, whether or not more replies come.
         for connection in clients.values { connection.checkOutputBufferLimit() }
+        if !isReadOnly { startAutomaticRewriteIfDue(now: now) }
     }
 
     /// Closes every client, after the replies they are owed.

@@ -32,14 +32,16 @@ final class ServerProcess {
     let process: Subprocess
     let errorPath: String
 
-    init(directory: String, arguments: [String] = []) throws {
+    init(directory: String, arguments: [String] = [], environment: [String: String]? = nil) throws {
         self.directory = directory
         let binary = try RewindBinary.path.orThrow("rewind is not built")
         var lastError: Error = TestFailure("rewind serve did not start")
         for _ in 0..<10 {
             let port = Self.freePort()
             let errorPath = directory + ".stderr.\(port)"
-            let process = try Subprocess(binary, ["serve", "--dir", directory, "--port", String(port)] + arguments, error: .file(errorPath))
+            let process = try Subprocess(binary, ["serve", "--dir", directory, "--port", String(port)] + arguments,
+                                         environment: environment.map { ProcessInfo.processInfo.environment.merging($0) { $1 } },
+                                         error: .file(errorPath))
             for _ in 0..<1500 where process.isRunning {
                 if let client = try? RESPClient(port: port), (try? client.command(["PING"])) != nil {
                     self.port = port

@@ -8,11 +8,13 @@
 // redis-server does not expire keys while it loads. Redis loads the same commands from its AOF,
 // rewrites it with BGREWRITEAOF (RDB preamble, the 7.0 default), and loads the rewritten AOF; Rewind
 // compacts its log (replay, base, proof, swap) and replays the result, each as `rewind` child
-// processes with --json.
+// processes with --json. Last, online: BGREWRITEAOF on `rewind serve` holding the same log, timed
+// from the command to INFO's aof_rewrite_in_progress:0, against redis-server's BGREWRITEAOF.
 import Foundation
 import RewindBenchSupport
 import RewindLog
 import RewindReplay
+import RewindSpawn
 
 let settings = BenchSettings(name: "rewind-compact-bench")
 let fileManager = FileManager.default
@@ -95,3 +97,43 @@ guard let sent = try JSONSerialization.jsonObject(with: Data(liveOutput.utf8)) a
 line(String(format: "rewind replay --target: %d entries in %.2f s = %.0f entries/s (target >= 300k/s, %.2fx); comparison: %@",
             sent["acknowledged_entries"] as! Int, sent["seconds"] as! Double, sent["entries_per_second"] as! Double,
             (sent["entries_per_second"] as! Double) / 300_000, sent["comparison"] as! String))
+
+// 5. Online: BGREWRITEAOF on `rewind serve` holding the same log (started on a copy; its startup
+// replay is not timed), from BGREWRITEAOF to INFO's aof_rewrite_in_progress:0, as for redis-server.
+let onlineLog = settings.directory + "/online.rwlog"
+try? fileManager.removeItem(atPath: onlineLog)
+try fileManager.copyItem(atPath: log, toPath: onlineLog)
+let servePort = 19_500 + Int(getpid() % 200)
+let serve = try Subprocess(rewind, ["serve", "--dir", onlineLog, "--port", String(servePort), "--auto-compact-percentage", "0"],
+                           output: .file(settings.directory + "/serve.out"), error: .file(settings.directory + "/serve.err"))
+func serveCLI(_ arguments: [String]) throws -> String {
+    try Subprocess.run("/usr/bin/redis-cli", ["-p", String(servePort)] + arguments, timeout: 600).outputText
+}
+for _ in 0..<24_000 where (try? serveCLI(["PING"]))?.hasPrefix("PONG") != true { usleep(25_000) }
+func serveInfo() throws -> [String: String] {
+    var fields: [String: String] = [:]
+    for row in try serveCLI(["INFO", "persistence"]).split(whereSeparator: \.isNewline) {
+        let parts = row.split(separator: ":", maxSplits: 1)
+        if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
+    }
+    return fields
+}
+let onlineBefore = Int(try serveInfo()["aof_current_size"] ?? "") ?? 0
+start = now()
+let started = try serveCLI(["BGREWRITEAOF"])
+var onlineFields: [String: String] = [:]
+repeat {
+    usleep(5_000)
+    onlineFields = try serveInfo()
+} while onlineFields["aof_rewrite_in_progress"] != "0"
+let onlineSeconds = seconds(since: start)
+let onlineDigest = try serveCLI(["DEBUG", "DIGEST"]).trimmingCharacters(in: .whitespacesAndNewlines)
+serve.send(SIGTERM)
+_ = serve.waitOrKill(timeout: 120)
+let onlineBase = Int(onlineFields["rewind_last_rewrite_base_bytes"] ?? "") ?? 0
+line(String(format: "rewind serve BGREWRITEAOF: %@ -> %@ in %.2f s; log %.1f MB -> %.1f MB (base %.1f MB); digest %@ (%@ redis-server's)",
+            started.trimmingCharacters(in: .whitespacesAndNewlines), onlineFields["aof_last_bgrewrite_status"] ?? "?", onlineSeconds,
+            Double(onlineBefore) / 1e6, Double(Int(onlineFields["aof_current_size"] ?? "") ?? 0) / 1e6, Double(onlineBase) / 1e6,
+            onlineDigest, onlineDigest == redisDigest ? "equal to" : "DIFFERENT from"))
+line(String(format: "  online compaction time vs BGREWRITEAOF: %.2fx (target <= 1.0x); base size vs Redis's RDB base: %.2fx",
+            onlineSeconds / rewriteSeconds, Double(onlineBase) / Double(max(baseBytes, 1))))

@@ -188,7 +188,7 @@ public final class LogCompaction {
         let header = SegmentHeader(
             dictionaryID: dictionaryID, segmentID: segment.id, firstSequence: cut.sequence, createdMilliseconds: FileIO.nowMilliseconds())
         return try BaseSegmentBuilder(
-            compaction: self, targetDirectory: target, fileName: fileName, header: header, dictionary: dictionary,
+            sourceDirectory: directory, step: { [unowned self] in self.onStep?($0) }, targetDirectory: target, fileName: fileName, header: header, dictionary: dictionary,
             compressionLevel: compressionLevel, keptRecords: Array(keptInSegment),
             sourcePath: FileIO.join(directory, segment.fileName), candidateManifest: next,
             copiesFiles: outputDirectory != nil)
@@ -269,7 +269,8 @@ public final class BaseSegmentBuilder {
     /// enough for zstd to find the repetition between keys, small enough to decode in cache.
     public static let recordByteCountTarget = 1 << 20
 
-    private unowned let compaction: LogCompaction
+    private let sourceDirectory: String
+    private let step: (LogCompaction.Step) -> Void
     private let targetDirectory: String
     private let fileName: String
     private let header: SegmentHeader
@@ -291,11 +292,12 @@ public final class BaseSegmentBuilder {
     private var writtenFiles: [String]
 
     init(
-        compaction: LogCompaction, targetDirectory: String, fileName: String, header: SegmentHeader, dictionary: [UInt8]?,
+        sourceDirectory: String, step: @escaping (LogCompaction.Step) -> Void, targetDirectory: String, fileName: String, header: SegmentHeader, dictionary: [UInt8]?,
         compressionLevel: Int32, keptRecords: [LogReader.RecordInfo], sourcePath: String, candidateManifest: Manifest,
         copiesFiles: Bool
     ) throws {
-        self.compaction = compaction
+        self.sourceDirectory = sourceDirectory
+        self.step = step
         self.targetDirectory = targetDirectory
         self.fileName = fileName
         self.header = header
@@ -350,7 +352,7 @@ public final class BaseSegmentBuilder {
         pending.removeAll(keepingCapacity: true)
         pendingEntryCount = 0
         recordCount += 1
-        if recordCount == 1 { compaction.onStep?(.writingBase) }
+        if recordCount == 1 { step(.writingBase) }
     }
 
     private func write(_ bytes: [UInt8]) throws {
@@ -377,13 +379,13 @@ public final class BaseSegmentBuilder {
         descriptor = -1
         if copiesFiles {
             for name in candidateManifest.segments.dropFirst().map(\.fileName) + candidateManifest.dictionaries.map(\.fileName) {
-                let bytes = try FileIO.readFile(FileIO.join(compaction.directory, name), byteCountMax: LogLimits.segmentByteCountMax)
+                let bytes = try FileIO.readFile(FileIO.join(sourceDirectory, name), byteCountMax: LogLimits.segmentByteCountMax)
                 writtenFiles.append(name)
                 try FileIO.writeFileDurably(FileIO.join(targetDirectory, name), bytes)
             }
         }
         try FileIO.syncDirectory(targetDirectory)
-        compaction.onStep?(.baseWritten)
+        step(.baseWritten)
         return LogCompaction.Candidate(
             directory: targetDirectory, manifest: candidateManifest, baseFileName: fileName, baseEntryCount: entryCount,
             baseRecordCount: recordCount, baseByteCount: byteCount,

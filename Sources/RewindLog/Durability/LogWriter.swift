@@ -67,28 +67,40 @@ public final class LogWriter: @unchecked Sendable {
     public let recoveredDamage: LogDamage?
 
     // Shared state, guarded by `lock`.
-    private let lock = ConditionLock()
-    private let progress: ProgressNotifier
-    private var pending: [UInt8] = []
-    private var pendingEntryCount = 0
-    private var pendingFirstSequence: UInt64 = 0
-    private var pendingBaseTimestamp: Int64 = 0
+    let lock = ConditionLock()
+    let progress: ProgressNotifier
+    var pending: [UInt8] = []
+    var pendingEntryCount = 0
+    var pendingFirstSequence: UInt64 = 0
+    var pendingBaseTimestamp: Int64 = 0
     private var pendingStartNanoseconds: UInt64 = 0
-    private var pendingEntryEnds: [Int] = []
+    var pendingEntryEnds: [Int] = []
     private var deltaState = EntryCodec.DeltaState(baseTimestampMilliseconds: 0)
-    private var nextSequence: UInt64
-    private var writtenSequence: UInt64
-    private var durableSequence: UInt64
+    var nextSequence: UInt64
+    var writtenSequence: UInt64
+    var durableSequence: UInt64
     private var requestedWritten: UInt64 = 0
     private var requestedDurable: UInt64 = 0
     private var collectsSamples: Bool
-    private var failure: LogError?
-    private var closing = false
+    var failure: LogError?
+    var closing = false
     private var closed = false
+    // Online compaction (LogWriter+Compaction.swift), guarded by `lock`; the flusher carries
+    // the requests out, so the segment file and the manifest stay its own.
+    var compactionActive = false
+    var rotationRequest: UInt64?
+    var sealedBatch: SealedBatch?
+    var rotationResult: Result<OnlineCompactionCut, LogError>?
+    var installRequest: InstallRequest?
+    var installResult: Result<[String], LogError>?
+    /// Bytes of every file the manifest names, as of the flusher's last write.
+    var publishedByteCount = 0
 
     // Owned by the flusher thread once it runs.
-    private var segmentFile: SegmentFile
-    private var manifest: Manifest
+    var segmentFile: SegmentFile
+    var manifest: Manifest
+    /// Bytes of the files the manifest names, the open segment excepted.
+    var sealedByteCount = 0
     private var compressor: ZstdCompressor
     private var samples: [UInt8] = []
     private var trainingFinished = false
@@ -172,6 +184,8 @@ public final class LogWriter: @unchecked Sendable {
         }
         compressor = ZstdCompressor(level: options.compressionLevel, dictionary: dictionaryBytes)
         collectsSamples = options.trainsDictionary && manifest.dictionaries.isEmpty
+        recountSealedBytes()
+        publishedByteCount = sealedByteCount + segmentFile.byteCount
         lastSyncNanoseconds = FileIO.monotonicNanoseconds()
         flusher = WorkerThread { [unowned self] in self.flusherLoop() }
     }
@@ -344,6 +358,10 @@ public final class LogWriter: @unchecked Sendable {
         let intervalNanoseconds = UInt64(max(options.flushIntervalMilliseconds, 0)) * 1_000_000
         lock.lock()
         while failure == nil {
+            if rotationRequest != nil || installRequest != nil {
+                carryOutCompactionRequests()
+                continue
+            }
             let syncDue = options.durability == .everysec && durableSequence < writtenSequence
                 && FileIO.monotonicNanoseconds() - lastSyncNanoseconds >= 1_000_000_000
             let wantsDurable = durableSequence < requestedDurable && requestedDurable <= nextSequence - 1
@@ -411,6 +429,7 @@ public final class LogWriter: @unchecked Sendable {
                 fail(error)
             } else {
                 writtenSequence = lastSequence
+                publishedByteCount = sealedByteCount + segmentFile.byteCount
                 if syncAfter { finishSync(.success(()), upTo: lastSequence) }
                 progress.publish(written: writtenSequence, durable: durableSequence, failure: nil)
                 lock.broadcastProgress()
@@ -421,7 +440,7 @@ public final class LogWriter: @unchecked Sendable {
     }
 
     /// Called with the lock held.
-    private func finishSync(_ result: Result<Void, Error>, upTo sequence: UInt64) {
+    func finishSync(_ result: Result<Void, Error>, upTo sequence: UInt64) {
         switch result {
         case .success:
             durableSequence = max(durableSequence, sequence)
@@ -435,14 +454,14 @@ public final class LogWriter: @unchecked Sendable {
 
     /// Called with the lock held. After a failed write or sync nothing more is acknowledged: the
     /// file's state is unknown, so the writer stops, as Redis stops accepting writes.
-    private func fail(_ error: Error) {
+    func fail(_ error: Error) {
         let stored = (error as? LogError) ?? LogError(.fileSystem, path: directory, "\(error)")
         failure = stored
         progress.publish(written: 0, durable: 0, failure: stored)
         lock.broadcastProgress()
     }
 
-    private func writeRecord(_ payload: [UInt8], firstSequence: UInt64, entryCount: Int, baseTimestamp: Int64) throws {
+    func writeRecord(_ payload: [UInt8], firstSequence: UInt64, entryCount: Int, baseTimestamp: Int64) throws {
         recordBuffer.removeAll(keepingCapacity: true)
         var compressed: [UInt8] = []
         try payload.withUnsafeBytes { try compressor.compress($0, appendingTo: &compressed) }
@@ -465,7 +484,7 @@ public final class LogWriter: @unchecked Sendable {
 
     // MARK: - Dictionary and rotation
 
-    private func collectSamples(_ payload: [UInt8], entryEnds: [Int], nextSequence: UInt64) throws {
+    func collectSamples(_ payload: [UInt8], entryEnds: [Int], nextSequence: UInt64) throws {
         // Batches queued while the dictionary was being trained still carry entry boundaries.
         guard !trainingFinished else { return }
         var start = 0
@@ -494,7 +513,7 @@ public final class LogWriter: @unchecked Sendable {
         compressor = ZstdCompressor(level: options.compressionLevel, dictionary: dictionary)
     }
 
-    private func rotate(firstSequence: UInt64, dictionaryID: UInt32) throws {
+    func rotate(firstSequence: UInt64, dictionaryID: UInt32) throws {
         // A sealed segment is always synced, whatever the policy: only the last segment may end
         // in a torn record.
         try segmentFile.sync()
@@ -516,6 +535,16 @@ public final class LogWriter: @unchecked Sendable {
         manifest = next
         segmentFile.close()
         segmentFile = file
+        recountSealedBytes()
+    }
+
+    /// Sums the sizes of the files the manifest names, the open segment excepted.
+    func recountSealedBytes() {
+        var total = 0
+        for name in manifest.segments.map(\.fileName) + manifest.dictionaries.map(\.fileName) where name != manifest.segments.last?.fileName {
+            total += (try? FileIO.fileSize(FileIO.join(directory, name))) ?? 0
+        }
+        sealedByteCount = total
     }
 }
 

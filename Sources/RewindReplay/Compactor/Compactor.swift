@@ -264,6 +264,46 @@ public enum Compactor {
         }
     }
 
+    /// Writes the base of an online compaction (``LogWriter/makeBaseBuilder(for:compressionLevel:onStep:)``)
+    /// from `keyspace`, a fork taken at the cut: the rebuild commands of every key, then a
+    /// checkpoint holding the state's digest. The digest is computed on a second thread while this
+    /// one writes the keys (both only read the fork). Safe on another thread than the one that
+    /// keeps running commands on the original. Returns the number of keys, the digest and the
+    /// seconds the digest took (a pass over the whole state, overlapped with the writing).
+    public static func writeOnlineBase(of keyspace: Keyspace, to builder: BaseSegmentBuilder,
+                                       timestampMilliseconds: Int64) throws -> (keyCount: Int, digest: String, digestSeconds: Double) {
+        final class DigestResult: @unchecked Sendable {
+            var digest = ""
+            var seconds = 0.0
+            let done = DispatchSemaphore(value: 0)
+        }
+        struct SharedFork: @unchecked Sendable { let keyspace: Keyspace }
+        let result = DigestResult()
+        let fork = SharedFork(keyspace: keyspace)
+        DispatchQueue.global(qos: .userInitiated).async {
+            let start = DispatchTime.now().uptimeNanoseconds
+            result.digest = StateDigest.digest(of: fork.keyspace)
+            result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            result.done.signal()
+        }
+        var keyCount = 0
+        let options = CompactionOptions()
+        do {
+            try forEachKey(of: keyspace) { db, stored in
+                keyCount += 1
+                for arguments in rebuildCommands(stored, options: options) {
+                    try builder.append(LogEntry(timestampMilliseconds: timestampMilliseconds, db: UInt32(db), kind: .command, arguments: arguments))
+                }
+            }
+        } catch {
+            result.done.wait()
+            throw error
+        }
+        result.done.wait()
+        try builder.append(LogEntry(timestampMilliseconds: timestampMilliseconds, kind: .checkpoint, arguments: [hexBytes(result.digest)]))
+        return (keyCount, result.digest, result.seconds)
+    }
+
     /// Writes the rebuild commands of every key, then a checkpoint with the state's digest;
     /// returns the number of keys.
     private static func writeBase(of keyspace: Keyspace, to builder: BaseSegmentBuilder, timestampMilliseconds: Int64,
