@@ -121,7 +121,9 @@ final class RESPClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else {
-            close(descriptor)
+            // No close here: `self` is fully initialized, so the throw runs deinit, which closes
+            // the descriptor. Closing it twice could close another thread's file that reused the
+            // number in between (seen as "write: Bad file descriptor" in a parallel log test).
             throw TestFailure("connect failed")
         }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)

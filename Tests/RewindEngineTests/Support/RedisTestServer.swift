@@ -82,7 +82,8 @@ final class RESPTestClient {
             }
         }
         guard connected == 0 else {
-            close(descriptor)
+            // No close here: the throw runs deinit (every property is set), which closes it; a
+            // second close could close another test's file that reused the number meanwhile.
             throw TestServerError(description: "connect to port \(port) failed")
         }
         // A server that stops answering fails the test after a minute instead of hanging it.
