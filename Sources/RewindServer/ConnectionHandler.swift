@@ -74,6 +74,19 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     var protocolVersion: RESPVersion { machine.protocolVersion }
 
+    /// For a connection that sent SYNC: the database its stream last selected (nil: none yet).
+    var replicaDatabaseIndex: Int?
+
+    /// Sends bytes that are not one RESP value (SYNC's payload header), after the replies owed.
+    func sendRaw(_ bytes: [UInt8]) {
+        guard let context, !closed else { return }
+        var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        append(buffer, sequence: 0)
+        tailIsOpen = false
+        flushReleased()
+    }
+
     // MARK: - Channel events
 
     func handlerAdded(context: ChannelHandlerContext) {

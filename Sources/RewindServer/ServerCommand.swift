@@ -8,7 +8,7 @@ import RewindRESP
 /// A command answered by the server layer.
 enum ServerCommand: String, CaseIterable {
     case auth, hello, quit, reset, info, time, client, config, debug, bgrewriteaof, shutdown, function,
-         object, subscribe, unsubscribe, psubscribe, punsubscribe, publish, pubsub, lastsave, wait, save, bgsave
+         object, subscribe, unsubscribe, psubscribe, punsubscribe, publish, pubsub, lastsave, wait, save, bgsave, memory, sync
 
     private static let byName: [[UInt8]: ServerCommand] = {
         var table: [[UInt8]: ServerCommand] = [:]
@@ -44,8 +44,8 @@ enum ServerCommand: String, CaseIterable {
         switch self {
         case .auth: return -2
         case .hello, .info, .shutdown, .save: return -1
-        case .quit, .reset, .bgrewriteaof, .lastsave, .bgsave, .time: return 1
-        case .client, .config, .debug, .function, .object, .pubsub: return -2
+        case .quit, .reset, .bgrewriteaof, .lastsave, .bgsave, .time, .sync: return 1
+        case .client, .config, .debug, .function, .object, .pubsub, .memory: return -2
         case .subscribe, .psubscribe: return -2
         case .unsubscribe, .punsubscribe: return -1
         case .publish, .wait: return 3
@@ -79,6 +79,8 @@ extension ServerCore {
         case .config: configCommand(arguments, connection)
         case .debug: debugCommand(arguments, connection, now: now)
         case .object: objectCommand(arguments, connection, now: now)
+        case .memory: memoryCommand(arguments, connection, now: now)
+        case .sync: syncCommand(connection)
         case .bgrewriteaof:
             reply(connection, .error("ERR Background AOF rewriting is not supported by Rewind yet; use `rewind compact` when it lands"))
         case .shutdown: shutdownCommand(arguments, connection)
@@ -94,6 +96,7 @@ extension ServerCore {
         case .save, .bgsave:
             // The log is the persistence: there is no snapshot to take. Sync it and say so.
             requestCommitIfNeeded()
+            statistics.entriesLoggedAtSave = statistics.entriesLogged
             reply(connection, command == .save ? .ok : .simpleString("Background saving started"))
         }
     }

@@ -90,6 +90,13 @@ extension ServerCore {
             let connection = candidate.connection
             connection.session.protocolVersion = connection.machine.protocolVersion
             let result = keyspace.execute(candidate.arguments, session: &connection.session, nowMilliseconds: now)
+            if case .error = result.reply, result.propagated.isEmpty {
+                // A woken BLMOVE/BRPOPLPUSH whose destination holds another type: Redis answers
+                // the waiting client with the error and leaves the source as it was.
+                blocking.remove(connection)
+                finishBlocking(connection, reply: result.reply, sequence: 0)
+                continue
+            }
             guard !result.propagated.isEmpty else { continue }
             blocking.remove(connection)
             let sequence = log(result.propagated, at: now)

@@ -59,7 +59,7 @@ extension ServerCore {
             ]
         case "persistence":
             return [
-                ("loading", "0"), ("rdb_changes_since_last_save", "0"), ("rdb_bgsave_in_progress", "0"),
+                ("loading", "0"), ("rdb_changes_since_last_save", String(statistics.entriesLogged - statistics.entriesLoggedAtSave)), ("rdb_bgsave_in_progress", "0"),
                 ("aof_enabled", writer == nil ? "0" : "1"), ("aof_rewrite_in_progress", "0"), ("aof_last_write_status", logFailure == nil ? "ok" : "err"),
                 ("appendfsync", configuration.durability.rawValue),
                 ("rewind_log_dir", configuration.directory),

@@ -44,6 +44,10 @@ final class ServerCore: @unchecked Sendable {
     var clients: [Int64: ConnectionHandler] = [:]
     private var nextClientID: Int64 = 1
     var statistics = ServerStatistics()
+    /// DEBUG SET-ACTIVE-EXPIRE 0 turns the cron's active expiry off (lazy expiry still runs).
+    var activeExpireEnabled = true
+    /// Connections that sent SYNC: each gets every logged entry as Redis's replication stream.
+    var replicaStreams: [Int64: ConnectionHandler] = [:]
     var blocking = BlockingQueues()
     var pubsub = PubSubRegistry()
     /// Set by ``RedisServer`` to stop the server (SHUTDOWN).
@@ -103,6 +107,7 @@ final class ServerCore: @unchecked Sendable {
         blocking.remove(connection)
         pubsub.removeAll(for: connection)
         waitingConnections[ObjectIdentifier(connection)] = nil
+        replicaStreams[connection.id] = nil
     }
 
     // MARK: - Commands
@@ -290,6 +295,7 @@ final class ServerCore: @unchecked Sendable {
             return 0
         }
         statistics.entriesLogged += entries.count
+        if !replicaStreams.isEmpty { feedReplicaStreams(entries) }
         if acknowledgesOnAppend {
             acknowledgedSequence = appendedSequence
         } else {
@@ -374,7 +380,7 @@ final class ServerCore: @unchecked Sendable {
     func cron() {
         let now = currentMilliseconds()
         // A read-only server shows the state as replayed: no active expiry at the frozen time.
-        let deletions = isReadOnly ? [] : keyspace.activeExpireCycle(nowMilliseconds: now)
+        let deletions = isReadOnly || !activeExpireEnabled ? [] : keyspace.activeExpireCycle(nowMilliseconds: now)
         if !deletions.isEmpty {
             statistics.expiredKeys += deletions.reduce(0) { $0 + $1.commands.count }
             log(deletions, at: now)
@@ -395,6 +401,8 @@ struct ServerStatistics {
     var commandsProcessed = 0
     var errorReplies = 0
     var entriesLogged = 0
+    /// `entriesLogged` at the last SAVE/BGSAVE: INFO's rdb_changes_since_last_save counts from it.
+    var entriesLoggedAtSave = 0
     var checkpointsLogged = 0
     var expiredKeys = 0
 }

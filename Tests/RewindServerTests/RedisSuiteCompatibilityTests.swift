@@ -1,0 +1,286 @@
+// What Redis's own TCL test suite needs from a server beyond the commands themselves (OBJECT,
+// DEBUG, CONFIG aliases, SYNC's stream, blocked clients woken into an error), checked
+// differentially: the same requests go to `rewind serve` and to a redis-server 7.0, and the
+// replies must match. See docs/REDIS-SUITE.md.
+
+import Foundation
+import RewindRESP
+import RewindTestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A redis-server 7.0 of one test, on a free loopback port, with DEBUG enabled.
+final class ReferenceRedis {
+    static let executablePath = "/usr/bin/redis-server"
+    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: executablePath) }
+
+    let port: Int
+    private let process: Subprocess
+
+    init() throws {
+        var lastError: Error = TestFailure("redis-server did not start")
+        for _ in 0..<5 {
+            let port = ServerProcess.freePort()
+            let process = try Subprocess(Self.executablePath, [
+                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--enable-debug-command", "yes", "--daemonize", "no", "--logfile", "/dev/null",
+                "--repl-ping-replica-period", "3600",
+            ])
+            for _ in 0..<300 where process.isRunning {
+                if let client = try? RESPClient(port: port), (try? client.command(["PING"])) != nil {
+                    self.port = port
+                    self.process = process
+                    return
+                }
+                usleep(10_000)
+            }
+            process.send(SIGKILL)
+            process.wait(timeout: 10)
+            lastError = TestFailure("redis-server did not answer on port \(port)")
+        }
+        throw lastError
+    }
+
+    deinit {
+        process.send(SIGKILL)
+        process.wait(timeout: 10)
+    }
+}
+
+/// One client on each server: every request goes to both.
+struct ServerPair {
+    let rewind: RESPClient
+    let redis: RESPClient
+
+    /// Sends `arguments` to both servers and returns both replies.
+    func both(_ arguments: [String]) throws -> (rewind: RESPValue, redis: RESPValue) {
+        (try rewind.command(arguments), try redis.command(arguments))
+    }
+
+    /// Sends `arguments` to both; records a failure naming the request when the replies differ.
+    func expectSame(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let (ours, theirs) = try both(arguments)
+        #expect(ours == theirs, "\(arguments.joined(separator: " ")): rewind \(ours), redis-server \(theirs)",
+                sourceLocation: sourceLocation)
+    }
+}
+
+@Suite("Redis test-suite support, against redis-server", .serialized,
+       .enabled(if: RewindBinary.path != nil && ReferenceRedis.isAvailable))
+struct RedisSuiteCompatibilityTests {
+    private func withServers(_ body: (ServerPair) throws -> Void) throws {
+        let directory = try TemporaryDirectory(prefix: "rewind-suite")
+        let rewind = try ServerProcess(directory: directory.appending("log"), arguments: ["--appendfsync", "no"])
+        defer { _ = rewind.terminate() }
+        let redis = try ReferenceRedis()
+        try body(ServerPair(rewind: try RESPClient(port: rewind.port), redis: try RESPClient(port: redis.port)))
+    }
+
+    @Test("OBJECT ENCODING follows Redis 7.0's names and the CONFIG thresholds (ziplist names are aliases)")
+    func objectEncoding() throws {
+        try withServers { pair in
+            let setup: [[String]] = [
+                ["SET", "int", "12345"], ["SET", "negative", "-17"], ["SET", "short", "hello"],
+                ["SET", "long", String(repeating: "x", count: 45)], ["SET", "padded", "007"],
+                ["RPUSH", "list", "a", "b"],
+                ["SADD", "strings", "foo"], ["SADD", "integers", "1", "2", "3"],
+                ["SADD", "huge", "213244124402402314402033402"],
+                ["HSET", "hash", "f", "v"], ["HSET", "bighash", "f", String(repeating: "v", count: 65)],
+                ["ZADD", "zset", "1", "a"], ["ZADD", "bigzset", "1", String(repeating: "m", count: 65)],
+            ]
+            for request in setup { _ = try pair.both(request) }
+            for key in ["int", "negative", "short", "long", "padded", "list", "strings", "integers", "huge",
+                        "hash", "bighash", "zset", "bigzset", "missing"] {
+                try pair.expectSame(["OBJECT", "ENCODING", key])
+            }
+            // Thresholds set under their 6.x names apply to the 7.0 parameters.
+            try pair.expectSame(["CONFIG", "SET", "zset-max-ziplist-entries", "2"])
+            try pair.expectSame(["CONFIG", "GET", "zset-max-listpack-entries"])
+            try pair.expectSame(["CONFIG", "SET", "set-max-intset-entries", "2"])
+            for request in [["ZADD", "z3", "1", "a", "2", "b", "3", "c"], ["SADD", "s3", "1", "2", "3"]] {
+                _ = try pair.both(request)
+            }
+            try pair.expectSame(["OBJECT", "ENCODING", "z3"])
+            try pair.expectSame(["OBJECT", "ENCODING", "s3"])
+        }
+    }
+
+    @Test("OBJECT REFCOUNT and DEBUG OBJECT show Redis's shared integers 0-9999")
+    func sharedIntegers() throws {
+        try withServers { pair in
+            for value in ["0", "9999", "10000", "-1", "hello"] {
+                _ = try pair.both(["SET", "k", value])
+                try pair.expectSame(["OBJECT", "REFCOUNT", "k"])
+                let (ours, theirs) = try pair.both(["DEBUG", "OBJECT", "k"])
+                #expect(Self.field("refcount", of: ours) == Self.field("refcount", of: theirs))
+                #expect(Self.field("encoding", of: ours) == Self.field("encoding", of: theirs))
+            }
+            // INCR of an unshared integer keeps the object where it is (the suite compares addresses).
+            _ = try pair.rewind.command(["SET", "n", "20000"])
+            let before = Self.field("at", of: try pair.rewind.command(["DEBUG", "OBJECT", "n"]))
+            _ = try pair.rewind.command(["INCR", "n"])
+            let after = Self.field("at", of: try pair.rewind.command(["DEBUG", "OBJECT", "n"]))
+            #expect(before != nil && before == after)
+            try pair.expectSame(["DEBUG", "OBJECT", "missing"])
+        }
+    }
+
+    @Test("DEBUG PROTOCOL answers each type as redis-server does, in RESP2 and RESP3")
+    func debugProtocol() throws {
+        try withServers { pair in
+            let types = ["string", "integer", "double", "bignum", "null", "array", "set", "map", "push", "verbatim",
+                         "true", "false", "nonsense"]
+            for type in types { try pair.expectSame(["DEBUG", "PROTOCOL", type]) }
+            _ = try pair.both(["HELLO", "3"])
+            // RESP3 attributes have no RESPValue case; the rest must match exactly.
+            for type in types where type != "push" { try pair.expectSame(["DEBUG", "PROTOCOL", type]) }
+        }
+    }
+
+    @Test("DEBUG SET-ACTIVE-EXPIRE 0 leaves expired keys to lazy expiry")
+    func activeExpireSwitch() throws {
+        try withServers { pair in
+            try pair.expectSame(["DEBUG", "SET-ACTIVE-EXPIRE", "0"])
+            for key in ["a", "b", "c"] { _ = try pair.both(["PSETEX", key, "100", "v"]) }
+            usleep(400_000)  // several active-expiry cycles at hz 10
+            try pair.expectSame(["DBSIZE"])
+            try pair.expectSame(["MGET", "a", "b", "c"])
+            try pair.expectSame(["DBSIZE"])
+            try pair.expectSame(["DEBUG", "SET-ACTIVE-EXPIRE", "1"])
+        }
+    }
+
+    @Test("A client blocked in BRPOPLPUSH gets WRONGTYPE when a push wakes it into a wrong-type destination")
+    func wokenIntoWrongType() throws {
+        try withServers { pair in
+            let blockedOnRewind = try RESPClient(port: try Self.port(of: pair.rewind))
+            let blockedOnRedis = try RESPClient(port: try Self.port(of: pair.redis))
+            _ = try pair.both(["SET", "target", "nolist"])
+            try blockedOnRewind.send(["BRPOPLPUSH", "source", "target", "0"])
+            try blockedOnRedis.send(["BRPOPLPUSH", "source", "target", "0"])
+            usleep(200_000)
+            try pair.expectSame(["RPUSH", "source", "foo"])
+            let (ours, theirs) = (try blockedOnRewind.readReply(), try blockedOnRedis.readReply())
+            #expect(ours == theirs)
+            #expect(ours.errorText?.hasPrefix("WRONGTYPE") == true)
+            try pair.expectSame(["LRANGE", "source", "0", "-1"])
+        }
+    }
+
+    @Test("SYNC streams what each write propagates, with SELECT and MULTI/EXEC, as redis-server does")
+    func replicationStream() throws {
+        try withServers { pair in
+            try pair.expectSame(["CONFIG", "SET", "repl-ping-replica-period", "3600"])
+            let streams = try [pair.rewind, pair.redis].map { client in
+                let stream = try RESPClient(port: try Self.port(of: client))
+                try stream.send(["SYNC"])
+                try Self.skipSnapshot(stream)
+                return stream
+            }
+            let writes: [[String]] = [
+                ["SET", "a", "1"], ["INCR", "a"], ["SET", "a", "1", "NX"], ["SELECT", "3"], ["SADD", "s", "x", "y"],
+                ["DEL", "a", "missing"], ["MULTI"], ["LPUSH", "l", "v"], ["RPOP", "l"], ["EXEC"], ["GETDEL", "nothing"],
+                ["SELECT", "0"], ["DEL", "a"],
+            ]
+            for request in writes { try pair.expectSame(request) }
+            // The last write on both; each stream must then hold the same commands.
+            let expected = 11
+            let received = try streams.map { stream in try (0..<expected).map { _ in try Self.command(stream.readReply()) } }
+            #expect(received[0] == received[1], "rewind \(received[0])\nredis-server \(received[1])")
+        }
+    }
+
+    @Test("INFO's rdb_changes_since_last_save counts the writes that changed something")
+    func dirtyCounter() throws {
+        try withServers { pair in
+            func dirty(_ client: RESPClient) throws -> Int {
+                let text = try client.command(["INFO", "persistence"]).replyText ?? ""
+                let line = text.split(separator: "\r\n").first { $0.hasPrefix("rdb_changes_since_last_save:") } ?? ""
+                return Int(line.split(separator: ":").last ?? "") ?? -1
+            }
+            let start = (try dirty(pair.rewind), try dirty(pair.redis))
+            _ = try pair.both(["SETBIT", "foo", "0", "0"])
+            _ = try pair.both(["BITFIELD", "foo2", "SET", "i5", "0", "0"])
+            #expect(try dirty(pair.rewind) - start.0 == 2)
+            #expect(try dirty(pair.redis) - start.1 == 2)
+            _ = try pair.both(["SETBIT", "foo", "0", "0"])
+            #expect(try dirty(pair.rewind) - start.0 == 2)
+            #expect(try dirty(pair.redis) - start.1 == 2)
+            try pair.expectSame(["MEMORY", "USAGE", "missing"])
+            if case .integer(let bytes) = try pair.rewind.command(["MEMORY", "USAGE", "foo"]) {
+                #expect(bytes > 0)
+            } else {
+                Issue.record("MEMORY USAGE of a key is not an integer")
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    private static func field(_ name: String, of reply: RESPValue) -> String? {
+        guard let text = reply.replyText else { return nil }
+        for part in text.split(separator: " ") where part.hasPrefix(name + ":") {
+            return String(part.dropFirst(name.count + 1))
+        }
+        return nil
+    }
+
+    private static func port(of client: RESPClient) throws -> Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let result = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(client.descriptor, $0, &length) }
+        }
+        guard result == 0 else { throw TestFailure("getpeername failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Reads SYNC's `$<length>\r\n` and the snapshot's bytes (Redis may send newlines first).
+    private static func skipSnapshot(_ stream: RESPClient) throws {
+        func byte() throws -> UInt8 {
+            var value: UInt8 = 0
+            guard recv(stream.descriptor, &value, 1, 0) == 1 else { throw TestFailure("SYNC: connection ended") }
+            return value
+        }
+        var first = try byte()
+        while first == UInt8(ascii: "\n") { first = try byte() }
+        guard first == UInt8(ascii: "$") else { throw TestFailure("SYNC: no snapshot header") }
+        var digits = ""
+        while true {
+            let next = try byte()
+            if next == UInt8(ascii: "\r") { continue }
+            if next == UInt8(ascii: "\n") { break }
+            digits.append(Character(UnicodeScalar(next)))
+        }
+        guard var remaining = Int(digits) else { throw TestFailure("SYNC: bad length \(digits)") }
+        while remaining > 0 {
+            _ = try byte()
+            remaining -= 1
+        }
+    }
+
+    /// A streamed command as text, its name lowercased.
+    private static func command(_ value: RESPValue) -> String {
+        guard case .array(let parts) = value else { return "\(value)" }
+        return parts.enumerated().map { index, part in
+            let text = part.replyText ?? "\(part)"
+            return index == 0 ? text.lowercased() : text
+        }.joined(separator: " ")
+    }
+}
+
+private extension RESPValue {
+    /// The text of a simple, bulk or verbatim string reply.
+    var replyText: String? {
+        switch self {
+        case .simpleString(let text): return text
+        case .bulkString(let bytes): return String(decoding: bytes, as: UTF8.self)
+        case .verbatimString(_, let bytes): return String(decoding: bytes, as: UTF8.self)
+        default: return nil
+        }
+    }
+
+    var errorText: String? { if case .error(let text) = self { return text } else { return nil } }
+}
