@@ -90,9 +90,11 @@ extension ServerCore {
             let connection = candidate.connection
             connection.session.protocolVersion = connection.machine.protocolVersion
             let result = keyspace.execute(candidate.arguments, session: &connection.session, nowMilliseconds: now)
-            if case .error = result.reply, result.propagated.isEmpty {
-                // A woken BLMOVE/BRPOPLPUSH whose destination holds another type: Redis answers
-                // the waiting client with the error and leaves the source as it was.
+            if case .error = result.reply, result.propagated.isEmpty, ["blmove", "brpoplpush"].contains(Clock.lowercased(candidate.arguments[0])),
+               sourceIsList(candidate.arguments[1], connection, now: now) {
+                // A woken BLMOVE/BRPOPLPUSH whose source is a list but whose destination holds
+                // another type: Redis answers the waiting client with the error and leaves the
+                // source as it was. (A source that is not a list keeps the client waiting.)
                 blocking.remove(connection)
                 finishBlocking(connection, reply: result.reply, sequence: 0)
                 continue
@@ -115,6 +117,12 @@ extension ServerCore {
     }
 
     func expireBlockedClients(now: Int64) {}
+
+    private func sourceIsList(_ key: [UInt8], _ connection: ConnectionHandler, now: Int64) -> Bool {
+        let result = keyspace.execute([Array("TYPE".utf8), key], session: &connection.session, nowMilliseconds: now)
+        if !result.propagated.isEmpty { log(result.propagated, at: now) }
+        return result.reply == .simpleString("list")
+    }
 
     /// Replies to a client that stops waiting, then runs the requests it sent meanwhile.
     private func finishBlocking(_ connection: ConnectionHandler, reply: RESPValue, sequence: UInt64) {

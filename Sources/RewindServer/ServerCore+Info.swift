@@ -145,6 +145,17 @@ extension ServerCore {
             return ok
         }
         switch subcommand {
+        case "reply":
+            // CLIENT REPLY ON|OFF|SKIP (Redis networking.c): OFF and SKIP send no reply themselves.
+            guard arity(3) else { return }
+            switch Clock.lowercased(arguments[2]) {
+            case "on":
+                connection.replyMode = .on
+                reply(connection, .ok)
+            case "off": connection.replyMode = .off
+            case "skip": if connection.replyMode == .on { connection.replyMode = .skipNext }
+            default: reply(connection, .error("ERR syntax error"))
+            }
         case "id":
             guard arity(2) else { return }
             reply(connection, .integer(connection.id))

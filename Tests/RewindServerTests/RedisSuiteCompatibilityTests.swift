@@ -217,6 +217,23 @@ struct RedisSuiteCompatibilityTests {
         }
     }
 
+    @Test("CLIENT REPLY OFF/SKIP/ON hold back replies but not pub/sub notifications")
+    func clientReply() throws {
+        try withServers { pair in
+            var transcripts: [[RESPValue]] = []
+            for client in [pair.rewind, pair.redis] {
+                for request in [["CLIENT", "REPLY", "OFF"], ["SET", "a", "1"], ["INCR", "a"], ["CLIENT", "REPLY", "ON"],
+                                ["CLIENT", "REPLY", "SKIP"], ["INCR", "a"], ["GET", "a"],
+                                ["CLIENT", "REPLY", "OFF"], ["SUBSCRIBE", "channel"]] {
+                    try client.send(request)
+                }
+                transcripts.append([try client.readReply(), try client.readReply(), try client.readReply()])
+            }
+            #expect(transcripts[0] == transcripts[1], "rewind \(transcripts[0]), redis-server \(transcripts[1])")
+            #expect(transcripts[0].first == .simpleString("OK"))
+        }
+    }
+
     // MARK: - Helpers
 
     private static func field(_ name: String, of reply: RESPValue) -> String? {
