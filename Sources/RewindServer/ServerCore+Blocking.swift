@@ -79,6 +79,14 @@ extension ServerCore {
         var touched = Set<WrittenKey>()
         for entry in entries {
             for command in entry.commands {
+                if command.arguments.count == 3, Clock.lowercased(command.arguments[0]) == "swapdb" {
+                    // SWAPDB makes every key of both databases ready (Redis scanAndRemoveBlockedKeys).
+                    let swapped = Set(command.arguments[1...].compactMap { Int(String(decoding: $0, as: UTF8.self)) })
+                    for client in blocking.clients where swapped.contains(client.db) {
+                        for key in client.keys { touched.insert(WrittenKey(db: client.db, key: key)) }
+                    }
+                    continue
+                }
                 guard let indexes = Keyspace.keyIndexes(of: command.arguments) else { continue }
                 for index in indexes { touched.insert(WrittenKey(db: command.db, key: command.arguments[index])) }
             }
@@ -100,6 +108,12 @@ extension ServerCore {
                 continue
             }
             guard !result.propagated.isEmpty else { continue }
+            if result.reply == .null || result.reply == .nullArray {
+                // Nothing was popped: the key had expired, and the lookup deleted it (the DEL is
+                // logged). Redis keeps the client waiting.
+                log(result.propagated, at: now)
+                continue
+            }
             blocking.remove(connection)
             let sequence = log(result.propagated, at: now)
             finishBlocking(connection, reply: result.reply, sequence: sequence)

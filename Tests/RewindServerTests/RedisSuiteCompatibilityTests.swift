@@ -234,6 +234,36 @@ struct RedisSuiteCompatibilityTests {
         }
     }
 
+    @Test("SWAPDB wakes a client blocked on a key that has expired: it stays blocked, the key is deleted")
+    func swapDatabaseIntoExpiredKey() throws {
+        try withServers { pair in
+            var observed: [[RESPValue]] = []
+            for client in [pair.rewind, pair.redis] {
+                let port = try Self.port(of: client)
+                let blocked = try RESPClient(port: port)
+                _ = try client.command(["DEBUG", "SET-ACTIVE-EXPIRE", "0"])
+                _ = try client.command(["SELECT", "1"])
+                _ = try client.command(["RPUSH", "k", "hello"])
+                _ = try client.command(["PEXPIRE", "k", "100"])
+                _ = try blocked.command(["SELECT", "9"])
+                guard case .integer(let id) = try blocked.command(["CLIENT", "ID"]) else { throw TestFailure("CLIENT ID") }
+                try blocked.send(["BRPOP", "k", "0"])
+                usleep(250_000)
+                _ = try client.command(["SWAPDB", "1", "9"])
+                let listed = try client.command(["CLIENT", "LIST", "ID", String(id)]).replyText ?? ""
+                let lines = listed.split(separator: "\n")
+                let stillBlocked: RESPValue = .integer(lines.count == 1 && listed.contains("flags=b") ? 1 : 0)
+                _ = try client.command(["CLIENT", "UNBLOCK", String(id)])
+                let unblockedReply = try blocked.readReply()
+                _ = try client.command(["SELECT", "9"])
+                observed.append([stillBlocked, unblockedReply, try client.command(["DBSIZE"])])
+                _ = try client.command(["DEBUG", "SET-ACTIVE-EXPIRE", "1"])
+            }
+            #expect(observed[0] == observed[1], "rewind \(observed[0]), redis-server \(observed[1])")
+            #expect(observed[0].first == .integer(1))
+        }
+    }
+
     // MARK: - Helpers
 
     private static func field(_ name: String, of reply: RESPValue) -> String? {
