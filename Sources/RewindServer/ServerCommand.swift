@@ -8,7 +8,8 @@ import RewindRESP
 /// A command answered by the server layer.
 enum ServerCommand: String, CaseIterable {
     case auth, hello, quit, reset, info, time, client, config, debug, bgrewriteaof, shutdown, function,
-         object, subscribe, unsubscribe, psubscribe, punsubscribe, publish, pubsub, lastsave, wait, save, bgsave, memory, sync
+         object, subscribe, unsubscribe, psubscribe, punsubscribe, publish, pubsub, lastsave, wait, save, bgsave, memory, sync, sort
+    case sortReadOnly = "sort_ro"
 
     private static let byName: [[UInt8]: ServerCommand] = {
         var table: [[UInt8]: ServerCommand] = [:]
@@ -45,7 +46,7 @@ enum ServerCommand: String, CaseIterable {
         case .auth: return -2
         case .hello, .info, .shutdown, .save: return -1
         case .quit, .reset, .bgrewriteaof, .lastsave, .bgsave, .time, .sync: return 1
-        case .client, .config, .debug, .function, .object, .pubsub, .memory: return -2
+        case .client, .config, .debug, .function, .object, .pubsub, .memory, .sort, .sortReadOnly: return -2
         case .subscribe, .psubscribe: return -2
         case .unsubscribe, .punsubscribe: return -1
         case .publish, .wait: return 3
@@ -81,6 +82,7 @@ extension ServerCore {
         case .object: objectCommand(arguments, connection, now: now)
         case .memory: memoryCommand(arguments, connection, now: now)
         case .sync: syncCommand(connection)
+        case .sort, .sortReadOnly: sortCommand(arguments, connection, now: now, readOnly: command == .sortReadOnly)
         case .bgrewriteaof:
             reply(connection, .error("ERR Background AOF rewriting is not supported by Rewind yet; use `rewind compact` when it lands"))
         case .shutdown: shutdownCommand(arguments, connection)

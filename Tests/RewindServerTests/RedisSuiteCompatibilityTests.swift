@@ -264,6 +264,43 @@ struct RedisSuiteCompatibilityTests {
         }
     }
 
+    @Test("SORT and SORT_RO: BY, GET (#, keys, hash fields), LIMIT, ALPHA, DESC, STORE, errors, as redis-server")
+    func sort() throws {
+        try withServers { pair in
+            let setup: [[String]] = [
+                ["RPUSH", "l", "3", "1", "2", "10", "-5", "2.5"], ["RPUSH", "words", "pear", "apple", "fig", "Apple"],
+                ["SADD", "s", "5", "3", "9", "1"], ["ZADD", "z", "1", "c", "2", "a", "3", "b"],
+                ["MSET", "w_3", "30", "w_1", "10", "w_2", "5", "w_10", "5", "name_1", "one"],
+                ["HSET", "h_2", "f", "two", "n", "7"], ["SET", "str", "x"],
+            ]
+            for request in setup { _ = try pair.both(request) }
+            let requests: [[String]] = [
+                ["SORT", "l"], ["SORT", "l", "DESC"], ["SORT", "l", "LIMIT", "1", "3"], ["SORT", "l", "LIMIT", "-2", "2"],
+                ["SORT", "l", "LIMIT", "10", "5"], ["SORT", "l", "LIMIT", "0", "-1"], ["SORT", "words"],
+                ["SORT", "words", "ALPHA"], ["SORT", "words", "ALPHA", "DESC", "LIMIT", "0", "2"],
+                ["SORT", "s"], ["SORT", "z"], ["SORT", "z", "BY", "nosort"], ["SORT", "z", "BY", "nosort", "DESC"],
+                ["SORT", "z", "ALPHA"], ["SORT", "l", "BY", "nosort"], ["SORT", "l", "BY", "w_*"],
+                ["SORT", "l", "BY", "w_*", "ALPHA"], ["SORT", "l", "BY", "h_*->n", "GET", "#", "GET", "name_*", "GET", "h_*->f"],
+                ["SORT", "l", "GET", "nostar"], ["SORT", "missing"], ["SORT", "str"], ["SORT", "l", "LIMIT", "x", "1"],
+                ["SORT", "l", "BOGUS"], ["SORT_RO", "l", "STORE", "dst"], ["SORT_RO", "l", "DESC"],
+                ["SORT", "l", "STORE", "dst"], ["LRANGE", "dst", "0", "-1"],
+                ["SORT", "l", "GET", "name_*", "STORE", "dst2"], ["LRANGE", "dst2", "0", "-1"],
+                ["SORT", "s", "BY", "nosort", "STORE", "dst3"], ["LRANGE", "dst3", "0", "-1"],
+                ["EXPIRE", "dst", "100"], ["SORT", "missing", "STORE", "dst"], ["EXISTS", "dst"],
+            ]
+            for request in requests { try pair.expectSame(request) }
+            // A STORE that empties a WATCHed key makes EXEC fail, even with an empty result.
+            for client in [pair.rewind, pair.redis] {
+                _ = try client.command(["LPUSH", "watched", "bar"])
+                _ = try client.command(["WATCH", "watched"])
+            }
+            try pair.expectSame(["SORT", "missing", "STORE", "watched"])
+            try pair.expectSame(["MULTI"])
+            try pair.expectSame(["PING"])
+            try pair.expectSame(["EXEC"])
+        }
+    }
+
     // MARK: - Helpers
 
     private static func field(_ name: String, of reply: RESPValue) -> String? {
