@@ -9,7 +9,7 @@ import RewindRESP
 extension ServerCore {
     /// SYNC: an empty snapshot (a zero-length payload: the client's state is whatever it had),
     /// then every entry logged from now on, as commands, with SELECT when the database changes
-    /// and a transaction wrapped in MULTI/EXEC.
+    /// and a transaction of several commands wrapped in MULTI/EXEC.
     func syncCommand(_ connection: ConnectionHandler) {
         guard !isReadOnly else {
             reply(connection, .error("ERR Rewind serves a replayed state read-only; it has no replication stream"))
@@ -29,6 +29,9 @@ extension ServerCore {
                 switch entry {
                 case .command(let command):
                     append(command, to: &bytes, for: connection)
+                case .transaction(let commands) where commands.count == 1:
+                    // Redis 7.0 wraps only what propagates more than one command.
+                    append(commands[0], to: &bytes, for: connection)
                 case .transaction(let commands):
                     if let first = commands.first { selectIfNeeded(first.db, into: &bytes, for: connection) }
                     RESPEncoder.encodeCommand([Array("MULTI".utf8)], into: &bytes)

@@ -182,11 +182,12 @@ struct RedisSuiteCompatibilityTests {
             let writes: [[String]] = [
                 ["SET", "a", "1"], ["INCR", "a"], ["SET", "a", "1", "NX"], ["SELECT", "3"], ["SADD", "s", "x", "y"],
                 ["DEL", "a", "missing"], ["MULTI"], ["LPUSH", "l", "v"], ["RPOP", "l"], ["EXEC"], ["GETDEL", "nothing"],
-                ["SELECT", "0"], ["DEL", "a"],
+                ["SELECT", "0"], ["DEL", "a"], ["MULTI"], ["SET", "single", "1"], ["GET", "single"], ["EXEC"],
             ]
             for request in writes { try pair.expectSame(request) }
-            // The last write on both; each stream must then hold the same commands.
-            let expected = 11
+            // The last write on both; each stream must then hold the same commands (a transaction
+            // that propagates one command is not wrapped in MULTI/EXEC).
+            let expected = 12
             let received = try streams.map { stream in try (0..<expected).map { _ in try Self.command(stream.readReply()) } }
             #expect(received[0] == received[1], "rewind \(received[0])\nredis-server \(received[1])")
         }
@@ -298,6 +299,41 @@ struct RedisSuiteCompatibilityTests {
             try pair.expectSame(["MULTI"])
             try pair.expectSame(["PING"])
             try pair.expectSame(["EXEC"])
+        }
+    }
+
+    @Test("FLUSHDB and SWAPDB leave EXEC alone when a watched key was already expired and stays so",
+          arguments: [
+            // (setup in db 0 and db 1, the command, whether EXEC runs)
+            "flushdb-stale", "swapdb-stale-for-none", "swapdb-none-for-stale", "swapdb-stale-for-stale", "swapdb-live",
+          ])
+    func watchedStaleKeys(scenario: String) throws {
+        try withServers { pair in
+            var replies: [RESPValue] = []
+            for client in [pair.rewind, pair.redis] {
+                func run(_ arguments: String...) throws { _ = try client.command(arguments) }
+                try run("FLUSHALL")
+                try run("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+                try run("SELECT", "0")
+                switch scenario {
+                case "flushdb-stale", "swapdb-stale-for-none": try run("SET", "x", "foo", "PX", "1")
+                case "swapdb-none-for-stale":
+                    try run("SELECT", "1"); try run("SET", "x", "foo", "PX", "1"); try run("SELECT", "0")
+                case "swapdb-stale-for-stale":
+                    try run("SET", "x", "foo", "PX", "1"); try run("SELECT", "1"); try run("SET", "x", "bar", "PX", "1")
+                    try run("SELECT", "0")
+                default:
+                    try run("SET", "x", "foo", "PX", "1"); try run("SELECT", "1"); try run("SET", "x", "bar"); try run("SELECT", "0")
+                }
+                usleep(5_000)
+                try run("WATCH", "x")
+                if scenario == "flushdb-stale" { try run("FLUSHDB") } else { try run("SWAPDB", "0", "1") }
+                try run("MULTI")
+                try run("PING")
+                replies.append(try client.command(["EXEC"]))
+                try run("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            }
+            #expect(replies[0] == replies[1], "\(scenario): rewind \(replies[0]), redis-server \(replies[1])")
         }
     }
 
