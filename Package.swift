@@ -38,13 +38,14 @@ let package = Package(
         .target(name: "CFutex"),
         .target(name: "CSHA1"),
         .target(name: "CSpawn"),
+        .target(name: "CFormat"),
         .target(name: "RewindSpawn", dependencies: ["CSpawn"]),
         .target(name: "RewindRESP"),
         .target(name: "RewindLog", dependencies: ["CZstd", "CCRC32C", "CFutex"]),
         .target(
             name: "RewindEngine",
             dependencies: [
-                "RewindRESP", "CFutex", "CSHA1",
+                "RewindRESP", "CFutex", "CSHA1", "CFormat",
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),

@@ -11,25 +11,29 @@ enum ServerCommand: String, CaseIterable {
          object, subscribe, unsubscribe, psubscribe, punsubscribe, publish, pubsub, lastsave, wait, save, bgsave, memory, sync, sort
     case sortReadOnly = "sort_ro"
 
-    private static let byName: [[UInt8]: ServerCommand] = {
-        var table: [[UInt8]: ServerCommand] = [:]
-        for command in allCases {
-            table[Array(command.rawValue.utf8)] = command
-            table[Array(command.rawValue.uppercased().utf8)] = command
-        }
+    /// The lower-case names by length: every request asks, and most names (GET, SET, LPUSH, ...)
+    /// are rejected on their length or first letter, with no hashing and no allocation.
+    private static let byLength: [[(name: [UInt8], command: ServerCommand)]] = {
+        var table = Array(repeating: [(name: [UInt8], command: ServerCommand)](), count: 17)
+        for command in allCases { table[command.rawValue.utf8.count].append((Array(command.rawValue.utf8), command)) }
         return table
     }()
 
     /// The server command called `name` in any ASCII case, or nil for an engine command.
     init?(name: [UInt8]) {
-        if let command = Self.byName[name] {
-            self = command
-            return
-        }
-        guard name.count <= 16, let command = Self.byName[name.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }] else {
+        guard name.count < Self.byLength.count else { return nil }
+        let found: ServerCommand? = name.withUnsafeBufferPointer { bytes in
+            candidates: for candidate in Self.byLength[bytes.count] {
+                for index in 0..<bytes.count where bytes[index] | 0x20 != candidate.name[index] {
+                    // ASCII letters only differ by 0x20 between cases; the names are letters.
+                    continue candidates
+                }
+                return candidate.command
+            }
             return nil
         }
-        self = command
+        guard let found else { return nil }
+        self = found
     }
 
     /// Commands Redis runs at once inside MULTI instead of queueing them.

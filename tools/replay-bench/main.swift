@@ -70,8 +70,10 @@ if FileManager.default.fileExists(atPath: engineBinary) {
 // 4. In-process: sequential decoding, concurrent decoding, and the middle from a checkpoint.
 var concurrent = ReplayOptions()
 concurrent.decodesConcurrently = true
+var sequential = ReplayOptions()
+sequential.decodesConcurrently = false
 var start = Bench.now()
-_ = try Replayer(log: log).replay(into: Keyspace(randomSeed: 0))
+_ = try Replayer(log: log).replay(into: Keyspace(randomSeed: 0), options: sequential)
 let sequentialSeconds = Bench.seconds(since: start)
 start = Bench.now()
 _ = try Replayer(log: log).replay(into: Keyspace(randomSeed: 0), options: concurrent)

@@ -253,14 +253,5 @@ extension DigestMixer {
     /// `%.17g` is what makes every double round-trip, and it keeps the sign of `-0` and prints
     /// `inf` / `-inf`; a Swift `description` would print `0.1` where Redis prints
     /// `0.10000000000000001`, so the C formatter is used directly.
-    static func formatPercent17g(_ value: Double) -> [UInt8] {
-        var buffer = [CChar](repeating: 0, count: 64)
-        let length = buffer.withUnsafeMutableBufferPointer { pointer -> Int32 in
-            withVaList([value]) { arguments in
-                vsnprintf(pointer.baseAddress, pointer.count, "%.17g", arguments)
-            }
-        }
-        let byteCount = max(0, min(Int(length), buffer.count - 1))
-        return buffer[0..<byteCount].map { UInt8(bitPattern: $0) }
-    }
+    static func formatPercent17g(_ value: Double) -> [UInt8] { formatDouble17g(value) }
 }

@@ -356,16 +356,16 @@ extension Keyspace {
     }
 
     private func union(_ sources: [AlgebraSource], _ weights: [Double], _ aggregate: Aggregate) -> [SortedSet.Element] {
-        var positions: [[UInt8]: Int] = [:]
+        var positions: [ByteKey: Int] = [:]
         var result: [SortedSet.Element] = []
         for (sourceIndex, source) in sources.enumerated() where source.count > 0 {
             for element in source.elements.reversed() {
                 var score = weights[sourceIndex] * element.score
                 if score.isNaN { score = 0 }
-                if let position = positions[element.member] {
+                if let position = positions[ByteKey(element.member)] {
                     Self.aggregate(&result[position].score, score, aggregate)
                 } else {
-                    positions[element.member] = result.count
+                    positions[ByteKey(element.member)] = result.count
                     result.append(SortedSet.Element(member: element.member, score: score))
                 }
             }

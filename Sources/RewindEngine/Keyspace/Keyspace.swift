@@ -30,18 +30,23 @@ import RewindRESP
 ///   produced, in order, into a fresh keyspace rebuilds an identical state.
 /// - ``commandTable`` and ``commandSpec(named:)`` expose the declarative command table.
 public final class Keyspace {
+    // The hot stored properties of the engine's classes are `@exclusivity(unchecked)`: a keyspace
+    // is used by one thread at a time and no command holds an access to one of them across a call
+    // that starts another, and the dynamic exclusivity checks Swift otherwise makes on every access
+    // to a class property (swift_beginAccess and a thread-local access set) cost several percent
+    // of a replay's instructions. The compile-time checks still apply. See docs/ENGINE.md.
     /// The databases, indexed by SELECT's argument.
-    var databases: [Database]
+    @exclusivity(unchecked) var databases: [Database]
     /// The one generator every random choice draws from.
-    var random: SplitMix64
+    @exclusivity(unchecked) var random: SplitMix64
     /// For each watched key, the watchers (sessions) watching it (Redis `db->watched_keys`).
-    var watchTable: [WatchTableKey: [UInt64]] = [:]
+    @exclusivity(unchecked) var watchTable: [WatchTableKey: [UInt64]] = [:]
     /// The WATCH state of each watching session, by watcher id.
-    var watchers: [UInt64: WatcherState] = [:]
+    @exclusivity(unchecked) var watchers: [UInt64: WatcherState] = [:]
     /// The id the next watching session gets.
-    var nextWatcherID: UInt64 = 1
+    @exclusivity(unchecked) var nextWatcherID: UInt64 = 1
     /// Aggregate boxes stamped at or below this may be shared with a fork (see ``fork()``).
-    var sharedBoxStamp: UInt64 = 0
+    @exclusivity(unchecked) var sharedBoxStamp: UInt64 = 0
 
     /// How many databases SELECT accepts (Redis's `databases`, 16 by default).
     public var databaseCount: Int { databases.count }

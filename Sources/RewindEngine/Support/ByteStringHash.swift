@@ -43,3 +43,19 @@ enum ByteStringHash {
         return UInt32(truncatingIfNeeded: state ^ (state >> 32))
     }
 }
+
+/// An `[UInt8]` as a `Dictionary` key, hashed with ``ByteStringHash`` (whole words) instead of
+/// `Hasher` byte by byte. Only for dictionaries nothing iterates in an observable order: the
+/// hash is seeded per process.
+struct ByteKey: Hashable {
+    let bytes: [UInt8]
+
+    @inline(__always)
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    static func == (lhs: ByteKey, rhs: ByteKey) -> Bool { lhs.bytes == rhs.bytes }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(bytes.withUnsafeBytes { ByteStringHash.hash($0) })
+    }
+}

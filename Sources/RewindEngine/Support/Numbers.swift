@@ -1,6 +1,8 @@
 // Number parsing and printing exactly as Redis 7.0 does it. See redis src/util.c (string2ll,
 // string2ld, ld2string, ll2string).
 
+import CFormat
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -153,9 +155,13 @@ func parseTimeoutMilliseconds(_ bytes: [UInt8]) throws(CommandError) -> Int64 {
 /// infinities as "inf" and "-inf".
 func formatScore(_ value: Double) -> [UInt8] {
     if value.isInfinite { return Array((value > 0 ? "inf" : "-inf").utf8) }
-    var buffer = [CChar](repeating: 0, count: 64)
-    let length = buffer.withUnsafeMutableBufferPointer { pointer in
-        withVaList([value]) { vsnprintf(pointer.baseAddress, pointer.count, "%.17g", $0) }
+    return formatDouble17g(value)
+}
+
+/// C's `%.17g` of `value` (`inf`, `-inf`, `nan` and `-0` as C prints them).
+func formatDouble17g(_ value: Double) -> [UInt8] {
+    withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+        let length = Int(rewind_format_double_17g(value, buffer.baseAddress, 64))
+        return UnsafeRawBufferPointer(start: buffer.baseAddress, count: max(0, min(length, 63))).map { $0 }
     }
-    return buffer.prefix(max(0, min(Int(length), 63))).map { UInt8(bitPattern: $0) }
 }

@@ -43,7 +43,7 @@ extension SortedSet.SkipList {
             let node = nodes[current]
             precondition(!node.score.isNaN, "NaN score")
             precondition(node.backward == previous, "backward link broken")
-            precondition(nodeIndexByMember[node.member] == current, "dictionary points elsewhere")
+            precondition(nodeIndexByMember[ByteKey(node.member)] == current, "dictionary points elsewhere")
             if previous >= 0 {
                 precondition(SortedSet.precedes(score: nodes[previous].score, member: nodes[previous].member,
                                                 otherScore: node.score, otherMember: node.member), "order broken")

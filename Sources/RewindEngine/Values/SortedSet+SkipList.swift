@@ -27,7 +27,8 @@ extension SortedSet {
 
         var nodes: [Node] = [Node(member: [], score: 0, levels: Array(repeating: Level(), count: levelMax))]
         var freeNodeIndexes: [Int] = []
-        var nodeIndexByMember: [[UInt8]: Int] = [:]
+        /// Member to node; hashed a word at a time (``ByteKey``), never iterated.
+        var nodeIndexByMember: [ByteKey: Int] = [:]
         var tail = -1
         var count = 0
         /// Levels in use, at least 1.
@@ -37,7 +38,7 @@ extension SortedSet {
         var randomState: UInt64 = 0x5EED_2E71_0D5E_7000
 
         func score(of member: [UInt8]) -> Double? {
-            nodeIndexByMember[member].map { nodes[$0].score }
+            nodeIndexByMember[ByteKey(member)].map { nodes[$0].score }
         }
 
         /// A level from 1 to 32 with P(level > k) = 4^-k (Redis `zslRandomLevel`, p = 0.25).
@@ -114,7 +115,7 @@ extension SortedSet {
             let next = nodes[nodeIndex].levels[0].forward
             if next >= 0 { nodes[next].backward = nodeIndex } else { tail = nodeIndex }
             count += 1
-            nodeIndexByMember[member] = nodeIndex
+            nodeIndexByMember[ByteKey(member)] = nodeIndex
         }
 
         /// Removes a present member (Redis `zslDelete` + `zslDeleteNode`).
@@ -153,7 +154,7 @@ extension SortedSet {
             if next >= 0 { nodes[next].backward = nodes[target].backward } else { tail = nodes[target].backward }
             while level > 1 && nodes[0].levels[level - 1].forward < 0 { level -= 1 }
             count -= 1
-            nodeIndexByMember[member] = nil
+            nodeIndexByMember[ByteKey(member)] = nil
             nodes[target] = Node(member: [], score: 0, levels: [])
             freeNodeIndexes.append(target)
             if count == 0 {
@@ -166,7 +167,7 @@ extension SortedSet {
         /// Changes a present member's score (Redis `zslUpdateScore`): in place when the node keeps
         /// its position, otherwise remove and insert.
         mutating func updateScore(of member: [UInt8], from current: Double, to newScore: Double) {
-            guard let nodeIndex = nodeIndexByMember[member] else { return }
+            guard let nodeIndex = nodeIndexByMember[ByteKey(member)] else { return }
             let backward = nodes[nodeIndex].backward
             let forward = nodes[nodeIndex].levels[0].forward
             let staysAfterBackward = backward < 0 || nodes[backward].score < newScore

@@ -75,7 +75,7 @@ enum StoredValue {
 
 /// A list: elements packed into chunks (``PackedList``), O(1) at both ends.
 final class ListValue {
-    var items: PackedList
+    @exclusivity(unchecked) var items: PackedList
     /// When this box was made, for copy-on-write after ``Keyspace/fork()``.
     let stamp = OwnershipStamp.next()
     init(_ items: PackedList = PackedList()) { self.items = items }
@@ -83,7 +83,7 @@ final class ListValue {
 
 /// A hash: fields in a ``SlotMap`` so HGETALL, HSCAN and HRANDFIELD never depend on Swift's seed.
 final class HashValue {
-    var fields: SlotMap<[UInt8]>
+    @exclusivity(unchecked) var fields: SlotMap<[UInt8]>
     /// When this box was made, for copy-on-write after ``Keyspace/fork()``.
     let stamp = OwnershipStamp.next()
     init(_ fields: SlotMap<[UInt8]> = SlotMap()) { self.fields = fields }
@@ -92,7 +92,7 @@ final class HashValue {
 /// A set: members in a ``SlotMap`` so SMEMBERS, SSCAN, SPOP and SRANDMEMBER never depend on
 /// Swift's seed.
 final class SetValue {
-    var members: SlotMap<Void>
+    @exclusivity(unchecked) var members: SlotMap<Void>
     /// When this box was made, for copy-on-write after ``Keyspace/fork()``.
     let stamp = OwnershipStamp.next()
     init(_ members: SlotMap<Void> = SlotMap()) { self.members = members }
@@ -113,7 +113,7 @@ final class SetValue {
 
 /// A sorted set: the skiplist/compact ``SortedSet`` of Values/, boxed so commands mutate it in place.
 final class SortedSetValue {
-    var elements: SortedSet
+    @exclusivity(unchecked) var elements: SortedSet
     /// When this box was made, for copy-on-write after ``Keyspace/fork()``.
     let stamp = OwnershipStamp.next()
     init(_ elements: SortedSet) { self.elements = elements }
@@ -127,7 +127,7 @@ final class SortedSetValue {
 /// copy the whole `Database` (ten array references retained and released) on every lookup, which
 /// was 40% of a GET/SET profile.
 final class Database {
-    var entries = SlotMap<StoredValue>()
+    @exclusivity(unchecked) var entries = SlotMap<StoredValue>()
     /// Unix time in milliseconds at which each key expires.
-    var expires = SlotMap<Int64>()
+    @exclusivity(unchecked) var expires = SlotMap<Int64>()
 }

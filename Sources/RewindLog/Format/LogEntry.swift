@@ -81,6 +81,28 @@ public struct EntryView {
         }
     }
 
+    /// The arguments copied out of the reader's buffers; an argument the log stored as a
+    /// well-known token (a command name) comes back as one array shared by every entry.
+    public func copiedArguments() -> [[UInt8]] {
+        var copied: [[UInt8]] = []
+        copied.reserveCapacity(arguments.count)
+        for index in arguments.indices {
+            let argument = arguments[index]
+            if index == 0, let shared = WellKnownTokens.sharedArray(argument) {
+                copied.append(shared)
+            } else {
+                copied.append(Array(argument))
+            }
+        }
+        return copied
+    }
+
+    /// The first argument as the array shared by every entry, when the log stored it as a
+    /// well-known token (a command name); nil otherwise.
+    public var sharedFirstArgument: [UInt8]? {
+        arguments.isEmpty ? nil : WellKnownTokens.sharedArray(arguments[0])
+    }
+
     /// Copies the entry out of the reader's buffers.
     public func materialize() -> LogEntry {
         LogEntry(
@@ -88,7 +110,7 @@ public struct EntryView {
             timestampMilliseconds: timestampMilliseconds,
             db: db,
             kind: kind,
-            arguments: arguments.map { Array($0) },
+            arguments: copiedArguments(),
             replyHash: replyHash
         )
     }
@@ -97,4 +119,5 @@ public struct EntryView {
 struct ArgumentSpan {
     var base: UnsafeRawPointer?
     var byteCount: Int
+    var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: byteCount) }
 }

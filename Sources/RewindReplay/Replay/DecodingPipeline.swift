@@ -18,12 +18,24 @@ struct DecodedEntry: Sendable {
     /// Byte offset of the record holding the entry.
     var byteOffset: Int
 
+    init(sequence: UInt64, timestampMilliseconds: Int64, db: Int, kind: LogEntry.Kind, arguments: [[UInt8]], replyHash: UInt64?,
+         segmentIndex: Int, byteOffset: Int) {
+        self.sequence = sequence
+        self.timestampMilliseconds = timestampMilliseconds
+        self.db = db
+        self.kind = kind
+        self.arguments = arguments
+        self.replyHash = replyHash
+        self.segmentIndex = segmentIndex
+        self.byteOffset = byteOffset
+    }
+
     init(_ view: EntryView, record: LogReader.RecordInfo) {
         sequence = view.sequence
         timestampMilliseconds = view.timestampMilliseconds
         db = Int(view.db)
         kind = view.kind
-        arguments = view.kind == .command || view.kind == .checkpoint ? view.arguments.map { Array($0) } : []
+        arguments = view.kind == .command || view.kind == .checkpoint ? view.copiedArguments() : []
         replyHash = view.replyHash
         segmentIndex = record.segmentIndex
         byteOffset = record.byteOffset
@@ -41,10 +53,78 @@ extension DecodedEntry {
     }
 }
 
+/// Entries decoded on the reading thread, packed for the applying thread: every argument's bytes
+/// back to back in one buffer, so the reading thread allocates one buffer per batch and the
+/// applying thread makes (and later frees) each argument's array itself. Handing over an array
+/// per argument made one thread allocate what the other freed, which cost more than decoding
+/// saved (docs/REPLAY.md).
+struct PackedBatch: @unchecked Sendable {
+    struct Entry {
+        var sequence: UInt64
+        var timestampMilliseconds: Int64
+        var db: Int
+        var kind: LogEntry.Kind
+        var replyHash: UInt64?
+        var segmentIndex: Int
+        var byteOffset: Int
+        /// The arguments are `argumentEnds[firstArgument ..< firstArgument + argumentCount]`.
+        var firstArgument: Int
+        var argumentCount: Int
+        /// The first argument, when the log stored it as a shared token (nothing to copy).
+        var sharedFirstArgument: [UInt8]?
+    }
+
+    var entries: [Entry] = []
+    var bytes: [UInt8] = []
+    /// The end offset in ``bytes`` of each argument; an argument starts where the previous ends.
+    var argumentEnds: [Int] = []
+
+    init(capacity: Int) {
+        entries.reserveCapacity(capacity)
+        argumentEnds.reserveCapacity(capacity * 4)
+        bytes.reserveCapacity(capacity * 48)
+    }
+
+    mutating func append(_ view: EntryView, record: LogReader.RecordInfo) {
+        let firstArgument = argumentEnds.count
+        var shared: [UInt8]?
+        if view.kind == .command || view.kind == .checkpoint {
+            shared = view.sharedFirstArgument
+            for index in view.arguments.indices {
+                if index > 0 || shared == nil { bytes.append(contentsOf: view.arguments[index]) }
+                argumentEnds.append(bytes.count)
+            }
+        }
+        entries.append(Entry(
+            sequence: view.sequence, timestampMilliseconds: view.timestampMilliseconds, db: Int(view.db), kind: view.kind,
+            replyHash: view.replyHash, segmentIndex: record.segmentIndex, byteOffset: record.byteOffset,
+            firstArgument: firstArgument, argumentCount: argumentEnds.count - firstArgument, sharedFirstArgument: shared))
+    }
+
+    /// Entry `index` with its arguments copied out of the batch.
+    func decoded(_ index: Int) -> DecodedEntry {
+        let entry = entries[index]
+        var arguments: [[UInt8]] = []
+        arguments.reserveCapacity(entry.argumentCount)
+        bytes.withUnsafeBytes { buffer in
+            for argument in entry.firstArgument..<(entry.firstArgument + entry.argumentCount) {
+                if argument == entry.firstArgument, let shared = entry.sharedFirstArgument {
+                    arguments.append(shared)
+                    continue
+                }
+                let start = argument == 0 ? 0 : argumentEnds[argument - 1]
+                arguments.append(Array(UnsafeRawBufferPointer(rebasing: buffer[start..<argumentEnds[argument]])))
+            }
+        }
+        return DecodedEntry(sequence: entry.sequence, timestampMilliseconds: entry.timestampMilliseconds, db: entry.db, kind: entry.kind,
+                            arguments: arguments, replyHash: entry.replyHash, segmentIndex: entry.segmentIndex, byteOffset: entry.byteOffset)
+    }
+}
+
 /// A bounded hand-off of entry batches from the decoding thread to the applying thread.
 final class BatchQueue: @unchecked Sendable {
     private let condition = NSCondition()
-    private var batches: [[DecodedEntry]] = []
+    private var batches: [PackedBatch] = []
     private var finished = false
     private var cancelled = false
     private var outcome: Result<LogReader.Summary?, Error> = .success(nil)
@@ -53,7 +133,7 @@ final class BatchQueue: @unchecked Sendable {
     init(capacity: Int) { self.capacity = capacity }
 
     /// Adds a batch, waiting while the queue is full; false when the consumer has stopped.
-    func push(_ batch: [DecodedEntry]) -> Bool {
+    func push(_ batch: PackedBatch) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while batches.count >= capacity && !cancelled { condition.wait() }
@@ -73,7 +153,7 @@ final class BatchQueue: @unchecked Sendable {
     }
 
     /// The next batch, or nil at the end of the stream.
-    func pop() -> [DecodedEntry]? {
+    func pop() -> PackedBatch? {
         condition.lock()
         defer { condition.unlock() }
         while batches.isEmpty && !finished { condition.wait() }
@@ -117,20 +197,18 @@ enum DecodingPipeline {
         let queue = BatchQueue(capacity: batchCountMax)
         struct Cancelled: Error {}
         let thread = Thread {
-            var batch: [DecodedEntry] = []
-            batch.reserveCapacity(batchEntryCount)
+            var batch = PackedBatch(capacity: batchEntryCount)
             var record: LogReader.RecordInfo?
             do {
                 let summary = try reader.forEachEntry(from: from, recovery: recovery, onRecord: { record = $0 }) { view in
                     guard let record else { return }
-                    batch.append(DecodedEntry(view, record: record))
-                    if batch.count == batchEntryCount {
+                    batch.append(view, record: record)
+                    if batch.entries.count == batchEntryCount {
                         guard queue.push(batch) else { throw Cancelled() }
-                        batch = []
-                        batch.reserveCapacity(batchEntryCount)
+                        batch = PackedBatch(capacity: batchEntryCount)
                     }
                 }
-                if !batch.isEmpty { _ = queue.push(batch) }
+                if !batch.entries.isEmpty { _ = queue.push(batch) }
                 queue.finish(.success(summary))
             } catch is Cancelled {
                 queue.finish(.success(nil))
@@ -141,7 +219,7 @@ enum DecodingPipeline {
         thread.stackSize = 8 << 20
         thread.start()
         while let batch = queue.pop() {
-            for entry in batch where !apply(entry) {
+            for index in batch.entries.indices where !apply(batch.decoded(index)) {
                 _ = queue.cancelAndWait()
                 return nil
             }

@@ -1,5 +1,6 @@
 // What a replay applies and where it stops. See docs/CLI.md (`rewind replay`).
 
+import Foundation
 import RewindLog
 
 /// Which entries a replay applies, and where it stops.
@@ -23,13 +24,12 @@ public struct ReplayOptions: Sendable {
     public var onlyKeys: KeyPattern?
     /// What damage in the log means.
     public var recovery: RecoveryMode
-    /// Read and decode the log on a second thread while this one applies (two cores).
+    /// Read, check, decompress and decode the log on a second thread while this one applies.
     ///
-    /// Off by default: measured on this machine (2 shared cores, 5M-command workload), handing
-    /// decoded entries to another thread made replay slower (15.6 s against 9.8 s), because every
-    /// argument is then allocated on one thread and freed on the other and the second core is
-    /// rarely idle. See docs/REPLAY.md.
-    public var decodesConcurrently = false
+    /// On by default when the machine has more than one core. The reading thread hands over
+    /// batches with every argument in one buffer, and the applying thread makes the argument
+    /// arrays it will free itself (docs/REPLAY.md).
+    public var decodesConcurrently = ProcessInfo.processInfo.activeProcessorCount > 1
     /// Compare the state's digest with the digest of every checkpoint entry (`--check`).
     public var checksCheckpoints = false
     /// Compare the hash of the engine's reply to each entry with the reply hash logged with it,

@@ -187,38 +187,39 @@ public struct Replayer {
             from = checkpoint.sequence + 1
             restored = checkpoint
         }
-        var run = ReplayRun(keyspace: keyspace, options: options, observer: observer, segmentNames: segmentNames)
-        if usesCheckpoints { run.checkpoints = checkpoints }
+        // The pass's state lives in a box the closures below share: a captured `var` would be
+        // boxed anyway, with a dynamic exclusivity check on every access (three an entry).
+        let state = ReplayRunBox(ReplayRun(keyspace: keyspace, options: options, observer: observer, segmentNames: segmentNames))
+        if usesCheckpoints { state.run.checkpoints = checkpoints }
         if let restored {
-            run.summary.startedFromCheckpoint = restored.sequence
-            run.summary.lastSequence = restored.sequence
-            run.summary.lastTimestampMilliseconds = restored.timestampMilliseconds
+            state.run.summary.startedFromCheckpoint = restored.sequence
+            state.run.summary.lastSequence = restored.sequence
+            state.run.summary.lastTimestampMilliseconds = restored.timestampMilliseconds
         }
         func report(_ sequence: UInt64) {
-            guard let progress, run.summary.readEntryCount & 0xFFFF == 0 else { return }
-            progress(ReplayProgress(readEntryCount: run.summary.readEntryCount, lastSequence: sequence,
+            guard let progress, state.run.summary.readEntryCount & 0xFFFF == 0 else { return }
+            progress(ReplayProgress(readEntryCount: state.run.summary.readEntryCount, lastSequence: sequence,
                                     seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
         }
         var readSummary: LogReader.Summary?
         if options.decodesConcurrently {
             readSummary = try DecodingPipeline.run(reader: reader, from: from, recovery: options.recovery) { entry in
-                guard run.accept(entry) else { return false }
+                guard state.run.accept(entry) else { return false }
                 report(entry.sequence)
                 return true
             }
         } else {
             struct Stop: Error {}
-            var record: LogReader.RecordInfo?
             do {
-                readSummary = try reader.forEachEntry(from: from, recovery: options.recovery, onRecord: { record = $0 }) { view in
-                    guard let record else { return }
-                    if !run.accept(DecodedEntry(view, record: record)) { throw Stop() }
+                readSummary = try reader.forEachEntry(from: from, recovery: options.recovery, onRecord: { state.record = $0 }) { view in
+                    guard let record = state.record else { return }
+                    if !state.run.accept(DecodedEntry(view, record: record)) { throw Stop() }
                     report(view.sequence)
                 }
             } catch is Stop {}
         }
-        run.finish()
-        var summary = run.summary
+        state.run.finish()
+        var summary = state.run.summary
         if let readSummary {
             summary.damages = readSummary.damages
             summary.logLastSequence = readSummary.lastSequence
@@ -253,6 +254,13 @@ public struct Replayer {
             throw ReplayError(.unknownSequence, "--exclude #\(sequence): that entry is not a command (a transaction marker or checkpoint); exclude the commands inside the transaction instead")
         }
     }
+}
+
+/// A ``ReplayRun`` and the record being read, shared by the reader's closures.
+final class ReplayRunBox {
+    @exclusivity(unchecked) var run: ReplayRun
+    @exclusivity(unchecked) var record: LogReader.RecordInfo?
+    init(_ run: ReplayRun) { self.run = run }
 }
 
 /// The state of one pass: filters, the transaction being gathered, the summary so far.

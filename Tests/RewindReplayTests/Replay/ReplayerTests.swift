@@ -212,7 +212,9 @@ struct DecodingPipelineTests {
         try writer.close()
         var concurrent = ReplayOptions(untilSequence: until)
         concurrent.decodesConcurrently = true
-        let (_, one) = try replayed(log, ReplayOptions(untilSequence: until))
+        var sequential = ReplayOptions(untilSequence: until)
+        sequential.decodesConcurrently = false
+        let (_, one) = try replayed(log, sequential)
         let (_, two) = try replayed(log, concurrent)
         #expect(one.digest == two.digest)
         #expect(one.lastSequence == two.lastSequence)
