@@ -24,9 +24,10 @@ enum ServerCommand: String, CaseIterable {
         guard name.count < Self.byLength.count else { return nil }
         let found: ServerCommand? = name.withUnsafeBufferPointer { bytes in
             candidates: for candidate in Self.byLength[bytes.count] {
-                for index in 0..<bytes.count where bytes[index] | 0x20 != candidate.name[index] {
-                    // ASCII letters only differ by 0x20 between cases; the names are letters.
-                    continue candidates
+                for index in 0..<bytes.count {
+                    // ASCII letters only differ by 0x20 between cases; SORT_RO's `_` is not a letter.
+                    let byte = bytes[index]
+                    if (byte >= 65 && byte <= 90 ? byte | 0x20 : byte) != candidate.name[index] { continue candidates }
                 }
                 return candidate.command
             }
