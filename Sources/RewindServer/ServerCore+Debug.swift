@@ -14,6 +14,11 @@ extension ServerCore {
                 reply(connection, .error("ERR syntax error"))
                 return
             }
+            if connection.capturedReplies != nil {
+                // Inside EXEC the reply is an element of EXEC's array: it cannot wait.
+                reply(connection, .ok)
+                return
+            }
             let delay = TimeAmount.microseconds(Int64(max(0, seconds) * 1_000_000))
             eventLoop.scheduleTask(in: delay) { connection.push(.ok, after: 0) }
         case "log":

@@ -337,6 +337,18 @@ struct RedisSuiteCompatibilityTests {
         }
     }
 
+    @Test("DEBUG SLEEP inside MULTI answers inside EXEC's reply, and nothing arrives after it")
+    func debugSleepInTransaction() throws {
+        try withServers { pair in
+            for request in [["MULTI"], ["SET", "k", "v"], ["DEBUG", "SLEEP", "0.1"], ["EXEC"]] {
+                try pair.expectSame(request)
+            }
+            usleep(300_000)
+            // Had a late +OK been sent, it would be read here instead of PONG.
+            try pair.expectSame(["PING"])
+        }
+    }
+
     // MARK: - Helpers
 
     private static func field(_ name: String, of reply: RESPValue) -> String? {
