@@ -18,15 +18,18 @@ final class ReferenceRedis {
 
     let port: Int
     private let process: Subprocess
+    /// redis-server's working directory: SYNC makes it write an RDB file there.
+    private let directory: TemporaryDirectory
 
     init() throws {
+        directory = try TemporaryDirectory(prefix: "rewind-reference-redis")
         var lastError: Error = TestFailure("redis-server did not start")
         for _ in 0..<5 {
             let port = ServerProcess.freePort()
             let process = try Subprocess(Self.executablePath, [
                 "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--enable-debug-command", "yes", "--daemonize", "no", "--logfile", "/dev/null",
-                "--repl-ping-replica-period", "3600",
+                "--repl-ping-replica-period", "3600", "--dir", directory.path,
             ])
             for _ in 0..<300 where process.isRunning {
                 if let client = try? RESPClient(port: port), (try? client.command(["PING"])) != nil {

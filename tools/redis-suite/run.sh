@@ -60,7 +60,19 @@ free_port() {
     return 1
 }
 
+# Starts the server on a free port; tries again on another port when the first is taken between
+# the check and the bind.
 start_server() {
+    for _ in 1 2 3 4 5; do
+        start_server_once "$1" && return 0
+        stop_server
+    done
+    echo "$SERVER did not start; its output:" >&2
+    cat "$LOG_DIR/server-$1.log" >&2
+    return 1
+}
+
+start_server_once() {
     PORT="$(free_port)" || { echo "no free port found" >&2; return 1; }
     rm -rf "$WORK_DIR/data"
     mkdir -p "$WORK_DIR/data"
@@ -81,8 +93,6 @@ start_server() {
         kill -0 "$SERVER_PID" 2>/dev/null || break
         sleep 0.1
     done
-    echo "$SERVER did not answer PING on port $PORT; its output:" >&2
-    cat "$LOG_DIR/server-$1.log" >&2
     return 1
 }
 
