@@ -29,9 +29,10 @@ extension ServerCore {
                 switch entry {
                 case .command(let command):
                     append(command, to: &bytes, for: connection)
-                case .transaction(let commands) where commands.count == 1:
-                    // Redis 7.0 wraps only what propagates more than one command.
-                    append(commands[0], to: &bytes, for: connection)
+                case .transaction(let commands) where commands.count == 1 || replicaFeedSplitsTransactions:
+                    // Redis 7.0 wraps only what propagates more than one command, and never a
+                    // read's lazy-expiry DELs.
+                    for command in commands { append(command, to: &bytes, for: connection) }
                 case .transaction(let commands):
                     if let first = commands.first { selectIfNeeded(first.db, into: &bytes, for: connection) }
                     RESPEncoder.encodeCommand([Array("MULTI".utf8)], into: &bytes)

@@ -48,6 +48,9 @@ final class ServerCore: @unchecked Sendable {
     var activeExpireEnabled = true
     /// Connections that sent SYNC: each gets every logged entry as Redis's replication stream.
     var replicaStreams: [Int64: ConnectionHandler] = [:]
+    /// Set while logging what a read propagated (lazy-expiry DELs): the replication stream sends
+    /// those one by one, never wrapped in MULTI/EXEC (Redis 7.0 propagates them at once).
+    var replicaFeedSplitsTransactions = false
     var blocking = BlockingQueues()
     var pubsub = PubSubRegistry()
     /// Set by ``RedisServer`` to stop the server (SHUTDOWN).
@@ -239,7 +242,11 @@ final class ServerCore: @unchecked Sendable {
             connection.send(result.reply, after: appendedSequence)
             return
         }
+        if !replicaStreams.isEmpty, !wasInTransaction, !isWrite(arguments), Clock.lowercased(arguments[0]) != "exec" {
+            replicaFeedSplitsTransactions = true
+        }
         let sequence = log(result.propagated, at: now, replyHashes: replyHashes)
+        replicaFeedSplitsTransactions = false
         if sequence == 0, let logFailure {
             connection.send(.error("MISCONF Errors writing to the AOF file: \(logFailure)"), after: 0)
         } else {
