@@ -8,7 +8,7 @@ import RewindRESP
 /// A command answered by the server layer.
 enum ServerCommand: String, CaseIterable {
     case auth, hello, quit, reset, info, time, client, config, debug, bgrewriteaof, shutdown, function,
-         object, subscribe, unsubscribe, psubscribe, punsubscribe, publish, pubsub, lastsave, wait, save, bgsave, memory, sync, sort
+         object, subscribe, unsubscribe, psubscribe, punsubscribe, publish, pubsub, lastsave, wait, save, bgsave, memory, sync, sort, pfdebug
     case sortReadOnly = "sort_ro"
 
     /// The lower-case names by length: every request asks, and most names (GET, SET, LPUSH, ...)
@@ -55,6 +55,7 @@ enum ServerCommand: String, CaseIterable {
         case .subscribe, .psubscribe: return -2
         case .unsubscribe, .punsubscribe: return -1
         case .publish, .wait: return 3
+        case .pfdebug: return -3
         }
     }
 }
@@ -87,6 +88,7 @@ extension ServerCore {
         case .object: objectCommand(arguments, connection, now: now)
         case .memory: memoryCommand(arguments, connection, now: now)
         case .sync: syncCommand(connection)
+        case .pfdebug: pfdebugCommand(arguments, connection, now: now)
         case .sort, .sortReadOnly: sortCommand(arguments, connection, now: now, readOnly: command == .sortReadOnly)
         case .bgrewriteaof:
             reply(connection, .error("ERR Background AOF rewriting is not supported by Rewind yet; use `rewind compact` when it lands"))

@@ -377,6 +377,26 @@ struct RedisSuiteCompatibilityTests {
         }
     }
 
+    @Test("PFDEBUG ENCODING, DECODE, GETREG and TODENSE answer as redis-server, converting sparse to dense")
+    func pfdebug() throws {
+        try withServers { pair in
+            let elements = (0..<200).map { "element-\($0)" }
+            _ = try pair.both(["PFADD", "hll"] + elements)
+            _ = try pair.both(["PFADD", "other", "a", "b", "c"])
+            _ = try pair.both(["SET", "text", "not an hll"])
+            _ = try pair.both(["EXPIRE", "other", "1000"])
+            for request in [
+                ["PFDEBUG", "ENCODING", "hll"], ["PFDEBUG", "DECODE", "hll"], ["PFDEBUG", "GETREG", "hll"],
+                ["PFDEBUG", "ENCODING", "hll"], ["PFDEBUG", "TODENSE", "hll"], ["PFDEBUG", "DECODE", "hll"],
+                ["PFDEBUG", "TODENSE", "other"], ["PFDEBUG", "ENCODING", "other"], ["TTL", "other"],
+                ["PFCOUNT", "hll"], ["PFCOUNT", "other"], ["GET", "other"],
+                ["PFDEBUG", "ENCODING", "missing"], ["PFDEBUG", "ENCODING", "text"], ["PFDEBUG", "BOGUS", "hll"],
+            ] {
+                try pair.expectSame(request)
+            }
+        }
+    }
+
     // MARK: - Helpers
 
     private static func field(_ name: String, of reply: RESPValue) -> String? {
