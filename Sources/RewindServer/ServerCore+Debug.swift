@@ -53,7 +53,12 @@ extension ServerCore {
                 reply(connection, .error("ERR syntax error"))
                 return
             }
-            reply(connection, Self.debugProtocolReply(Clock.lowercased(arguments[2]), version: connection.protocolVersion))
+            let type = Clock.lowercased(arguments[2])
+            if type == "attrib", connection.protocolVersion == .resp3, connection.capturedReplies == nil, connection.replyMode == .on {
+                // RESPValue has no attribute case: the attribute goes out as bytes, then the reply.
+                connection.sendRaw(Array("|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n".utf8))
+            }
+            reply(connection, Self.debugProtocolReply(type, version: connection.protocolVersion))
         default:
             reply(connection, .error("ERR unknown subcommand '\(String(decoding: arguments[1], as: UTF8.self))'. Try DEBUG HELP."))
         }

@@ -397,6 +397,27 @@ struct RedisSuiteCompatibilityTests {
         }
     }
 
+    @Test("DEBUG PROTOCOL ATTRIB sends the RESP3 attribute before the reply, byte for byte as redis-server")
+    func debugProtocolAttribute() throws {
+        try withServers { pair in
+            var raw: [[UInt8]] = []
+            for client in [pair.rewind, pair.redis] {
+                _ = try client.command(["HELLO", "3"])
+                try client.send(["DEBUG", "PROTOCOL", "ATTRIB"])
+                var bytes: [UInt8] = []
+                let end = Array("attribute\r\n".utf8)
+                while !bytes.suffix(end.count).elementsEqual(end) {
+                    var chunk = [UInt8](repeating: 0, count: 4096)
+                    let count = chunk.withUnsafeMutableBytes { recv(client.descriptor, $0.baseAddress, $0.count, 0) }
+                    guard count > 0 else { throw TestFailure("connection ended") }
+                    bytes += chunk[0..<count]
+                }
+                raw.append(bytes)
+            }
+            #expect(raw[0] == raw[1], "rewind \(String(decoding: raw[0], as: UTF8.self)), redis-server \(String(decoding: raw[1], as: UTF8.self))")
+        }
+    }
+
     // MARK: - Helpers
 
     private static func field(_ name: String, of reply: RESPValue) -> String? {
