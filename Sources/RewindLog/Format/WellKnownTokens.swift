@@ -90,24 +90,25 @@ enum WellKnownTokens {
     /// array (a retain) instead of a new copy (an allocation, and a free later) per entry.
     private static let arrays: [[UInt8]] = storage.spans.map { Array(UnsafeRawBufferPointer(start: $0.base, count: $0.byteCount)) }
 
+    /// The token starting at each byte of the token storage (-1 inside a token).
+    private static let tokenAtOffset: [Int16] = {
+        var table = [Int16](repeating: -1, count: storage.buffer.count)
+        let start = UnsafeRawPointer(storage.buffer.baseAddress!)
+        for (number, span) in storage.spans.enumerated() where span.byteCount > 0 {
+            table[span.base! - start] = Int16(number)
+        }
+        return table
+    }()
+
     /// The shared array of the token `bytes` points at, when it points into the token storage.
     @inline(__always)
     static func sharedArray(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
-        guard let base = bytes.baseAddress, let start = UnsafeRawPointer(storage.buffer.baseAddress),
-              base >= start, base < start + storage.buffer.count else { return nil }
-        return tokenArray(at: base, count: bytes.count)
-    }
-
-    private static func tokenArray(at base: UnsafeRawPointer, count: Int) -> [UInt8]? {
-        // Tokens are few (about 200): find the one that starts here.
-        var low = 0
-        var high = storage.spans.count - 1
-        while low <= high {
-            let middle = (low + high) / 2
-            let start = storage.spans[middle].base!
-            if start == base { return storage.spans[middle].byteCount == count ? arrays[middle] : nil }
-            if start < base { low = middle + 1 } else { high = middle - 1 }
-        }
-        return nil
+        guard let base = bytes.baseAddress else { return nil }
+        let tokens = storage.buffer
+        let offset = base - UnsafeRawPointer(tokens.baseAddress!)
+        guard offset >= 0, offset < tokens.count else { return nil }
+        let number = Int(tokenAtOffset[offset])
+        guard number >= 0, storage.spans[number].byteCount == bytes.count else { return nil }
+        return arrays[number]
     }
 }
