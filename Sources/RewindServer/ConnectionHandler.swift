@@ -83,6 +83,45 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     var protocolVersion: RESPVersion { machine.protocolVersion }
 
+    /// CLIENT REPLY: whether this connection's replies are sent (pub/sub messages always are).
+    enum ReplyMode { case on, off, skipNext, skipCurrent }
+    var replyMode = ReplyMode.on
+    private var sendingPubSub = false
+
+    /// Sends a pub/sub message or notification, which CLIENT REPLY OFF/SKIP do not hold back
+    /// (Redis's CLIENT_PUSHING).
+    func sendPubSub(_ value: RESPValue, after sequence: UInt64) {
+        sendingPubSub = true
+        defer { sendingPubSub = false }
+        send(value, after: sequence)
+    }
+
+    func pushPubSub(_ value: RESPValue, after sequence: UInt64) {
+        sendingPubSub = true
+        defer { sendingPubSub = false }
+        push(value, after: sequence)
+    }
+
+    /// Runs one request, applying CLIENT REPLY SKIP to it when the previous request asked.
+    private func handleRequest(_ arguments: [[UInt8]]) {
+        if replyMode == .skipNext { replyMode = .skipCurrent }
+        core.handle(arguments, from: self)
+        if replyMode == .skipCurrent { replyMode = .on }
+    }
+
+    /// For a connection that sent SYNC: the database its stream last selected (nil: none yet).
+    var replicaDatabaseIndex: Int?
+
+    /// Sends bytes that are not one RESP value (SYNC's payload header), after the replies owed.
+    func sendRaw(_ bytes: [UInt8]) {
+        guard let context, !closed else { return }
+        var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        append(buffer, sequence: 0)
+        tailIsOpen = false
+        flushReleased()
+    }
+
     // MARK: - Channel events
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -108,7 +147,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                 if isBlocked {
                     deferredRequests.append(request.arguments)
                 } else {
-                    core.handle(request.arguments, from: self)
+                    handleRequest(request.arguments)
                 }
             }
         } catch {
@@ -152,6 +191,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// Queues `value`, to be sent once every entry up to `sequence` is acknowledged (0: none).
     func send(_ value: RESPValue, after sequence: UInt64) {
+        if replyMode != .on && !sendingPubSub && capturedReplies == nil { return }
         if capturedReplies != nil {
             capturedReplies!.append(value)
             return

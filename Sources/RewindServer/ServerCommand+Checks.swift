@@ -17,6 +17,8 @@ extension ServerCommand {
         case .function:
             return ["delete": 3, "dump": 2, "flush": -2, "help": 2, "kill": 2, "list": -2, "load": -3, "restore": -3,
                     "stats": 2]
+        case .memory:
+            return ["doctor": 2, "help": 2, "malloc-stats": 2, "purge": 2, "stats": 2, "usage": -3]
         case .object:
             return ["encoding": 3, "freq": 3, "help": 2, "idletime": 3, "refcount": 3]
         case .pubsub:
@@ -27,7 +29,7 @@ extension ServerCommand {
     }
 
     /// Commands Redis refuses inside MULTI (`no-multi` in COMMAND INFO).
-    var isRefusedInTransaction: Bool { self == .shutdown || self == .save }
+    var isRefusedInTransaction: Bool { self == .shutdown || self == .save || self == .sync }
 
     /// Redis's error for `arguments` before the command runs or is queued, or nil when it may:
     /// the command's arity, then for a container its subcommand (unknown, or its arity), then,

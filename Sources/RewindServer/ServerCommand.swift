@@ -8,7 +8,8 @@ import RewindRESP
 /// A command answered by the server layer.
 enum ServerCommand: String, CaseIterable {
     case auth, hello, quit, reset, info, time, client, config, debug, bgrewriteaof, shutdown, function,
-         object, subscribe, unsubscribe, psubscribe, punsubscribe, publish, pubsub, lastsave, wait, save, bgsave
+         object, subscribe, unsubscribe, psubscribe, punsubscribe, publish, pubsub, lastsave, wait, save, bgsave, memory, sync, sort, pfdebug
+    case sortReadOnly = "sort_ro"
 
     /// The lower-case names by length: every request asks, and most names (GET, SET, LPUSH, ...)
     /// are rejected on their length or first letter, with no hashing and no allocation.
@@ -23,9 +24,10 @@ enum ServerCommand: String, CaseIterable {
         guard name.count < Self.byLength.count else { return nil }
         let found: ServerCommand? = name.withUnsafeBufferPointer { bytes in
             candidates: for candidate in Self.byLength[bytes.count] {
-                for index in 0..<bytes.count where bytes[index] | 0x20 != candidate.name[index] {
-                    // ASCII letters only differ by 0x20 between cases; the names are letters.
-                    continue candidates
+                for index in 0..<bytes.count {
+                    // ASCII letters only differ by 0x20 between cases; SORT_RO's `_` is not a letter.
+                    let byte = bytes[index]
+                    if (byte >= 65 && byte <= 90 ? byte | 0x20 : byte) != candidate.name[index] { continue candidates }
                 }
                 return candidate.command
             }
@@ -48,11 +50,12 @@ enum ServerCommand: String, CaseIterable {
         switch self {
         case .auth: return -2
         case .hello, .info, .shutdown, .bgsave, .quit: return -1
-        case .reset, .bgrewriteaof, .lastsave, .save, .time: return 1
-        case .client, .config, .debug, .function, .object, .pubsub: return -2
+        case .reset, .bgrewriteaof, .lastsave, .save, .time, .sync: return 1
+        case .client, .config, .debug, .function, .object, .pubsub, .memory, .sort, .sortReadOnly: return -2
         case .subscribe, .psubscribe: return -2
         case .unsubscribe, .punsubscribe: return -1
         case .publish, .wait: return 3
+        case .pfdebug: return -3
         }
     }
 }
@@ -84,6 +87,10 @@ extension ServerCore {
         case .debug: debugCommand(arguments, connection, now: now)
         case .object: objectCommand(arguments, connection, now: now)
         case .bgrewriteaof: bgrewriteaofCommand(connection, now: now)
+        case .memory: memoryCommand(arguments, connection, now: now)
+        case .sync: syncCommand(connection)
+        case .pfdebug: pfdebugCommand(arguments, connection, now: now)
+        case .sort, .sortReadOnly: sortCommand(arguments, connection, now: now, readOnly: command == .sortReadOnly)
         case .shutdown: shutdownCommand(arguments, connection)
         case .function:
             if Clock.lowercased(arguments[1]) == "flush" { reply(connection, .ok) }
@@ -97,6 +104,7 @@ extension ServerCore {
         case .save, .bgsave:
             // The log is the persistence: there is no snapshot to take. Sync it and say so.
             requestCommitIfNeeded()
+            statistics.entriesLoggedAtSave = statistics.entriesLogged
             reply(connection, command == .save ? .ok : .simpleString("Background saving started"))
         }
     }

@@ -79,6 +79,14 @@ extension ServerCore {
         var touched = Set<WrittenKey>()
         for entry in entries {
             for command in entry.commands {
+                if command.arguments.count == 3, Clock.lowercased(command.arguments[0]) == "swapdb" {
+                    // SWAPDB makes every key of both databases ready (Redis scanAndRemoveBlockedKeys).
+                    let swapped = Set(command.arguments[1...].compactMap { Int(String(decoding: $0, as: UTF8.self)) })
+                    for client in blocking.clients where swapped.contains(client.db) {
+                        for key in client.keys { touched.insert(WrittenKey(db: client.db, key: key)) }
+                    }
+                    continue
+                }
                 guard let indexes = Keyspace.keyIndexes(of: command.arguments) else { continue }
                 for index in indexes { touched.insert(WrittenKey(db: command.db, key: command.arguments[index])) }
             }
@@ -90,7 +98,22 @@ extension ServerCore {
             let connection = candidate.connection
             connection.session.protocolVersion = connection.machine.protocolVersion
             let result = keyspace.execute(candidate.arguments, session: &connection.session, nowMilliseconds: now)
+            if case .error = result.reply, result.propagated.isEmpty, ["blmove", "brpoplpush"].contains(Clock.lowercased(candidate.arguments[0])),
+               sourceIsList(candidate.arguments[1], connection, now: now) {
+                // A woken BLMOVE/BRPOPLPUSH whose source is a list but whose destination holds
+                // another type: Redis answers the waiting client with the error and leaves the
+                // source as it was. (A source that is not a list keeps the client waiting.)
+                blocking.remove(connection)
+                finishBlocking(connection, reply: result.reply, sequence: 0)
+                continue
+            }
             guard !result.propagated.isEmpty else { continue }
+            if result.reply == .null || result.reply == .nullArray {
+                // Nothing was popped: the key had expired, and the lookup deleted it (the DEL is
+                // logged). Redis keeps the client waiting.
+                log(result.propagated, at: now)
+                continue
+            }
             blocking.remove(connection)
             let sequence = log(result.propagated, at: now)
             finishBlocking(connection, reply: result.reply, sequence: sequence)
@@ -108,6 +131,12 @@ extension ServerCore {
     }
 
     func expireBlockedClients(now: Int64) {}
+
+    private func sourceIsList(_ key: [UInt8], _ connection: ConnectionHandler, now: Int64) -> Bool {
+        let result = keyspace.execute([Array("TYPE".utf8), key], session: &connection.session, nowMilliseconds: now)
+        if !result.propagated.isEmpty { log(result.propagated, at: now) }
+        return result.reply == .simpleString("list")
+    }
 
     /// Replies to a client that stops waiting, then runs the requests it sent meanwhile.
     private func finishBlocking(_ connection: ConnectionHandler, reply: RESPValue, sequence: UInt64) {

@@ -37,13 +37,28 @@ struct ConfigParameters {
             ("enable-debug-command", "yes"),
             ("auto-aof-rewrite-percentage", String(configuration.autoCompactPercentage)),
             ("auto-aof-rewrite-min-size", String(configuration.autoCompactMinByteCount)),
+            // Replication parameters: accepted (Redis's test suite sets them around SYNC), no effect.
+            ("repl-ping-replica-period", "10"), ("repl-timeout", "60"), ("min-replicas-to-write", "0"),
+            ("min-replicas-max-lag", "10"), ("masterauth", ""), ("replica-serve-stale-data", "yes"),
+            ("replica-read-only", "yes"), ("rdb-key-save-delay", "0"),
         ]
     }
 
     func value(of name: String) -> String? { values.first { $0.name == name }?.value }
 
     mutating func set(_ name: String, _ value: String) {
-        if let index = values.firstIndex(where: { $0.name == name }) { values[index].value = value }
+        // Redis 7.0 keeps the *-ziplist-* names as aliases of the *-listpack-* parameters.
+        for alias in Self.aliases(of: name) {
+            if let index = values.firstIndex(where: { $0.name == alias }) { values[index].value = value }
+        }
+    }
+
+    private static func aliases(of name: String) -> [String] {
+        let parts = name.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
+        guard let index = parts.firstIndex(where: { $0 == "ziplist" || $0 == "listpack" }) else { return [name] }
+        var other = parts
+        other[index] = parts[index] == "ziplist" ? "listpack" : "ziplist"
+        return [name, other.joined(separator: "-")]
     }
 }
 

@@ -14,18 +14,51 @@ extension ServerCore {
                 reply(connection, .error("ERR syntax error"))
                 return
             }
+            if connection.capturedReplies != nil {
+                // Inside EXEC the reply is an element of EXEC's array: it cannot wait.
+                reply(connection, .ok)
+                return
+            }
             let delay = TimeAmount.microseconds(Int64(max(0, seconds) * 1_000_000))
             eventLoop.scheduleTask(in: delay) { connection.push(.ok, after: 0) }
         case "log":
             logger.notice("DEBUG LOG: \(arguments.dropFirst(2).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " "))")
             reply(connection, .ok)
-        case "set-active-expire", "quicklist-packed-threshold", "stringmatch-len", "set-skip-checksum-validation":
+        case "set-active-expire":
+            guard arguments.count == 3 else {
+                reply(connection, .error("ERR syntax error"))
+                return
+            }
+            activeExpireEnabled = Int(String(decoding: arguments[2], as: UTF8.self)) != 0
+            reply(connection, .ok)
+        case "quicklist-packed-threshold", "stringmatch-len", "set-skip-checksum-validation", "change-repl-id":
             reply(connection, .ok)
         case "digest", "digest-value":
             // The engine computes both exactly as redis-server 7.0 does (src/debug.c).
             reply(connection, internalCommand(arguments, connection, now: now))
-        case "jmap", "reload", "loadaof":
-            reply(connection, .error("ERR DEBUG \(Clock.lowercased(arguments[1]).uppercased()) is not supported by Rewind"))
+        case "reload", "loadaof":
+            // Redis saves its state and loads it back. Rewind's state is its log, every write
+            // already in it; a reload would replay the log into this same keyspace (the
+            // end-to-end tests check that replay gives the same digest). So the keyspace stays.
+            requestCommitIfNeeded()
+            reply(connection, .ok)
+        case "object":
+            guard arguments.count == 3 else {
+                reply(connection, .error("ERR syntax error"))
+                return
+            }
+            debugObject(arguments[2], connection, now: now)
+        case "protocol":
+            guard arguments.count == 3 else {
+                reply(connection, .error("ERR syntax error"))
+                return
+            }
+            let type = Clock.lowercased(arguments[2])
+            if type == "attrib", connection.protocolVersion == .resp3, connection.capturedReplies == nil, connection.replyMode == .on {
+                // RESPValue has no attribute case: the attribute goes out as bytes, then the reply.
+                connection.sendRaw(Array("|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n".utf8))
+            }
+            reply(connection, Self.debugProtocolReply(type, version: connection.protocolVersion))
         default:
             reply(connection, .error("ERR unknown subcommand '\(String(decoding: arguments[1], as: UTF8.self))'. Try DEBUG HELP."))
         }
@@ -56,42 +89,67 @@ extension ServerCore {
             return
         }
         switch subcommand {
-        case "refcount": reply(connection, .integer(1))
+        case "refcount":
+            // Redis 7.0 stores integers 0...9999 as shared objects whose refcount is INT_MAX.
+            var shared = false
+            if typeName == "string", case .bulkString(let value) = internalCommand(["GET", key], connection, now: now) {
+                shared = Self.isSharedIntegerCandidate(value)
+            }
+            reply(connection, .integer(shared ? Int64(Int32.max) : 1))
         case "idletime": reply(connection, .integer(0))
         case "freq":
             reply(connection, .error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."))
-        default: reply(connection, .bulk(encoding(of: key, type: typeName, connection, now: now)))
+        default: reply(connection, .bulk(objectEncoding(of: key, type: typeName, connection, now: now)))
         }
     }
 
-    private func encoding(of key: [UInt8], type: String, _ connection: ConnectionHandler, now: Int64) -> String {
-        func elements(_ command: [Any]) -> [[UInt8]] {
-            guard case .array(let values) = internalCommand(command, connection, now: now) else { return [] }
-            return values.compactMap { if case .bulkString(let bytes) = $0 { return bytes } else { return nil } }
+    func objectEncoding(of key: [UInt8], type: String, _ connection: ConnectionHandler, now: Int64) -> String {
+        func members(_ command: [Any]) -> [[UInt8]] {
+            // SMEMBERS answers with a RESP3 set; ZRANGE WITHSCORES and HGETALL may answer in pairs.
+            switch internalCommand(command, connection, now: now) {
+            case .array(let values), .set(let values):
+                return values.flatMap { value -> [[UInt8]] in
+                    switch value {
+                    case .bulkString(let bytes): return [bytes]
+                    case .array(let pair): return pair.compactMap { if case .bulkString(let b) = $0 { return b } else { return nil } }
+                    default: return []
+                    }
+                }
+            case .map(let pairs):
+                return pairs.flatMap { pair in [pair.key, pair.value].compactMap { if case .bulkString(let b) = $0 { return b } else { return nil } } }
+            default: return []
+            }
         }
-        func small(_ items: [[UInt8]], entries: Int, value: Int) -> Bool {
-            items.count <= entries && items.allSatisfy { $0.count <= value }
+        func small(_ items: [[UInt8]], entries: String, value: String) -> Bool {
+            let entryCountMax = Int(config.value(of: entries) ?? "") ?? 128
+            let valueByteCountMax = Int(config.value(of: value) ?? "") ?? 64
+            return items.count <= entryCountMax && items.allSatisfy { $0.count <= valueByteCountMax }
         }
         switch type {
         case "string":
             guard case .bulkString(let value) = internalCommand(["GET", key], connection, now: now) else { return "raw" }
-            if value.count <= 20, let number = Int64(String(decoding: value, as: UTF8.self)), String(number).utf8.count == value.count {
+            if Self.isSharedIntegerCandidate(value) || (value.count <= 20 && Int64(String(decoding: value, as: UTF8.self)).map { String($0).utf8.count == value.count } == true) {
                 return "int"
             }
             return value.count <= 44 ? "embstr" : "raw"
         case "list":
-            return small(elements(["LRANGE", key, "0", "-1"]), entries: 128, value: 64) ? "listpack" : "quicklist"
+            // Redis 7.0 keeps every list in a quicklist (listpack-encoded lists came in 7.2).
+            return "quicklist"
         case "hash":
-            return small(elements(["HGETALL", key]), entries: 1024, value: 64) ? "listpack" : "hashtable"
+            let items = members(["HGETALL", key])
+            let fieldCountMax = Int(config.value(of: "hash-max-listpack-entries") ?? "") ?? 512
+            let valueByteCountMax = Int(config.value(of: "hash-max-listpack-value") ?? "") ?? 64
+            return items.count / 2 <= fieldCountMax && items.allSatisfy { $0.count <= valueByteCountMax } ? "listpack" : "hashtable"
         case "set":
-            let members = elements(["SMEMBERS", key])
-            let integers = members.allSatisfy { member in
+            let items = members(["SMEMBERS", key])
+            let integers = items.allSatisfy { member in
                 let text = String(decoding: member, as: UTF8.self)
-                return Int64(text).map { String($0) == text } ?? false
+                return member.count <= 20 && Int64(text).map { String($0) == text } ?? false
             }
-            return integers && members.count <= 512 ? "intset" : "hashtable"
+            let entryCountMax = Int(config.value(of: "set-max-intset-entries") ?? "") ?? 512
+            return integers && items.count <= entryCountMax ? "intset" : "hashtable"
         case "zset":
-            return small(elements(["ZRANGE", key, "0", "-1", "WITHSCORES"]), entries: 256, value: 64) ? "listpack" : "skiplist"
+            return small(members(["ZRANGE", key, "0", "-1"]), entries: "zset-max-listpack-entries", value: "zset-max-listpack-value") ? "listpack" : "skiplist"
         default:
             return "raw"
         }

@@ -59,7 +59,7 @@ extension ServerCore {
             ]
         case "persistence":
             return [
-                ("loading", "0"), ("rdb_changes_since_last_save", "0"), ("rdb_bgsave_in_progress", "0"),
+                ("loading", "0"), ("rdb_changes_since_last_save", String(statistics.entriesLogged - statistics.entriesLoggedAtSave)), ("rdb_bgsave_in_progress", "0"),
                 ("aof_enabled", writer == nil ? "0" : "1"),
             ] + rewriteInfoFields(now: now) + [
                 ("appendfsync", configuration.durability.rawValue),
@@ -148,6 +148,17 @@ extension ServerCore {
             return ok
         }
         switch subcommand {
+        case "reply":
+            // CLIENT REPLY ON|OFF|SKIP (Redis networking.c): OFF and SKIP send no reply themselves.
+            guard arity(3) else { return }
+            switch Clock.lowercased(arguments[2]) {
+            case "on":
+                connection.replyMode = .on
+                reply(connection, .ok)
+            case "off": connection.replyMode = .off
+            case "skip": if connection.replyMode == .on { connection.replyMode = .skipNext }
+            default: reply(connection, .error("ERR syntax error"))
+            }
         case "id":
             guard arity(2) else { return }
             reply(connection, .integer(connection.id))
@@ -166,7 +177,11 @@ extension ServerCore {
             guard arity(2) else { return }
             reply(connection, .verbatimString(format: "txt", text: Array((clientLine(connection) + "\n").utf8)))
         case "list":
-            let text = clients.keys.sorted().map { clientLine(clients[$0]!) + "\n" }.joined()
+            guard let selected = clientListSelection(arguments) else {
+                reply(connection, .error("ERR syntax error"))
+                return
+            }
+            let text = clients.keys.sorted().filter(selected).map { clientLine(clients[$0]!) + "\n" }.joined()
             reply(connection, .verbatimString(format: "txt", text: Array(text.utf8)))
         case "kill":
             clientKill(arguments, connection)
@@ -204,6 +219,45 @@ extension ServerCore {
     }
 
     /// One line of CLIENT LIST, with Redis's fields in Redis's order.
+    /// CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]: which client ids to list,
+    /// or nil for a syntax error.
+    private func clientListSelection(_ arguments: [[UInt8]]) -> ((Int64) -> Bool)? {
+        var ids: Set<Int64>?
+        var type: String?
+        var index = 2
+        while index < arguments.count {
+            let option = Clock.lowercased(arguments[index])
+            if option == "type", index + 1 < arguments.count {
+                type = Clock.lowercased(arguments[index + 1])
+                guard ["normal", "master", "replica", "slave", "pubsub"].contains(type!) else { return nil }
+                index += 2
+            } else if option == "id", index + 1 < arguments.count {
+                var chosen = ids ?? []
+                index += 1
+                while index < arguments.count {
+                    guard let id = Int64(String(decoding: arguments[index], as: UTF8.self)), id > 0 else { return nil }
+                    chosen.insert(id)
+                    index += 1
+                }
+                ids = chosen
+            } else {
+                return nil
+            }
+        }
+        return { [self] id in
+            if let ids, !ids.contains(id) { return false }
+            guard let type, let client = clients[id] else { return true }
+            let isReplica = replicaStreams[id] != nil
+            let isPubSub = pubsub.subscriptionCount(of: client) > 0
+            switch type {
+            case "replica", "slave": return isReplica
+            case "pubsub": return isPubSub && !isReplica
+            case "master": return false
+            default: return !isReplica && !isPubSub
+            }
+        }
+    }
+
     func clientLine(_ client: ConnectionHandler) -> String {
         let now = Clock.nowMilliseconds()
         var flags = ""

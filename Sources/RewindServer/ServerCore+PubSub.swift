@@ -82,7 +82,7 @@ extension ServerCore {
         for name in arguments.dropFirst() {
             _ = pubsub.subscribe(connection, to: name, pattern: patterns)
             let count = pubsub.subscriptionCount(of: connection)
-            connection.send(pubsubMessage(connection, [.bulk(kind), .bulkString(name), .integer(Int64(count))]), after: 0)
+            connection.sendPubSub(pubsubMessage(connection, [.bulk(kind), .bulkString(name), .integer(Int64(count))]), after: 0)
         }
         connection.machine.subscriptionsChanged(count: pubsub.subscriptionCount(of: connection))
     }
@@ -92,12 +92,12 @@ extension ServerCore {
         var names = Array(arguments.dropFirst())
         if names.isEmpty { names = patterns ? pubsub.patterns(of: connection) : pubsub.channels(of: connection) }
         if names.isEmpty {
-            connection.send(pubsubMessage(connection, [.bulk(kind), .null, .integer(Int64(pubsub.subscriptionCount(of: connection)))]), after: 0)
+            connection.sendPubSub(pubsubMessage(connection, [.bulk(kind), .null, .integer(Int64(pubsub.subscriptionCount(of: connection)))]), after: 0)
         }
         for name in names {
             _ = pubsub.unsubscribe(connection, from: name, pattern: patterns)
             let count = pubsub.subscriptionCount(of: connection)
-            connection.send(pubsubMessage(connection, [.bulk(kind), .bulkString(name), .integer(Int64(count))]), after: 0)
+            connection.sendPubSub(pubsubMessage(connection, [.bulk(kind), .bulkString(name), .integer(Int64(count))]), after: 0)
         }
         connection.machine.subscriptionsChanged(count: pubsub.subscriptionCount(of: connection))
     }
@@ -107,11 +107,11 @@ extension ServerCore {
     func publish(channel: [UInt8], message: [UInt8]) -> Int {
         var receivers = 0
         for connection in pubsub.subscribers(of: channel) {
-            connection.push(pubsubMessage(connection, [.bulk("message"), .bulkString(channel), .bulkString(message)]), after: 0)
+            connection.pushPubSub(pubsubMessage(connection, [.bulk("message"), .bulkString(channel), .bulkString(message)]), after: 0)
             receivers += 1
         }
         for (pattern, connection) in pubsub.patternMatches(for: channel) {
-            connection.push(pubsubMessage(connection, [.bulk("pmessage"), .bulkString(pattern), .bulkString(channel),
+            connection.pushPubSub(pubsubMessage(connection, [.bulk("pmessage"), .bulkString(pattern), .bulkString(channel),
                                                       .bulkString(message)]), after: 0)
             receivers += 1
         }

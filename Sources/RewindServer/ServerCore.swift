@@ -44,6 +44,13 @@ final class ServerCore: @unchecked Sendable {
     var clients: [Int64: ConnectionHandler] = [:]
     private var nextClientID: Int64 = 1
     var statistics = ServerStatistics()
+    /// DEBUG SET-ACTIVE-EXPIRE 0 turns the cron's active expiry off (lazy expiry still runs).
+    var activeExpireEnabled = true
+    /// Connections that sent SYNC: each gets every logged entry as Redis's replication stream.
+    var replicaStreams: [Int64: ConnectionHandler] = [:]
+    /// Set while logging what a read propagated (lazy-expiry DELs): the replication stream sends
+    /// those one by one, never wrapped in MULTI/EXEC (Redis 7.0 propagates them at once).
+    var replicaFeedSplitsTransactions = false
     var blocking = BlockingQueues()
     var pubsub = PubSubRegistry()
     /// BGREWRITEAOF and the automatic trigger (ServerCore+Rewrite.swift).
@@ -107,6 +114,7 @@ final class ServerCore: @unchecked Sendable {
         blocking.remove(connection)
         pubsub.removeAll(for: connection)
         waitingConnections[ObjectIdentifier(connection)] = nil
+        replicaStreams[connection.id] = nil
     }
 
     // MARK: - Commands
@@ -254,7 +262,11 @@ final class ServerCore: @unchecked Sendable {
             connection.send(result.reply, after: appendedSequence)
             return
         }
+        if !replicaStreams.isEmpty, !wasInTransaction, !isWrite(arguments), Clock.lowercased(arguments[0]) != "exec" {
+            replicaFeedSplitsTransactions = true
+        }
         let sequence = log(result.propagated, at: now, replyHashes: replyHashes)
+        replicaFeedSplitsTransactions = false
         if sequence == 0, let logFailure {
             connection.send(.error("MISCONF Errors writing to the AOF file: \(logFailure)"), after: 0)
         } else {
@@ -310,6 +322,7 @@ final class ServerCore: @unchecked Sendable {
             return 0
         }
         statistics.entriesLogged += entries.count
+        if !replicaStreams.isEmpty { feedReplicaStreams(entries) }
         if acknowledgesOnAppend {
             acknowledgedSequence = appendedSequence
         } else {
@@ -394,7 +407,7 @@ final class ServerCore: @unchecked Sendable {
     func cron() {
         let now = currentMilliseconds()
         // A read-only server shows the state as replayed: no active expiry at the frozen time.
-        let deletions = isReadOnly ? [] : keyspace.activeExpireCycle(nowMilliseconds: now)
+        let deletions = isReadOnly || !activeExpireEnabled ? [] : keyspace.activeExpireCycle(nowMilliseconds: now)
         if !deletions.isEmpty {
             statistics.expiredKeys += deletions.reduce(0) { $0 + $1.commands.count }
             log(deletions, at: now)
@@ -419,6 +432,8 @@ struct ServerStatistics {
     var commandsProcessed = 0
     var errorReplies = 0
     var entriesLogged = 0
+    /// `entriesLogged` at the last SAVE/BGSAVE: INFO's rdb_changes_since_last_save counts from it.
+    var entriesLoggedAtSave = 0
     var checkpointsLogged = 0
     var expiredKeys = 0
     /// Clients dropped for passing their output buffer limit.

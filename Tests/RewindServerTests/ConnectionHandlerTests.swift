@@ -217,7 +217,7 @@ struct ConnectionHandlerTests {
         try connection.acknowledge()
         _ = try connection.received()
         try connection.send("OBJECT ENCODING i\r\nOBJECT ENCODING s\r\nOBJECT ENCODING l\r\nOBJECT ENCODING n\r\nOBJECT ENCODING none\r\n")
-        #expect(try connection.received() == "$3\r\nint\r\n$6\r\nembstr\r\n$8\r\nlistpack\r\n$6\r\nintset\r\n$-1\r\n")
+        #expect(try connection.received() == "$3\r\nint\r\n$6\r\nembstr\r\n$9\r\nquicklist\r\n$6\r\nintset\r\n$-1\r\n")
         #expect(try connection.finish())
     }
 }

@@ -202,8 +202,8 @@ extension Keyspace {
         let count = Int64(databases.count)
         guard first >= 0, first < count, second >= 0, second < count else { throw ErrorReply.databaseIndexOutOfRange }
         if first != second {
-            signalWatchedKeysExisting(inDatabase: Int(first), orDatabase: Int(second))
-            signalWatchedKeysExisting(inDatabase: Int(second), orDatabase: Int(first))
+            signalWatchedKeysExisting(inDatabase: Int(first), orDatabase: Int(second), context: context)
+            signalWatchedKeysExisting(inDatabase: Int(second), orDatabase: Int(first), context: context)
             databases.swapAt(Int(first), Int(second))
         }
         context.dirty += 1

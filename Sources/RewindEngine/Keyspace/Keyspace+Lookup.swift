@@ -130,13 +130,36 @@ extension Keyspace {
 
     /// Flags every session watching a key of `db` that exists there or in `other` (Redis 7.0
     /// `touchAllWatchedKeysInDb`, used by FLUSHDB, FLUSHALL and SWAPDB before they change `db`).
-    func signalWatchedKeysExisting(inDatabase db: Int, orDatabase other: Int? = nil) {
+    /// As Redis does, a key that was already expired when watched and is now deleted, or replaced
+    /// by a key that is expired too, is no logical change; a missing key replaced by an expired
+    /// one is remembered as expired. `context` gives the time those expiry checks use.
+    func signalWatchedKeysExisting(inDatabase db: Int, orDatabase other: Int? = nil, context: CommandContext? = nil) {
         guard !watchTable.isEmpty else { return }
         for (tableKey, watcherIDs) in watchTable where tableKey.db == db {
             let existsHere = databases[db].entries.slotIndex(of: tableKey.key) != nil
             let existsThere = other.map { databases[$0].entries.slotIndex(of: tableKey.key) != nil } ?? false
             guard existsHere || existsThere else { continue }
-            for id in watcherIDs { watchers[id]?.isDirty = true }
+            var expiredThere = false
+            if existsThere, let other, let context { expiredThere = isLogicallyExpired(db: other, tableKey.key, context) }
+            for id in watcherIDs {
+                guard var watcher = watchers[id] else { continue }
+                if let index = watcher.keys.firstIndex(where: { $0.db == db && $0.key == tableKey.key }) {
+                    if watcher.keys[index].wasExpiredWhenWatched {
+                        if !existsThere {
+                            watcher.keys[index].wasExpiredWhenWatched = false
+                            watchers[id] = watcher
+                            continue
+                        }
+                        if expiredThere { continue }
+                    } else if !existsHere && expiredThere {
+                        watcher.keys[index].wasExpiredWhenWatched = true
+                        watchers[id] = watcher
+                        continue
+                    }
+                }
+                watcher.isDirty = true
+                watchers[id] = watcher
+            }
         }
     }
 }
