@@ -15,7 +15,8 @@ struct TransactionServerCommandTests {
         [["MULTI"], ["SET", "a", "1"], ["CONFIG"], ["OBJECT"], ["PUBLISH", "x"], ["TIME", "1"], ["CLIENT", "ID", "1"],
          ["CONFIG", "GET"], ["CONFIG", "FOO"], ["SAVE"], ["SHUTDOWN"], ["CLIENT"], ["CLIENT", "NOPE"],
          ["OBJECT", "ENCODING"], ["PUBSUB", "NUMPAT", "x"], ["FUNCTION", "FLUSH", "a", "b"], ["INFO", "a", "b"],
-         ["LASTSAVE", "x"], ["WAIT", "1"], ["BGSAVE", "x", "y"], ["EXEC"], ["GET", "a"]],
+         ["LASTSAVE", "x"], ["WAIT", "1"], ["BGSAVE", "x", "y"], ["MEMORY"], ["MEMORY", "USAGE"], ["MEMORY", "NOPE"],
+         ["SYNC"], ["SORT"], ["EXEC"], ["GET", "a"]],
         [["MULTI"], ["SET", "a", "1"], ["DEBUG"], ["SUBSCRIBE"], ["EXEC"], ["EXISTS", "a"]],
         [["MULTI"], ["CONFIG", "SET", "hz"], ["PUBSUB", "CHANNELS", "a", "b"], ["OBJECT", "help", "x"], ["DISCARD"]],
         // One error is enough, wherever it is.
