@@ -30,42 +30,42 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     let core: ServerCore
     let id: Int64
-    var machine: ConnectionStateMachine
-    var session = ClientSession()
-    var name: [UInt8] = []
-    var remoteAddress = ""
-    var localAddress = ""
+    @exclusivity(unchecked) var machine: ConnectionStateMachine
+    @exclusivity(unchecked) var session = ClientSession()
+    @exclusivity(unchecked) var name: [UInt8] = []
+    @exclusivity(unchecked) var remoteAddress = ""
+    @exclusivity(unchecked) var localAddress = ""
     let createdMilliseconds: Int64
-    var lastCommandMilliseconds: Int64
-    var lastCommandName = "NULL"
+    @exclusivity(unchecked) var lastCommandMilliseconds: Int64
+    @exclusivity(unchecked) var lastCommandName = "NULL"
     /// Server commands queued inside MULTI, each with how many engine commands were queued before it.
-    var queuedServerCommands: [(position: Int, arguments: [[UInt8]])] = []
+    @exclusivity(unchecked) var queuedServerCommands: [(position: Int, arguments: [[UInt8]])] = []
     /// While set, replies are collected here instead of sent (server commands run by EXEC).
-    var capturedReplies: [RESPValue]?
+    @exclusivity(unchecked) var capturedReplies: [RESPValue]?
     /// With reply recording: the engine commands queued since MULTI, to pair EXEC's replies with
     /// the logged commands of the transaction.
-    var queuedForReplyHashes: [[[UInt8]]] = []
+    @exclusivity(unchecked) var queuedForReplyHashes: [[[UInt8]]] = []
     /// Requests that arrived while a blocking command waits; run once it is served.
-    var deferredRequests: [[[UInt8]]] = []
-    var isBlocked = false
+    @exclusivity(unchecked) var deferredRequests: [[[UInt8]]] = []
+    @exclusivity(unchecked) var isBlocked = false
 
-    private var context: ChannelHandlerContext?
+    @exclusivity(unchecked) private var context: ChannelHandlerContext?
     /// Pulls every whole request out of each read (NIO's processor over ``RESPFrameDecoder``).
-    private var decoder: NIOSingleStepByteToMessageProcessor<RESPFrameDecoder>!
-    private var held = CircularBuffer<HeldReplies>()
+    @exclusivity(unchecked) private var decoder: NIOSingleStepByteToMessageProcessor<RESPFrameDecoder>!
+    @exclusivity(unchecked) private var held = CircularBuffer<HeldReplies>()
     /// True while the tail segment still collects replies of the read being handled.
-    private var tailIsOpen = false
-    private var scratch: [UInt8] = []
-    private var closed = false
+    @exclusivity(unchecked) private var tailIsOpen = false
+    @exclusivity(unchecked) private var scratch: [UInt8] = []
+    @exclusivity(unchecked) private var closed = false
     /// Reply bytes held for the log, and bytes handed to the channel that the socket has not
     /// taken yet (the client has not read them): together, Redis's output buffer.
-    private var heldByteCount = 0
-    private var unsentByteCount = 0
+    @exclusivity(unchecked) private var heldByteCount = 0
+    @exclusivity(unchecked) private var unsentByteCount = 0
     /// When the output buffer was first seen at or above the soft limit (Unix seconds), 0 when
     /// it is below (Redis `obuf_soft_limit_reached_time`).
-    private var softLimitReachedSeconds: Int64 = 0
+    @exclusivity(unchecked) private var softLimitReachedSeconds: Int64 = 0
     /// Set once the client passed its output buffer limit: it is being dropped.
-    private(set) var passedOutputBufferLimit = false
+    @exclusivity(unchecked) private(set) var passedOutputBufferLimit = false
 
     init(core: ServerCore, id: Int64, nowMilliseconds: Int64) {
         self.core = core
@@ -85,8 +85,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// CLIENT REPLY: whether this connection's replies are sent (pub/sub messages always are).
     enum ReplyMode { case on, off, skipNext, skipCurrent }
-    var replyMode = ReplyMode.on
-    private var sendingPubSub = false
+    @exclusivity(unchecked) var replyMode = ReplyMode.on
+    @exclusivity(unchecked) private var sendingPubSub = false
 
     /// Sends a pub/sub message or notification, which CLIENT REPLY OFF/SKIP do not hold back
     /// (Redis's CLIENT_PUSHING).
@@ -110,7 +110,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// For a connection that sent SYNC: the database its stream last selected (nil: none yet).
-    var replicaDatabaseIndex: Int?
+    @exclusivity(unchecked) var replicaDatabaseIndex: Int?
 
     /// Sends bytes that are not one RESP value (SYNC's payload header), after the replies owed.
     func sendRaw(_ bytes: [UInt8]) {

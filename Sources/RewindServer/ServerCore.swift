@@ -18,6 +18,9 @@ import RewindRESP
 /// they execute (which never blocks: the log's own thread compresses, writes and syncs), and
 /// their replies are released by the ``DurabilityCommitter`` once the policy is met.
 final class ServerCore: @unchecked Sendable {
+    // The mutable stored properties here and in ConnectionHandler are `@exclusivity(unchecked)`:
+    // both are used on their event loop only, and Swift's dynamic exclusivity checks on each
+    // access were about 9% of `rewind serve`'s instructions under redis-benchmark (callgrind).
     let keyspace: Keyspace
     /// The log every write goes to; nil for a read-only server, which logs nothing.
     let writer: LogWriter?
@@ -26,38 +29,38 @@ final class ServerCore: @unchecked Sendable {
     let frozenClockMilliseconds: Int64?
     let eventLoop: EventLoop
     let logger: Logger
-    var configuration: ServerConfiguration
-    var config: ConfigParameters
-    var committer: DurabilityCommitter?
+    @exclusivity(unchecked) var configuration: ServerConfiguration
+    @exclusivity(unchecked) var config: ConfigParameters
+    @exclusivity(unchecked) var committer: DurabilityCommitter?
 
     /// The last sequence number appended to the log.
-    private(set) var appendedSequence: UInt64
+    @exclusivity(unchecked) private(set) var appendedSequence: UInt64
     /// Every entry up to this one meets the durability policy; replies waiting for it may go.
-    private(set) var acknowledgedSequence: UInt64
-    private var commitRequestScheduled = false
+    @exclusivity(unchecked) private(set) var acknowledgedSequence: UInt64
+    @exclusivity(unchecked) private var commitRequestScheduled = false
     /// Commands logged since the last checkpoint entry (``ServerConfiguration/checkpointEntryCount``).
-    private var entriesSinceCheckpoint = 0
-    private var waitingConnections: [ObjectIdentifier: ConnectionHandler] = [:]
+    @exclusivity(unchecked) private var entriesSinceCheckpoint = 0
+    @exclusivity(unchecked) private var waitingConnections: [ObjectIdentifier: ConnectionHandler] = [:]
     /// Set once the log failed: writes are refused from then on, as Redis refuses them (MISCONF).
-    private(set) var logFailure: Error?
+    @exclusivity(unchecked) private(set) var logFailure: Error?
 
-    var clients: [Int64: ConnectionHandler] = [:]
-    private var nextClientID: Int64 = 1
-    var statistics = ServerStatistics()
+    @exclusivity(unchecked) var clients: [Int64: ConnectionHandler] = [:]
+    @exclusivity(unchecked) private var nextClientID: Int64 = 1
+    @exclusivity(unchecked) var statistics = ServerStatistics()
     /// DEBUG SET-ACTIVE-EXPIRE 0 turns the cron's active expiry off (lazy expiry still runs).
-    var activeExpireEnabled = true
+    @exclusivity(unchecked) var activeExpireEnabled = true
     /// Connections that sent SYNC: each gets every logged entry as Redis's replication stream.
-    var replicaStreams: [Int64: ConnectionHandler] = [:]
+    @exclusivity(unchecked) var replicaStreams: [Int64: ConnectionHandler] = [:]
     /// Set while logging what a read propagated (lazy-expiry DELs): the replication stream sends
     /// those one by one, never wrapped in MULTI/EXEC (Redis 7.0 propagates them at once).
-    var replicaFeedSplitsTransactions = false
-    var blocking = BlockingQueues()
-    var pubsub = PubSubRegistry()
+    @exclusivity(unchecked) var replicaFeedSplitsTransactions = false
+    @exclusivity(unchecked) var blocking = BlockingQueues()
+    @exclusivity(unchecked) var pubsub = PubSubRegistry()
     /// BGREWRITEAOF and the automatic trigger (ServerCore+Rewrite.swift).
-    var rewrite = RewriteState()
+    @exclusivity(unchecked) var rewrite = RewriteState()
     let rewriteHandoff = RewriteHandoff()
     /// Set by ``RedisServer`` to stop the server (SHUTDOWN).
-    var shutdownRequested: (() -> Void)?
+    @exclusivity(unchecked) var shutdownRequested: (() -> Void)?
     let startMilliseconds: Int64
     let startupReport: StartupReport
 
