@@ -13,15 +13,19 @@ final class RedisReference {
 
     let port: Int
     let process: Subprocess
+    /// redis-server's working directory (SYNC makes it write an RDB file there).
+    private let directory: TemporaryDirectory
 
-    init() throws {
+    /// Starts redis-server with `arguments` added (`--enable-debug-command yes`, ...).
+    init(arguments: [String] = []) throws {
+        directory = try TemporaryDirectory(prefix: "rewind-reference-redis")
         var lastError: Error = TestFailure("redis-server did not start")
         for _ in 0..<5 {
             let port = ServerProcess.freePort()
             let process = try Subprocess(Self.executablePath, [
                 "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--daemonize", "no", "--logfile", "/dev/null",
-            ])
+                "--daemonize", "no", "--logfile", "/dev/null", "--dir", directory.path,
+            ] + arguments)
             for _ in 0..<500 where process.isRunning {
                 if let client = try? RESPClient(port: port), (try? client.command(["PING"])) != nil {
                     self.port = port

@@ -11,44 +11,10 @@ import Testing
 import Glibc
 #endif
 
-/// A redis-server 7.0 of one test, on a free loopback port, with DEBUG enabled.
-final class ReferenceRedis {
-    static let executablePath = "/usr/bin/redis-server"
-    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: executablePath) }
-
-    let port: Int
-    private let process: Subprocess
-    /// redis-server's working directory: SYNC makes it write an RDB file there.
-    private let directory: TemporaryDirectory
-
-    init() throws {
-        directory = try TemporaryDirectory(prefix: "rewind-reference-redis")
-        var lastError: Error = TestFailure("redis-server did not start")
-        for _ in 0..<5 {
-            let port = ServerProcess.freePort()
-            let process = try Subprocess(Self.executablePath, [
-                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--enable-debug-command", "yes", "--daemonize", "no", "--logfile", "/dev/null",
-                "--repl-ping-replica-period", "3600", "--dir", directory.path,
-            ])
-            for _ in 0..<300 where process.isRunning {
-                if let client = try? RESPClient(port: port), (try? client.command(["PING"])) != nil {
-                    self.port = port
-                    self.process = process
-                    return
-                }
-                usleep(10_000)
-            }
-            process.send(SIGKILL)
-            process.wait(timeout: 10)
-            lastError = TestFailure("redis-server did not answer on port \(port)")
-        }
-        throw lastError
-    }
-
-    deinit {
-        process.send(SIGKILL)
-        process.wait(timeout: 10)
+extension RedisReference {
+    /// A redis-server 7.0 of one test with DEBUG enabled and no replica pings in SYNC's stream.
+    static func withDebug() throws -> RedisReference {
+        try RedisReference(arguments: ["--enable-debug-command", "yes", "--repl-ping-replica-period", "3600"])
     }
 }
 
@@ -71,13 +37,13 @@ struct ServerPair {
 }
 
 @Suite("Redis test-suite support, against redis-server", .serialized,
-       .enabled(if: RewindBinary.path != nil && ReferenceRedis.isAvailable))
+       .enabled(if: RewindBinary.path != nil && RedisReference.isAvailable))
 struct RedisSuiteCompatibilityTests {
     private func withServers(_ body: (ServerPair) throws -> Void) throws {
         let directory = try TemporaryDirectory(prefix: "rewind-suite")
         let rewind = try ServerProcess(directory: directory.appending("log"), arguments: ["--appendfsync", "no"])
         defer { _ = rewind.terminate() }
-        let redis = try ReferenceRedis()
+        let redis = try RedisReference.withDebug()
         try body(ServerPair(rewind: try RESPClient(port: rewind.port), redis: try RESPClient(port: redis.port)))
     }
 
