@@ -42,6 +42,9 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     @exclusivity(unchecked) var queuedServerCommands: [(position: Int, arguments: [[UInt8]])] = []
     /// While set, replies are collected here instead of sent (server commands run by EXEC).
     @exclusivity(unchecked) var capturedReplies: [RESPValue]?
+    /// While a server command runs inside EXEC: the commands it wrote, which join the
+    /// transaction's record instead of being logged on their own.
+    @exclusivity(unchecked) var capturedPropagation: [LoggedCommand]?
     /// With reply recording: the engine commands queued since MULTI, to pair EXEC's replies with
     /// the logged commands of the transaction.
     @exclusivity(unchecked) var queuedForReplyHashes: [[[UInt8]]] = []

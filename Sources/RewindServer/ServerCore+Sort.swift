@@ -117,7 +117,8 @@ extension ServerCore {
     }
 
     /// Replaces `key` by a list of `values` (or deletes it when `values` is empty), logged as one
-    /// transaction; replies with the number of values stored once the entries are acknowledged.
+    /// transaction (inside EXEC, as part of EXEC's); replies with the number of values stored once
+    /// the entries are acknowledged.
     private func store(_ values: [[UInt8]], at key: [UInt8], _ connection: ConnectionHandler, now: Int64) {
         var session = ClientSession(databaseIndex: 0)
         if connection.session.databaseIndex != 0 {
@@ -129,6 +130,12 @@ extension ServerCore {
         if !values.isEmpty {
             propagated += keyspace.execute([Array("RPUSH".utf8), key] + values, session: &session, nowMilliseconds: now)
                 .propagated.flatMap(\.commands)
+        }
+        if connection.capturedPropagation != nil {
+            // Inside EXEC: the writes join the transaction's record, logged when EXEC finishes.
+            connection.capturedPropagation! += propagated
+            connection.send(.integer(Int64(values.count)), after: 0)
+            return
         }
         var sequence: UInt64 = 0
         if !propagated.isEmpty {

@@ -197,14 +197,17 @@ final class ServerCore: @unchecked Sendable {
             let first = queued[index].position + serverReplyIndexes.count
             connection.session = current
             connection.capturedReplies = []
+            connection.capturedPropagation = []
             let arguments = queued[index].arguments
             if let command = ServerCommand(name: arguments[0]) {
                 runServerCommand(command, arguments, connection: connection, now: now)
             }
             let replies = connection.capturedReplies ?? []
+            let propagated = connection.capturedPropagation ?? []
             connection.capturedReplies = nil
+            connection.capturedPropagation = nil
             for offset in replies.indices { serverReplyIndexes.insert(first + offset) }
-            return replies
+            return (replies, propagated)
         }
         connection.session = session
         var engineReply = result.reply

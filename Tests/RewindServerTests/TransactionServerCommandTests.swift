@@ -56,4 +56,27 @@ struct TransactionServerCommandTests {
         #expect(Array(commands[start..<min(commands.count, start + 4)]) == transaction)
         #expect(!commands.contains(["SET", "a", "1"]) && !commands.contains(["INCR", "b"]), "aborted transactions logged nothing")
     }
+
+    @Test("SORT ... STORE queued in MULTI writes inside EXEC's transaction record, in its place")
+    func sortStoreInsideTransaction() throws {
+        let directory = try TemporaryDirectory(prefix: "rewind-multi-sort")
+        let server = try ServerProcess(directory: directory.appending("log"))
+        let redis = try RedisReference()
+        let sequence = [["SET", "dst", "old"], ["MULTI"], ["RPUSH", "src", "3", "1", "2"], ["SORT", "src", "STORE", "dst"], ["RPUSH", "dst", "9"],
+                        ["EXEC"], ["LRANGE", "dst", "0", "-1"]]
+        let expected = String(decoding: try RESPClient(port: redis.port).exchange(sequence), as: UTF8.self)
+        let actual = String(decoding: try RESPClient(port: server.port).exchange(sequence), as: UTF8.self)
+        #expect(actual == expected)
+        #expect(server.terminate() == 0)
+        var logged: [String] = []
+        _ = try LogReader(directory: directory.appending("log")).forEachEntry(recovery: .absolute) { entry in
+            switch entry.kind {
+            case .transactionBegin: logged.append("BEGIN")
+            case .transactionEnd: logged.append("END")
+            case .command: logged.append(entry.arguments.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " "))
+            default: break
+            }
+        }
+        #expect(logged == ["SET dst old", "BEGIN", "RPUSH src 3 1 2", "DEL dst", "RPUSH dst 1 2 3", "RPUSH dst 9", "END"], "\(logged)")
+    }
 }

@@ -11,7 +11,8 @@ extension Keyspace {
     /// does not know) passes, for each of them in queue order, how many engine commands were
     /// queued before it (`callerCommandPositions`, non-decreasing); at EXEC each runs in its place
     /// through `runCallerCommand(index, session)`, which gets the session as it is at that point
-    /// (the database a queued SELECT chose) and returns the replies it produced (normally one).
+    /// (the database a queued SELECT chose) and returns the replies it produced (normally one) and
+    /// the commands it wrote (a SORT ... STORE), which join the transaction's entries in place.
     ///
     /// Everything else is EXEC's: EXECABORT when a command failed to queue, a null array when a
     /// WATCHed key changed (the caller's commands then do not run), the WATCHes dropped, and the
@@ -19,7 +20,7 @@ extension Keyspace {
     /// array of every reply in queue order.
     public func executeTransaction(
         session: inout ClientSession, nowMilliseconds: Int64, callerCommandPositions: [Int],
-        runCallerCommand: (_ index: Int, _ session: ClientSession) -> [RESPValue]
+        runCallerCommand: (_ index: Int, _ session: ClientSession) -> (replies: [RESPValue], propagated: [LoggedCommand])
     ) -> CommandResult {
         let queued = session.queuedCommands
         // EXEC of an empty queue does every check and state change of EXEC and runs nothing.
@@ -32,7 +33,9 @@ extension Keyspace {
         var nextCaller = 0
         for index in 0...queued.count {
             while nextCaller < callerCommandPositions.count && callerCommandPositions[nextCaller] <= index {
-                replies += runCallerCommand(nextCaller, session)
+                let ran = runCallerCommand(nextCaller, session)
+                replies += ran.replies
+                propagated += ran.propagated
                 nextCaller += 1
             }
             guard index < queued.count else { break }
