@@ -118,15 +118,18 @@ extension SortedSet {
             nodeIndexByMember[ByteKey(member)] = nodeIndex
         }
 
-        /// Removes a present member (Redis `zslDelete` + `zslDeleteNode`).
-        mutating func remove(_ member: [UInt8], score: Double) {
+        /// Removes a present member (Redis `zslDelete` + `zslDeleteNode`). With `keepsIndexEntry`
+        /// the member's dictionary entry stays, for an insert that follows at once (a score
+        /// change): a Dictionary delete and insert cost more than the skiplist moves themselves.
+        mutating func remove(_ member: [UInt8], score: Double, keepsIndexEntry: Bool = false) {
             withUnsafeTemporaryAllocation(of: Int.self, capacity: SkipList.levelMax) { update in
                 update.initialize(repeating: 0)
-                remove(member, score: score, update: update)
+                remove(member, score: score, update: update, keepsIndexEntry: keepsIndexEntry)
             }
         }
 
-        private mutating func remove(_ member: [UInt8], score: Double, update: UnsafeMutableBufferPointer<Int>) {
+        private mutating func remove(_ member: [UInt8], score: Double, update: UnsafeMutableBufferPointer<Int>,
+                                     keepsIndexEntry: Bool) {
             var current = 0
             for levelIndex in stride(from: level - 1, through: 0, by: -1) {
                 while true {
@@ -154,7 +157,7 @@ extension SortedSet {
             if next >= 0 { nodes[next].backward = nodes[target].backward } else { tail = nodes[target].backward }
             while level > 1 && nodes[0].levels[level - 1].forward < 0 { level -= 1 }
             count -= 1
-            nodeIndexByMember[ByteKey(member)] = nil
+            if !keepsIndexEntry { nodeIndexByMember[ByteKey(member)] = nil }
             nodes[target] = Node(member: [], score: 0, levels: [])
             freeNodeIndexes.append(target)
             if count == 0 {
@@ -180,7 +183,8 @@ extension SortedSet {
                 nodes[nodeIndex].score = newScore
                 return
             }
-            remove(member, score: current)
+            // The insert overwrites the entry the remove kept with the new node's index.
+            remove(member, score: current, keepsIndexEntry: true)
             insert(member, score: newScore)
         }
 
