@@ -151,6 +151,35 @@ struct CompactorTests {
         #expect(try RedisProcess.digestOfLoading(aofFile: aof, in: directory.path) == report.digest)
     }
 
+    @Test("The engine's rebuild commands equal the snapshot route's, command for command, for small and large chunks")
+    func rebuildCommandsMatchSnapshotRoute() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("app.rwlog")
+        try writeWorkloadLog(at: log, commandCount: 5000, seed: 17)
+        let (keyspace, _) = try replayed(log)
+        for (elements, bytes) in [(1024, 1 << 20), (3, 40), (1, 1)] {
+            let options = CompactionOptions(chunkElementCountMax: elements, chunkByteCountMax: bytes)
+            var expected: [[String]] = []
+            var expectedKeys = 0
+            Compactor.forEachKey(of: keyspace) { db, stored in
+                expectedKeys += 1
+                for arguments in Compactor.rebuildCommands(stored, options: options) {
+                    expected.append(["\(db)"] + arguments.map { String(decoding: $0, as: UTF8.self) })
+                }
+            }
+            var actual: [[String]] = []
+            let keys = keyspace.forEachRebuildCommand(chunkElementCountMax: elements, chunkByteCountMax: bytes) { db, arguments in
+                actual.append(["\(db)"] + arguments.map { String(decoding: $0, as: UTF8.self) })
+            }
+            #expect(keys == expectedKeys)
+            #expect(actual.count == expected.count, "chunks of \(elements) elements, \(bytes) bytes")
+            #expect(actual == expected, "chunks of \(elements) elements, \(bytes) bytes")
+            // Every kind of rebuild command is exercised.
+            for name in ["SET", "RPUSH", "SADD", "HSET", "ZADD"] { #expect(expected.contains { $0[1] == name }, "\(name)") }
+            #expect(expected.contains { $0[1] == "SET" && $0.count == 6 && $0[4] == "PXAT" }, "SET ... PXAT")
+        }
+    }
+
     @Test("The base reads the state in one pass over the engine's snapshot, the same keys, values and expiry as its read commands give")
     func snapshotRouteMatchesReadCommands() throws {
         let directory = try TemporaryDirectory()

@@ -289,11 +289,9 @@ public enum Compactor {
         var keyCount = 0
         let options = CompactionOptions()
         do {
-            try forEachKey(of: keyspace) { db, stored in
-                keyCount += 1
-                for arguments in rebuildCommands(stored, options: options) {
-                    try builder.append(LogEntry(timestampMilliseconds: timestampMilliseconds, db: UInt32(db), kind: .command, arguments: arguments))
-                }
+            keyCount = try keyspace.forEachRebuildCommand(chunkElementCountMax: options.chunkElementCountMax,
+                                                          chunkByteCountMax: options.chunkByteCountMax) { db, arguments in
+                try builder.append(LogEntry(timestampMilliseconds: timestampMilliseconds, db: UInt32(db), kind: .command, arguments: arguments))
             }
         } catch {
             result.done.wait()
@@ -308,18 +306,17 @@ public enum Compactor {
     /// returns the number of keys.
     private static func writeBase(of keyspace: Keyspace, to builder: BaseSegmentBuilder, timestampMilliseconds: Int64,
                                   digest: String, options: CompactionOptions) throws -> Int {
-        var keyCount = 0
-        try forEachKey(of: keyspace) { db, stored in
-            keyCount += 1
-            for arguments in rebuildCommands(stored, options: options) {
-                try builder.append(LogEntry(timestampMilliseconds: timestampMilliseconds, db: UInt32(db), kind: .command, arguments: arguments))
-            }
+        let keyCount = try keyspace.forEachRebuildCommand(chunkElementCountMax: options.chunkElementCountMax,
+                                                          chunkByteCountMax: options.chunkByteCountMax) { db, arguments in
+            try builder.append(LogEntry(timestampMilliseconds: timestampMilliseconds, db: UInt32(db), kind: .command, arguments: arguments))
         }
         try builder.append(LogEntry(timestampMilliseconds: timestampMilliseconds, kind: .checkpoint, arguments: [hexBytes(digest)]))
         return keyCount
     }
 
-    /// Every key of every database with its value and expiry, in the engine's order.
+    /// Every key of every database with its value and expiry, in the engine's order, through a
+    /// snapshot: the reference `Keyspace.forEachRebuildCommand` (which the bases use) is tested
+    /// against, with ``rebuildCommands(_:options:)``.
     static func forEachKey(of keyspace: Keyspace, _ body: (Int, StoredKey) throws -> Void) rethrows {
         let snapshot = keyspace.snapshot(inSlotOrder: true)
         for (db, entries) in snapshot.databases.enumerated() {
