@@ -49,7 +49,7 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
-        .target(name: "RewindReplay", dependencies: ["RewindLog", "RewindRESP", "RewindEngine", "RewindSpawn"]),
+        .target(name: "RewindReplay", dependencies: ["RewindLog", "RewindRESP", "RewindEngine", "RewindSpawn", "CFormat"]),
         .target(
             name: "RewindServer",
             dependencies: [

@@ -19,7 +19,9 @@ extension ServerCore {
                 reply(connection, .ok)
                 return
             }
-            let delay = TimeAmount.microseconds(Int64(max(0, seconds) * 1_000_000))
+            // A client's number: NaN, infinity or 1e300 must not trap the conversion to Int64.
+            let clamped = seconds.isNaN ? 0 : Swift.min(Swift.max(seconds, 0), 1e9)
+            let delay = TimeAmount.microseconds(Int64(clamped * 1_000_000))
             eventLoop.scheduleTask(in: delay) { connection.push(.ok, after: 0) }
         case "log":
             logger.notice("DEBUG LOG: \(arguments.dropFirst(2).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " "))")

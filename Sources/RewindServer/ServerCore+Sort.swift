@@ -91,7 +91,9 @@ extension ServerCore {
         // LIMIT, clamped as Redis clamps it.
         let count = items.count
         var start = max(0, request.limitOffset)
-        var end = request.limitCount < 0 ? count - 1 : start + request.limitCount - 1
+        // A client's offset and count may be near Int.max: saturate instead of trapping.
+        var end = request.limitCount < 0 ? count - 1 : start.addingReportingOverflow(request.limitCount - 1).overflow
+            ? Int.max : start + (request.limitCount - 1)
         if start >= count {
             start = count - 1
             end = count - 2

@@ -22,6 +22,8 @@ extension RedisReference {
 struct ServerPair {
     let rewind: RESPClient
     let redis: RESPClient
+    /// The port of the `rewind serve` under test, for connections of a test's own.
+    let rewindPort: Int
 
     /// Sends `arguments` to both servers and returns both replies.
     func both(_ arguments: [String]) throws -> (rewind: RESPValue, redis: RESPValue) {
@@ -44,7 +46,7 @@ struct RedisSuiteCompatibilityTests {
         let rewind = try ServerProcess(directory: directory.appending("log"), arguments: ["--appendfsync", "no"])
         defer { _ = rewind.terminate() }
         let redis = try RedisReference.withDebug()
-        try body(ServerPair(rewind: try RESPClient(port: rewind.port), redis: try RESPClient(port: redis.port)))
+        try body(ServerPair(rewind: try RESPClient(port: rewind.port), redis: try RESPClient(port: redis.port), rewindPort: rewind.port))
     }
 
     @Test("OBJECT ENCODING follows Redis 7.0's names and the CONFIG thresholds (ziplist names are aliases)")
@@ -105,6 +107,23 @@ struct RedisSuiteCompatibilityTests {
             _ = try pair.both(["HELLO", "3"])
             // RESP3 attributes have no RESPValue case; the rest must match exactly.
             for type in types where type != "push" { try pair.expectSame(["DEBUG", "PROTOCOL", type]) }
+        }
+    }
+
+    @Test("Numbers at the edges: SORT LIMIT near Int.max as redis-server, DEBUG SLEEP of nan/inf/1e300 never traps")
+    func numbersAtTheEdges() throws {
+        try withServers { pair in
+            _ = try pair.both(["RPUSH", "l", "3", "1", "2"])
+            let max = String(Int.max)
+            for limit in [["1", max], [max, max], ["0", max], [String(Int.min), max], ["-1", String(Int.min)]] {
+                try pair.expectSame(["SORT", "l", "LIMIT"] + limit)
+            }
+            // Redis would stall on these; the server delays only the caller's reply, so these go
+            // on a connection of their own, and the server must keep answering everyone else.
+            let sleeper = try RESPClient(port: pair.rewindPort)
+            for seconds in ["nan", "inf", "-inf", "1e300", "-5"] { try sleeper.send(["DEBUG", "SLEEP", seconds]) }
+            #expect(try pair.rewind.command(["PING"]) == .simpleString("PONG"))
+            #expect(try pair.rewind.command(["LLEN", "l"]) == .integer(3))
         }
     }
 

@@ -17,19 +17,9 @@ struct DecodedEntry: Sendable {
     var segmentIndex: Int
     /// Byte offset of the record holding the entry.
     var byteOffset: Int
+}
 
-    init(sequence: UInt64, timestampMilliseconds: Int64, db: Int, kind: LogEntry.Kind, arguments: [[UInt8]], replyHash: UInt64?,
-         segmentIndex: Int, byteOffset: Int) {
-        self.sequence = sequence
-        self.timestampMilliseconds = timestampMilliseconds
-        self.db = db
-        self.kind = kind
-        self.arguments = arguments
-        self.replyHash = replyHash
-        self.segmentIndex = segmentIndex
-        self.byteOffset = byteOffset
-    }
-
+extension DecodedEntry {
     init(_ view: EntryView, record: LogReader.RecordInfo) {
         sequence = view.sequence
         timestampMilliseconds = view.timestampMilliseconds

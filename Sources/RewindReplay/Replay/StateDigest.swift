@@ -1,6 +1,7 @@
 // The dataset digest of Redis 7.0's DEBUG DIGEST (redis src/debug.c, computeDatasetDigest),
 // computed from what the engine's read commands return. Checked against redis-server in tests.
 
+import CFormat
 import Foundation
 import RewindEngine
 
@@ -92,14 +93,13 @@ public enum StateDigest {
         String(decoding: formatG17Bytes(value), as: UTF8.self)
     }
 
-    /// `%.17g` as bytes, through `snprintf` (Foundation's `String(format:)` is far slower, and a
-    /// compaction formats every sorted-set score).
+    /// `%.17g` as bytes, through the same C shim as the engine's replies (Foundation's
+    /// `String(format:)` and `withVaList` are far slower, and a digest formats every score).
     static func formatG17Bytes(_ value: Double) -> [UInt8] {
         if value.isInfinite { return Array((value > 0 ? "inf" : "-inf").utf8) }
-        var buffer = [CChar](repeating: 0, count: 40)
-        let length = buffer.withUnsafeMutableBufferPointer { pointer in
-            withVaList([value]) { vsnprintf(pointer.baseAddress, pointer.count, "%.17g", $0) }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+            let length = Int(rewind_format_double_17g(value, buffer.baseAddress, 64))
+            return UnsafeRawBufferPointer(start: buffer.baseAddress, count: max(0, min(length, 63))).map { $0 }
         }
-        return buffer.prefix(max(0, min(Int(length), 39))).map { UInt8(bitPattern: $0) }
     }
 }
