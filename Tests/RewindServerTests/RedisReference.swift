@@ -8,8 +8,7 @@ import Glibc
 /// A redis-server 7.0 of the test's own, on a free loopback port: the oracle the server's replies
 /// are compared with, byte for byte.
 final class RedisReference {
-    static let executablePath = "/usr/bin/redis-server"
-    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: executablePath) }
+    static var isAvailable: Bool { RedisServerLauncher.isAvailable }
 
     let port: Int
     let process: Subprocess
@@ -19,26 +18,9 @@ final class RedisReference {
     /// Starts redis-server with `arguments` added (`--enable-debug-command yes`, ...).
     init(arguments: [String] = []) throws {
         directory = try TemporaryDirectory(prefix: "rewind-reference-redis")
-        var lastError: Error = TestFailure("redis-server did not start")
-        for _ in 0..<5 {
-            let port = ServerProcess.freePort()
-            let process = try Subprocess(Self.executablePath, [
-                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--daemonize", "no", "--logfile", "/dev/null", "--dir", directory.path,
-            ] + arguments)
-            for _ in 0..<500 where process.isRunning {
-                if let client = try? RESPClient(port: port), (try? client.command(["PING"])) != nil {
-                    self.port = port
-                    self.process = process
-                    return
-                }
-                usleep(10_000)
-            }
-            process.send(SIGKILL)
-            process.wait(timeout: 10)
-            lastError = TestFailure("redis-server did not accept connections on port \(port)")
-        }
-        throw lastError
+        (process, port) = try RedisServerLauncher.start(
+            arguments: ["--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", "/dev/null", "--dir", directory.path] + arguments,
+            attempts: 5, port: ServerProcess.freePort)
     }
 
     deinit {

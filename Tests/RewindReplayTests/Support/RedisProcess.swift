@@ -10,43 +10,19 @@ final class RedisProcess {
 
     /// Whether redis-server and redis-cli are installed; the redis-backed tests need them.
     static var isAvailable: Bool {
-        FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server") && FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-cli")
+        RedisServerLauncher.isAvailable && FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-cli")
     }
 
     /// Starts redis-server in `directory` with `--save '' --enable-debug-command yes` and `arguments`.
     init(directory: String, arguments: [String] = []) throws {
         self.directory = directory
-        var lastError: Error?
-        for _ in 0..<20 {
-            let port = Self.freePort()
-            let process: Subprocess
-            do {
-                process = try Subprocess("/usr/bin/redis-server", [
-                    "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
-                    "--enable-debug-command", "yes", "--logfile", directory + "/redis.log",
-                ] + arguments)
-            } catch {
-                lastError = error
-                continue
-            }
-            for _ in 0..<200 where process.isRunning {
-                // Its own process id: another test's server on the same port must not pass for it.
-                let info = (try? Self.cli(port: port, ["INFO", "server"])) ?? ""
-                // And PONG, not LOADING: INFO answers while an AOF is still being loaded.
-                if info.split(whereSeparator: \.isNewline).contains(where: { $0 == "process_id:\(process.pid)" }),
-                   (try? Self.cli(port: port, ["PING"])) == "PONG" {
-                    self.port = port
-                    self.process = process
-                    return
-                }
-                usleep(25_000)
-            }
-            process.send(SIGKILL)
-            process.wait(timeout: 10)
+        (process, port) = try RedisServerLauncher.start(
+            arguments: ["--dir", directory, "--save", "", "--enable-debug-command", "yes", "--logfile", directory + "/redis.log"] + arguments,
+            attempts: 20, port: Self.freePort
+        ) { port in
             let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
-            lastError = RedisError(message: "redis-server did not start on port \(port): \(log.suffix(800))")
+            return "redis-server did not start on port \(port): \(log.suffix(800))"
         }
-        throw lastError ?? RedisError(message: "redis-server did not start")
     }
 
     struct RedisError: Error, CustomStringConvertible {
@@ -89,13 +65,7 @@ final class RedisProcess {
 
     deinit { if process.isRunning { stop() } }
 
-    /// redis-cli's output (error included; a connection failure is text, as redis-cli prints it),
-    /// without the last newline. A redis-cli still waiting after a minute is killed and fails the call.
-    static func cli(port: Int, _ arguments: [String]) throws -> String {
-        var text = try Subprocess.run("/usr/bin/redis-cli", ["-p", String(port)] + arguments, timeout: 60).outputText
-        if text.hasSuffix("\n") { text.removeLast() }
-        return text
-    }
+    static func cli(port: Int, _ arguments: [String]) throws -> String { try RedisServerLauncher.cli(port: port, arguments) }
 
     /// A port the kernel says is free now, in the range the brief sets aside (19379 and up).
     static func freePort() -> Int {
