@@ -65,20 +65,6 @@ extension Rewind {
 
         public init() {}
 
-        /// Redis's memory values: a number with an optional b, k, kb, m, mb, g or gb suffix.
-        static func byteCount(_ text: String) -> Int? {
-            let lowered = text.lowercased()
-            let units: [(String, Int)] = [("gb", 1 << 30), ("g", 1_000_000_000), ("mb", 1 << 20), ("m", 1_000_000),
-                                          ("kb", 1024), ("k", 1000), ("b", 1)]
-            for (suffix, factor) in units where lowered.hasSuffix(suffix) {
-                guard let number = Int(lowered.dropLast(suffix.count)), number >= 0 else { return nil }
-                let (product, overflow) = number.multipliedReportingOverflow(by: factor)
-                return overflow ? nil : product
-            }
-            guard let number = Int(lowered), number >= 0 else { return nil }
-            return number
-        }
-
         public func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("Choose a --port from 0 to 65535.") }
             guard databases >= 1 else { throw ValidationError("Choose at least 1 for --databases.") }
@@ -88,7 +74,7 @@ extension Rewind {
             guard (0...Int(Int32.max)).contains(autoCompactPercentage) else {
                 throw ValidationError("Choose --auto-compact-percentage from 0 (never) to 2147483647.")
             }
-            guard Self.byteCount(autoCompactMinSize) != nil else {
+            guard ServerConfiguration.memoryByteCount(autoCompactMinSize) != nil else {
                 throw ValidationError("Pass --auto-compact-min-size as bytes, optionally with a unit (k, kb, m, mb, g, gb), such as 64mb.")
             }
         }
@@ -109,7 +95,7 @@ extension Rewind {
             configuration.recordsReplies = recordReplies
             configuration.checkpointEntryCount = checkpointEvery
             configuration.autoCompactPercentage = autoCompactPercentage
-            configuration.autoCompactMinByteCount = Self.byteCount(autoCompactMinSize) ?? configuration.autoCompactMinByteCount
+            configuration.autoCompactMinByteCount = ServerConfiguration.memoryByteCount(autoCompactMinSize) ?? configuration.autoCompactMinByteCount
             // Crash tests: kill the process at this step of an online compaction (see `rewind compact`).
             configuration.compactionCrashStep = ProcessInfo.processInfo.environment[Compact.crashVariable]
             var logger = Logger(label: "rewind.serve")

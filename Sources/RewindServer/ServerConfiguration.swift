@@ -79,3 +79,22 @@ public struct ServerLimits: Sendable, Hashable {
                    lineByteCountMax: lineByteCountMax)
     }
 }
+
+extension ServerConfiguration {
+    /// A memory size as Redis's configuration takes it (`memtoull`): a number with an optional
+    /// b, k, kb, m, mb, g or gb suffix in any case; nil when malformed, negative or past Int.max.
+    /// Used by CONFIG SET and by `rewind serve`'s size flags.
+    public static func memoryByteCount(_ text: String) -> Int? {
+        let lowered = text.lowercased()
+        let units: [(String, Int)] = [("gb", 1 << 30), ("g", 1_000_000_000), ("mb", 1 << 20), ("m", 1_000_000),
+                                      ("kb", 1024), ("k", 1000), ("b", 1)]
+        for (suffix, factor) in units where lowered.hasSuffix(suffix) {
+            guard let number = Int(lowered.dropLast(suffix.count)), number >= 0 else { return nil }
+            let (product, overflow) = number.multipliedReportingOverflow(by: factor)
+            return overflow ? nil : product
+        }
+        guard let number = Int(lowered), number >= 0 else { return nil }
+        return number
+    }
+}
+

@@ -135,9 +135,9 @@ extension ServerCore {
             }
             return nil
         case "auto-aof-rewrite-min-size":
-            return Self.parseMemory(value) == nil ? "argument must be a memory value" : nil
+            return ServerConfiguration.memoryByteCount(value) == nil ? "argument must be a memory value" : nil
         case "proto-max-bulk-len", "client-query-buffer-limit", "maxmemory":
-            return Self.parseMemory(value) == nil ? "argument couldn't be parsed into an integer" : nil
+            return ServerConfiguration.memoryByteCount(value) == nil ? "argument couldn't be parsed into an integer" : nil
         case "maxclients", "hz", "databases", "port", "timeout", "tcp-keepalive", "slowlog-log-slower-than",
              "slowlog-max-len", "list-max-listpack-size", "list-max-ziplist-size", "lua-time-limit":
             return Int(value) == nil ? "argument couldn't be parsed into an integer" : nil
@@ -156,32 +156,20 @@ extension ServerCore {
             config.set(name, configuration.outputBufferLimits.configText)
         case "requirepass": configuration.requirePassword = value.isEmpty ? nil : value
         case "maxclients": configuration.limits.clientCountMax = Int(value) ?? configuration.limits.clientCountMax
-        case "proto-max-bulk-len": configuration.limits.bulkByteCountMax = Self.parseMemory(value) ?? configuration.limits.bulkByteCountMax
+        case "proto-max-bulk-len": configuration.limits.bulkByteCountMax = ServerConfiguration.memoryByteCount(value) ?? configuration.limits.bulkByteCountMax
         case "client-query-buffer-limit":
-            configuration.limits.queryBufferByteCountMax = Self.parseMemory(value) ?? configuration.limits.queryBufferByteCountMax
+            configuration.limits.queryBufferByteCountMax = ServerConfiguration.memoryByteCount(value) ?? configuration.limits.queryBufferByteCountMax
         case "hz": configuration.hz = max(1, min(500, Int(value) ?? configuration.hz))
         case "auto-aof-rewrite-percentage":
             configuration.autoCompactPercentage = Int(value) ?? configuration.autoCompactPercentage
         case "auto-aof-rewrite-min-size":
-            let bytes = Self.parseMemory(value) ?? configuration.autoCompactMinByteCount
+            let bytes = ServerConfiguration.memoryByteCount(value) ?? configuration.autoCompactMinByteCount
             configuration.autoCompactMinByteCount = bytes
             config.set(name, String(bytes))  // CONFIG GET answers in bytes, as Redis does
         default: break
         }
     }
 
-    /// Redis's `memtoull`: a number with an optional k, kb, m, mb, g or gb suffix.
-    static func parseMemory(_ text: String) -> Int? {
-        let lowered = text.lowercased()
-        let units: [(String, Int)] = [("gb", 1 << 30), ("g", 1_000_000_000), ("mb", 1 << 20), ("m", 1_000_000),
-                                      ("kb", 1024), ("k", 1000), ("b", 1)]
-        for (suffix, factor) in units where lowered.hasSuffix(suffix) {
-            guard let number = Int(lowered.dropLast(suffix.count)), number >= 0 else { return nil }
-            return number.multipliedReportingOverflow(by: factor).overflow ? nil : number * factor
-        }
-        guard let number = Int(lowered), number >= 0 else { return nil }
-        return number
-    }
 }
 
 /// Redis's `stringmatchlen`: `*`, `?`, `[...]` (with `^` and ranges) and `\` escapes.
