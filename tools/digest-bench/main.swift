@@ -9,8 +9,9 @@
 // other benchmarks build it) is replayed in this process, then exported as a Redis AOF into a
 // directory of this run's own, which redis-server loads. Each side then computes its digest
 // `--rounds` times; the lines give every round and the best, and the ratio of the bests. Redis's
-// time is measured around `redis-cli DEBUG DIGEST` (a process start and a loopback round trip
-// included, a few milliseconds), Rewind's around the call. The digests must be equal.
+// wall time is measured around `redis-cli DEBUG DIGEST` (a process start and a loopback round trip
+// included, a few milliseconds), Rewind's around the call; CPU time from /proc for redis-server
+// (10 ms ticks) and the thread's clock for Rewind. The digests must be equal.
 import Foundation
 import RewindBenchSupport
 import RewindEngine
@@ -39,27 +40,48 @@ let redis = try ReferenceRedis(directory: redisDirectory, arguments: ["--appendo
 _ = redis.waitForLog("DB loaded from append only file: ")
 redis.waitUntilServing()
 
-func timed<Result>(_ body: () throws -> Result) rethrows -> (Result, Double) {
-    let start = Bench.now()
-    let result = try body()
-    return (result, Bench.seconds(since: start))
+/// CPU seconds (user + system) a process has used, from /proc/PID/stat (clock ticks).
+func processCPUSeconds(_ pid: Int) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return 0 }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    // After the command name: state is field 3, utime field 14, stime field 15.
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
+/// CPU seconds this thread has used.
+func threadCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+let redisPid = Int(try redis.info("server", "process_id") ?? "") ?? 0
 var redisTimes: [Double] = [], rewindTimes: [Double] = []
+var redisCPU: [Double] = [], rewindCPU: [Double] = []
 var redisDigest = "", rewindDigest = ""
-// Alternated, so a change in the machine's load falls on both sides alike.
+// Alternated, so a change in the machine's load falls on both sides alike. CPU time is given
+// beside wall time: other builds share this machine's two cores, and CPU time does not count
+// the time a process waits for a core.
 for _ in 0..<rounds {
-    let (theirs, theirSeconds) = try timed { try redis.cli(["DEBUG", "DIGEST"]).trimmingCharacters(in: .whitespacesAndNewlines) }
-    let (ours, ourSeconds) = timed { keyspace.datasetDigest().hexString }
-    redisDigest = theirs
-    rewindDigest = ours
-    redisTimes.append(theirSeconds)
-    rewindTimes.append(ourSeconds)
+    var cpu = processCPUSeconds(redisPid)
+    var start = Bench.now()
+    redisDigest = try redis.cli(["DEBUG", "DIGEST"]).trimmingCharacters(in: .whitespacesAndNewlines)
+    redisTimes.append(Bench.seconds(since: start))
+    redisCPU.append(processCPUSeconds(redisPid) - cpu)
+    cpu = threadCPUSeconds()
+    start = Bench.now()
+    rewindDigest = keyspace.datasetDigest().hexString
+    rewindTimes.append(Bench.seconds(since: start))
+    rewindCPU.append(threadCPUSeconds() - cpu)
 }
 redis.stop()
 
 func list(_ times: [Double]) -> String { times.map { String(format: "%.3f", $0) }.joined(separator: " ") }
-Bench.line("redis-server DEBUG DIGEST: \(list(redisTimes)) s; digest \(redisDigest)")
-Bench.line("Keyspace.datasetDigest():  \(list(rewindTimes)) s; digest \(rewindDigest) (\(rewindDigest == redisDigest ? "equal" : "DIFFERENT"))")
-Bench.line(String(format: "best: %.3f s vs %.3f s = %.2fx redis-server's", rewindTimes.min()!, redisTimes.min()!, rewindTimes.min()! / redisTimes.min()!))
+Bench.line("redis-server DEBUG DIGEST: wall \(list(redisTimes)) s; CPU \(list(redisCPU)) s; digest \(redisDigest)")
+Bench.line("Keyspace.datasetDigest():  wall \(list(rewindTimes)) s; CPU \(list(rewindCPU)) s; digest \(rewindDigest) (\(rewindDigest == redisDigest ? "equal" : "DIFFERENT"))")
+Bench.line(String(format: "best wall: %.3f s vs %.3f s = %.2fx redis-server's; best CPU: %.3f s vs %.3f s = %.2fx",
+                  rewindTimes.min()!, redisTimes.min()!, rewindTimes.min()! / redisTimes.min()!,
+                  rewindCPU.min()!, redisCPU.min()!, rewindCPU.min()! / max(redisCPU.min()!, 0.001)))
 if rewindDigest != redisDigest { exit(1) }
