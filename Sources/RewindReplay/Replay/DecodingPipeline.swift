@@ -3,6 +3,7 @@
 // the other applies).
 
 import Foundation
+import RewindEngine
 import RewindLog
 
 /// One log entry with its arguments copied out of the record buffer, ready to apply.
@@ -89,6 +90,18 @@ struct PackedBatch: @unchecked Sendable {
             sequence: view.sequence, timestampMilliseconds: view.timestampMilliseconds, db: Int(view.db), kind: view.kind,
             replyHash: view.replyHash, segmentIndex: record.segmentIndex, byteOffset: record.byteOffset,
             firstArgument: firstArgument, argumentCount: argumentEnds.count - firstArgument, sharedFirstArgument: shared))
+    }
+
+    /// Calls `body` with entry `index`'s arguments as a ``PackedCommand`` over this batch's bytes.
+    func withPackedCommand<Result>(_ index: Int, _ body: (PackedCommand) -> Result) -> Result {
+        let entry = entries[index]
+        return bytes.withUnsafeBytes { buffer in
+            argumentEnds.withUnsafeBufferPointer { ends in
+                let firstStart = entry.firstArgument == 0 ? 0 : ends[entry.firstArgument - 1]
+                let own = UnsafeBufferPointer(rebasing: ends[entry.firstArgument..<(entry.firstArgument + entry.argumentCount)])
+                return body(PackedCommand(sharedName: entry.sharedFirstArgument, bytes: buffer, ends: own, firstStart: firstStart))
+            }
+        }
     }
 
     /// Entry `index` with its arguments copied out of the batch.
@@ -183,7 +196,11 @@ enum DecodingPipeline {
     ///
     /// - Returns: The reader's summary when it read to the end; nil when `apply` stopped it.
     /// - Throws: What the reader threw (damage the recovery mode refuses, file errors).
+    ///
+    /// `applyPacked`, when given, is offered each entry first, still packed in its batch; it
+    /// returns nil to have the entry decoded and passed to `apply` instead.
     static func run(reader: LogReader, from: UInt64, recovery: RecoveryMode,
+                    applyPacked: ((PackedBatch, Int) -> Bool?)? = nil,
                     apply: (DecodedEntry) -> Bool) throws -> LogReader.Summary? {
         let queue = BatchQueue(capacity: batchCountMax)
         struct Cancelled: Error {}
@@ -210,9 +227,12 @@ enum DecodingPipeline {
         thread.stackSize = 8 << 20
         thread.start()
         while let batch = queue.pop() {
-            for index in batch.entries.indices where !apply(batch.decoded(index)) {
-                _ = queue.cancelAndWait()
-                return nil
+            for index in batch.entries.indices {
+                let goesOn = applyPacked?(batch, index) ?? apply(batch.decoded(index))
+                if !goesOn {
+                    _ = queue.cancelAndWait()
+                    return nil
+                }
             }
         }
         return try queue.waitForOutcome().get()

@@ -203,7 +203,12 @@ public struct Replayer {
         }
         var readSummary: LogReader.Summary?
         if options.decodesConcurrently {
-            readSummary = try DecodingPipeline.run(reader: reader, from: from, recovery: options.recovery) { entry in
+            let packed: ((PackedBatch, Int) -> Bool?)? = state.run.appliesPacked ? { batch, index in
+                guard let goesOn = state.run.acceptPacked(batch, index) else { return nil }
+                if goesOn { report(batch.entries[index].sequence) }
+                return goesOn
+            } : nil
+            readSummary = try DecodingPipeline.run(reader: reader, from: from, recovery: options.recovery, applyPacked: packed) { entry in
                 guard state.run.accept(entry) else { return false }
                 report(entry.sequence)
                 return true
@@ -322,6 +327,41 @@ struct ReplayRun {
                 readCountAtCheckpoint = summary.readEntryCount
                 checkpoints.capture(keyspace, sequence: entry.sequence, timestampMilliseconds: entry.timestampMilliseconds)
             }
+        }
+        return true
+    }
+
+    /// Whether plain commands may be applied straight from their batch (``acceptPacked(_:_:)``):
+    /// only when nothing looks at each command (filters, exclusions, an observer, reply or
+    /// checkpoint checks).
+    var appliesPacked: Bool {
+        !needsInspection && observer == nil && !options.checksReplyHashes && !options.checksCheckpoints
+    }
+
+    /// ``accept(_:)`` for a plain command outside a transaction, applied from its packed batch
+    /// without copying its arguments; nil for any other entry (the caller then decodes it).
+    mutating func acceptPacked(_ batch: PackedBatch, _ index: Int) -> Bool? {
+        let entry = batch.entries[index]
+        guard entry.kind == .command, pendingTransaction == nil else { return nil }
+        if let until = options.untilSequence, entry.sequence > until { return false }
+        if let untilTime = options.untilTimestampMilliseconds, entry.timestampMilliseconds > untilTime { return false }
+        summary.readEntryCount += 1
+        summary.lastSequence = entry.sequence
+        summary.lastTimestampMilliseconds = entry.timestampMilliseconds
+        let keyspace = keyspace
+        let reply = batch.withPackedCommand(index) { keyspace.applyPacked($0, db: entry.db, nowMilliseconds: entry.timestampMilliseconds) }
+        summary.appliedCommandCount += 1
+        if case .error(let message) = reply {
+            summary.failureCount += 1
+            if summary.failures.count < ReplaySummary.failureCountMax {
+                let decoded = batch.decoded(index)
+                summary.failures.append(ReplayFailure(place: place(decoded), commandText: Self.text(decoded.arguments),
+                                                      error: message.trimmingCharacters(in: .whitespaces)))
+            }
+        }
+        if let checkpoints, summary.readEntryCount - readCountAtCheckpoint >= checkpoints.intervalEntryCount {
+            readCountAtCheckpoint = summary.readEntryCount
+            checkpoints.capture(keyspace, sequence: entry.sequence, timestampMilliseconds: entry.timestampMilliseconds)
         }
         return true
     }
