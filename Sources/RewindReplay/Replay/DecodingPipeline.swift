@@ -199,7 +199,7 @@ enum DecodingPipeline {
     ///
     /// `applyPacked`, when given, is offered each entry first, still packed in its batch; it
     /// returns nil to have the entry decoded and passed to `apply` instead.
-    static func run(reader: LogReader, from: UInt64, recovery: RecoveryMode,
+    static func run(reader: LogReader, from: UInt64, recovery: RecoveryMode, reporter: DamageReporter? = nil,
                     applyPacked: ((PackedBatch, Int) -> Bool?)? = nil,
                     apply: (DecodedEntry) -> Bool) throws -> LogReader.Summary? {
         let queue = BatchQueue(capacity: batchCountMax)
@@ -208,7 +208,7 @@ enum DecodingPipeline {
             var batch = PackedBatch(capacity: batchEntryCount)
             var record: LogReader.RecordInfo?
             do {
-                let summary = try reader.forEachEntry(from: from, recovery: recovery, onRecord: { record = $0 }) { view in
+                let summary = try reader.forEachEntry(from: from, recovery: recovery, reporter: reporter, onRecord: { record = $0 }) { view in
                     guard let record else { return }
                     batch.append(view, record: record)
                     if batch.entries.count == batchEntryCount {
