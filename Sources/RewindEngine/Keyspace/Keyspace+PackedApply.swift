@@ -14,12 +14,17 @@ public struct PackedCommand {
     public let bytes: UnsafeRawBufferPointer
     public let ends: UnsafeBufferPointer<Int>
     public let firstStart: Int
+    /// The command, resolved ahead by ``Keyspace/commandID(forName:)`` (on the reading thread);
+    /// nil to have it looked up here.
+    public let commandID: Int32?
 
-    public init(sharedName: [UInt8]?, bytes: UnsafeRawBufferPointer, ends: UnsafeBufferPointer<Int>, firstStart: Int) {
+    public init(sharedName: [UInt8]?, bytes: UnsafeRawBufferPointer, ends: UnsafeBufferPointer<Int>, firstStart: Int,
+                commandID: Int32? = nil) {
         self.sharedName = sharedName
         self.bytes = bytes
         self.ends = ends
         self.firstStart = firstStart
+        self.commandID = commandID
     }
 
     /// How many arguments, the name included.
@@ -83,9 +88,25 @@ extension Keyspace {
         return apply(LoggedCommand(db: db, arguments: command.arrays()), nowMilliseconds: nowMilliseconds)
     }
 
+    /// Starts loading the index bucket where a lookup of `key` in `db` begins, so that the cache
+    /// miss of a later command on that key overlaps the commands applied meanwhile. Replay calls
+    /// it for the entry a few places ahead.
+    public func prefetch(keyBytes key: UnsafeRawBufferPointer, db: Int) {
+        guard db >= 0, db < databases.count else { return }
+        databases[db].entries.prefetch(keyBytes: key)
+    }
+
+    /// The engine's identifier for the command called `name` (any ASCII case), -1 for none: what
+    /// ``PackedCommand/commandID`` takes, so a reading thread can resolve names ahead.
+    public static func commandID(forName name: UnsafeRawBufferPointer) -> Int32 {
+        CommandTable.index(forNameBytes: name).map { Int32($0) } ?? -1
+    }
+
     private func fastApply(_ command: PackedCommand, db: Int) -> RESPValue? {
         let index: Int?
-        if let name = command.sharedName {
+        if let id = command.commandID {
+            index = id >= 0 && Int(id) < CommandTable.all.count ? Int(id) : nil
+        } else if let name = command.sharedName {
             index = CommandTable.index(forName: name)
         } else {
             index = CommandTable.index(forNameBytes: command.argument(0))

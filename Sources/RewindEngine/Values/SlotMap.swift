@@ -1,5 +1,7 @@
 // An insertion-stable hash map whose iteration order never depends on a hash seed.
 
+import CFutex
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -92,6 +94,16 @@ struct SlotMap<Value> {
                     }
                 }
             }
+    }
+
+    /// Starts loading the index bucket where a lookup of `key` begins, so that a lookup a little
+    /// later finds it in the cache (replay looks a few entries ahead). No effect on a small map.
+    func prefetch(keyBytes key: UnsafeRawBufferPointer) {
+        guard buckets.count >= 4096 else { return }
+        let hash = ByteStringHash.hash(key)
+        buckets.withUnsafeBufferPointer { buckets in
+            rewind_prefetch(buckets.baseAddress! + (Int(hash) & (buckets.count - 1)))
+        }
     }
 
     @inline(__always)
