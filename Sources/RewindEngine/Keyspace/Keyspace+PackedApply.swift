@@ -158,6 +158,10 @@ extension Keyspace {
         } else {
             set = SetValue()
             _ = databases[db].entries.insertNew(keyBytes: key, value: .set(set))
+            if command.count > 3 {
+                let memberCount = command.count - 2
+                set.members.reserveCapacity(adding: memberCount, keyByteCount: command.ends[command.count - 1] - command.ends[1])
+            }
         }
         var added: Int64 = 0
         for index in 2..<command.count {
@@ -181,6 +185,11 @@ extension Keyspace {
         } else {
             hash = HashValue()
             _ = databases[db].entries.insertNew(keyBytes: key, value: .hash(hash))
+            if command.count > 4 {
+                var fieldBytes = 0
+                for index in stride(from: 2, to: command.count, by: 2) { fieldBytes += command.argument(index).count }
+                hash.fields.reserveCapacity(adding: (command.count - 2) / 2, keyByteCount: fieldBytes)
+            }
         }
         var created: Int64 = 0
         for index in stride(from: 2, to: command.count, by: 2) {

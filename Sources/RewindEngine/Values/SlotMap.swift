@@ -164,6 +164,13 @@ struct SlotMap<Value> {
         return (insertNew(key: key, value: value), true)
     }
 
+    /// Makes room for `count` more entries whose keys total `keyByteCount` bytes, so that filling
+    /// a new map from one command (a replayed SADD or HSET with many members) allocates once.
+    mutating func reserveCapacity(adding count: Int, keyByteCount: Int) {
+        entries.reserveCapacity(entries.count + count)
+        arena.reserveCapacity(arena.count + keyByteCount)
+    }
+
     /// Inserts a key known to be absent.
     mutating func insertNew(key: [UInt8], value: Value) -> Int {
         key.withUnsafeBytes { insertNew(keyBytes: $0, value: value) }
