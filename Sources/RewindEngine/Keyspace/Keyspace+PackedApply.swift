@@ -93,7 +93,7 @@ extension Keyspace {
     /// it for the entry a few places ahead.
     public func prefetch(keyBytes key: UnsafeRawBufferPointer, db: Int) {
         guard db >= 0, db < databases.count else { return }
-        databases[db].entries.prefetch(keyBytes: key)
+        databases[db].entries.prefetchInPlace(keyBytes: key)
     }
 
     /// The engine's identifier for the command called `name` (any ASCII case), -1 for none: what
@@ -138,7 +138,7 @@ extension Keyspace {
             value = .bytes(Array(valueBytes))
         }
         let database = databases[db]
-        if let slot = database.entries.slotIndex(ofBytes: key) {
+        if let slot = database.entries.findSlot(ofBytes: key) {
             database.entries.setValue(value, at: slot)
             if !database.expires.isEmpty { database.expires.removeValue(forKeyBytes: key) }
         } else {
@@ -152,7 +152,7 @@ extension Keyspace {
     private func packedSadd(_ command: PackedCommand, db: Int) -> RESPValue? {
         let key = command.argument(1)
         let set: SetValue
-        if let slot = databases[db].entries.slotIndex(ofBytes: key) {
+        if let slot = databases[db].entries.findSlot(ofBytes: key) {
             guard case .set(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
             set = existing
         } else {
@@ -166,7 +166,7 @@ extension Keyspace {
         var added: Int64 = 0
         for index in 2..<command.count {
             let member = command.argument(index)
-            if set.members.slotIndex(ofBytes: member) == nil {
+            if set.members.findSlot(ofBytes: member) == nil {
                 _ = set.members.insertNew(keyBytes: member, value: ())
                 added += 1
             }
@@ -179,7 +179,7 @@ extension Keyspace {
     private func packedHset(_ command: PackedCommand, db: Int, isHmset: Bool) -> RESPValue? {
         let key = command.argument(1)
         let hash: HashValue
-        if let slot = databases[db].entries.slotIndex(ofBytes: key) {
+        if let slot = databases[db].entries.findSlot(ofBytes: key) {
             guard case .hash(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
             hash = existing
         } else {
@@ -195,7 +195,7 @@ extension Keyspace {
         for index in stride(from: 2, to: command.count, by: 2) {
             let field = command.argument(index)
             let value = Array(command.argument(index + 1))
-            if let slot = hash.fields.slotIndex(ofBytes: field) {
+            if let slot = hash.fields.findSlot(ofBytes: field) {
                 hash.fields.setValue(value, at: slot)
             } else {
                 _ = hash.fields.insertNew(keyBytes: field, value: value)
@@ -210,7 +210,7 @@ extension Keyspace {
     private func packedPush(_ command: PackedCommand, db: Int, atHead: Bool) -> RESPValue? {
         let key = command.argument(1)
         let list: ListValue
-        if let slot = databases[db].entries.slotIndex(ofBytes: key) {
+        if let slot = databases[db].entries.findSlot(ofBytes: key) {
             guard case .list(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
             list = existing
         } else {
@@ -228,10 +228,10 @@ extension Keyspace {
     private func packedIncr(_ command: PackedCommand, db: Int) -> RESPValue? {
         let key = command.argument(1)
         let database = databases[db]
-        let slot = database.entries.slotIndex(ofBytes: key)
+        let slot = database.entries.findSlot(ofBytes: key)
         var current: Int64 = 0
         if let slot {
-            switch database.entries.value(at: slot) {
+            switch database.entries.valueInPlace(at: slot) {
             case .integer(let value)?: current = value
             case .bytes(let bytes)?:
                 guard let value = parseInt64(bytes) else { return nil }
@@ -255,14 +255,14 @@ extension Keyspace {
         let key = command.argument(1)
         let suffix = command.argument(2)
         let database = databases[db]
-        guard let slot = database.entries.slotIndex(ofBytes: key) else {
+        guard let slot = database.entries.findSlot(ofBytes: key) else {
             let value = StoredValue.string(Array(suffix))
             _ = database.entries.insertNew(keyBytes: key, value: value)
             signalModifiedIfWatched(db: db, key)
             return .integer(Int64(suffix.count))
         }
         var combined: [UInt8]
-        switch database.entries.value(at: slot) {
+        switch database.entries.valueInPlace(at: slot) {
         case .integer(let value)?: combined = formatInt64(value)
         case .bytes(let bytes)?: combined = bytes
         default: return nil
@@ -280,7 +280,7 @@ extension Keyspace {
         var deleted: Int64 = 0
         for index in 1..<command.count {
             let key = command.argument(index)
-            guard let slot = database.entries.slotIndex(ofBytes: key) else { continue }
+            guard let slot = database.entries.findSlot(ofBytes: key) else { continue }
             database.entries.remove(at: slot)
             if !database.expires.isEmpty { database.expires.removeValue(forKeyBytes: key) }
             signalModifiedIfWatched(db: db, key)
@@ -295,8 +295,8 @@ extension Keyspace {
         let key = command.argument(1)
         guard let when = parseInt64(command.argument(2)) else { return nil }
         let database = databases[db]
-        guard database.entries.slotIndex(ofBytes: key) != nil else { return .integer(0) }
-        if let slot = database.expires.slotIndex(ofBytes: key) {
+        guard database.entries.findSlot(ofBytes: key) != nil else { return .integer(0) }
+        if let slot = database.expires.findSlot(ofBytes: key) {
             database.expires.setValue(when, at: slot)
         } else {
             _ = database.expires.insertNew(keyBytes: key, value: when)
@@ -316,7 +316,7 @@ extension Keyspace {
         }
         let key = command.argument(1)
         let sortedSet: SortedSetValue
-        if let slot = databases[db].entries.slotIndex(ofBytes: key) {
+        if let slot = databases[db].entries.findSlot(ofBytes: key) {
             guard case .sortedSet(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
             sortedSet = existing
         } else {

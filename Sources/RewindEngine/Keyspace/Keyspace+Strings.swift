@@ -111,7 +111,7 @@ extension Keyspace {
         // probed the key twice); lazy expiry first, as `exists` does.
         let db = context.db
         expireIfNeeded(key, &context, db: db)
-        let slot = databases[db].entries.slotIndex(of: key)
+        let slot = databases[db].entries.findSlot(of: key)
         let found = slot != nil
         if (options.condition == .ifAbsent && found) || (options.condition == .ifPresent && !found) {
             return options.returnsOldValue ? oldValueReply : abortReply

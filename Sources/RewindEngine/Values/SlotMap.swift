@@ -96,6 +96,32 @@ struct SlotMap<Value> {
             }
     }
 
+    // MARK: - Reading in place
+    //
+    // Called on a class's stored property (`database.entries`, a set's `members`), a non-mutating
+    // method first copies the whole map: four array references retained and released, about 100
+    // instructions a lookup (callgrind: the most frequent copy in replay). A mutating method
+    // borrows the property in place instead, and changes nothing here (no write, so no
+    // copy-on-write either). The hot paths call these.
+
+    @inline(__always)
+    mutating func findSlot(of key: [UInt8]) -> Int? { slotIndex(of: key) }
+
+    @inline(__always)
+    mutating func findSlot(ofBytes key: UnsafeRawBufferPointer) -> Int? { slotIndex(ofBytes: key) }
+
+    @inline(__always)
+    mutating func valueInPlace(at slotIndex: Int) -> Value? { value(at: slotIndex) }
+
+    @inline(__always)
+    mutating func valueInPlace(forKey key: [UInt8]) -> Value? {
+        guard let index = slotIndex(of: key) else { return nil }
+        return value(at: index)
+    }
+
+    @inline(__always)
+    mutating func prefetchInPlace(keyBytes key: UnsafeRawBufferPointer) { prefetch(keyBytes: key) }
+
     /// Starts loading the index bucket where a lookup of `key` begins, so that a lookup a little
     /// later finds it in the cache (replay looks a few entries ahead). No effect on a small map.
     func prefetch(keyBytes key: UnsafeRawBufferPointer) {
