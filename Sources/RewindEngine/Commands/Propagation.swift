@@ -58,8 +58,10 @@ public struct CommandResult: Sendable {
 /// how Redis's `call()` orders `also_propagate` and the command itself.
 struct CommandContext {
     let arguments: [[UInt8]]
+    /// The command's table row, set by the dispatcher.
+    var spec: CommandSpec?
     /// The command's lower-case table name, for error texts such as "invalid expire time in 'set'".
-    var commandName = ""
+    var commandName: String { spec?.name ?? "" }
     var session: ClientSession
     let nowMilliseconds: Int64
     /// Commands already emitted during this call (lazy-expiry DELs, SPOP's SREM batches).
@@ -90,7 +92,10 @@ struct CommandContext {
     /// The entries of this call: the also-propagated ones, then the command if it changed anything.
     func finishedPropagation() -> [LoggedCommand] {
         guard dirty > 0, !preventPropagation else { return propagated }
-        return propagated + [LoggedCommand(db: db, arguments: rewrittenArguments ?? arguments)]
+        let command = LoggedCommand(db: db, arguments: rewrittenArguments ?? arguments)
+        // The usual case, one array: `propagated + [command]` made two and freed one.
+        if propagated.isEmpty { return [command] }
+        return propagated + [command]
     }
 }
 
