@@ -119,8 +119,9 @@ final class ProgressNotifier: @unchecked Sendable {
         generation.deallocate()
     }
 
-    /// Publishes the writer's progress and wakes every waiter. Called by one thread at a time
-    /// (the flusher, or `close` after it stopped), with the writer's lock held.
+    /// Publishes the writer's progress, wakes every waiter and calls the progress handler, if
+    /// one is set. Called by one thread at a time (the flusher, or `close` after it stopped),
+    /// with the writer's lock held.
     func publish(written: UInt64, durable: UInt64, failure: LogError?) {
         if let failure {
             failureLock.withLock { if self.failure == nil { self.failure = failure } }
@@ -130,6 +131,22 @@ final class ProgressNotifier: @unchecked Sendable {
         if durable > rewind_atomic_load_u64(words + 1) { rewind_atomic_store_u64(words + 1, durable) }
         _ = rewind_atomic_increment_u32(generation)
         rewind_futex_wake_all(generation)
+        if let handler = failureLock.withLock({ handler }) { handler(snapshot) }
+    }
+
+    /// The progress published last.
+    var snapshot: LogWriter.Progress {
+        let failed = rewind_atomic_load_u64(words + 2) != 0
+        return LogWriter.Progress(
+            writtenSequence: rewind_atomic_load_u64(words), durableSequence: rewind_atomic_load_u64(words + 1),
+            failure: failed ? (failureLock.withLock { failure } ?? LogError(.writerClosed, path: "", "the writer failed")) : nil)
+    }
+
+    /// Called after each publish; guarded by `failureLock`.
+    private var handler: (@Sendable (LogWriter.Progress) -> Void)?
+
+    func setHandler(_ handler: (@Sendable (LogWriter.Progress) -> Void)?) {
+        failureLock.withLock { self.handler = handler }
     }
 
     /// Returns once `sequence` is written (or durable); throws the writer's failure if it stops first.
