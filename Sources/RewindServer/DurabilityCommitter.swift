@@ -114,8 +114,7 @@ final class DurabilityCommitter: @unchecked Sendable {
         }
     }
 
-    /// On the flusher's thread, with the writer's lock held: posts the progress to the event
-    /// loop when it waits for it.
+    /// On the flusher's thread: posts the progress to the event loop when it waits for it.
     private func progressed(_ progress: LogWriter.Progress) {
         let reached = durable ? progress.durableSequence : progress.writtenSequence
         pthread_mutex_lock(&mutex)

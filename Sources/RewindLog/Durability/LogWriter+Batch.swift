@@ -100,10 +100,11 @@ extension LogWriter {
         var start = 0
         for unit in batch.units {
             var estimate = 0
-            for entry in batch.entries[start..<unit.end] {
-                if let problem = EntryCodec.validate(entry) { throw LogError(.entryTooLarge, path: directory, problem) }
-                estimate += 24 + entry.arguments.count * 10
-                for argument in entry.arguments { estimate += argument.count }
+            // Indexing rather than iterating: an iterator copies (retains and releases) each element.
+            for index in start..<unit.end {
+                if let problem = EntryCodec.validate(batch.entries[index]) { throw LogError(.entryTooLarge, path: directory, problem) }
+                estimate += 24 + batch.entries[index].arguments.count * 10
+                for argument in batch.entries[index].arguments.indices { estimate += batch.entries[index].arguments[argument].count }
             }
             guard estimate <= LogLimits.recordUncompressedByteCountMax - 4096 else {
                 throw LogError(.entryTooLarge, path: directory, "\(estimate) bytes do not fit in one record")
@@ -170,9 +171,9 @@ extension LogWriter {
     /// Calls `handler` on the flusher's thread each time it publishes progress (after every
     /// record written, every sync, and once when the writer fails or closes).
     ///
-    /// The handler runs with the writer's lock held: it must be short and must not call back into
-    /// the writer (post the progress to the thread that needs it and return). Set it before the
-    /// first append; a later call replaces it, nil removes it.
+    /// The handler runs on the flusher's thread, without the writer's lock, before the flusher
+    /// takes its next batch: keep it short (post the progress to the thread that needs it and
+    /// return). Set it before the first append; a later call replaces it, nil removes it.
     public func setProgressHandler(_ handler: (@Sendable (Progress) -> Void)?) {
         progress.setHandler(handler)
     }

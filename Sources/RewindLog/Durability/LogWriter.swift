@@ -295,7 +295,7 @@ public final class LogWriter: @unchecked Sendable {
         if transaction {
             encodePending(LogEntry(timestampMilliseconds: first.timestampMilliseconds, db: first.db, kind: .transactionBegin, arguments: []))
         }
-        for entry in entries { encodePending(entry) }
+        for index in entries.indices { encodePending(entries[index]) }
         if transaction {
             encodePending(LogEntry(timestampMilliseconds: first.timestampMilliseconds, db: first.db, kind: .transactionEnd, arguments: []))
         }
@@ -368,6 +368,8 @@ public final class LogWriter: @unchecked Sendable {
         try segmentFile.sync()
         let written = lock.withLock { writtenSequence }
         progress.publish(written: written, durable: written, failure: nil)
+        progress.hasUnreportedProgress = false
+        progress.reportToHandler()
     }
 
     // MARK: - The flusher thread
@@ -376,6 +378,14 @@ public final class LogWriter: @unchecked Sendable {
         let intervalNanoseconds = UInt64(max(options.flushIntervalMilliseconds, 0)) * 1_000_000
         lock.lock()
         while failure == nil {
+            if progress.hasUnreportedProgress {
+                // The handler runs without the lock: appenders never wait behind it.
+                progress.hasUnreportedProgress = false
+                lock.unlock()
+                progress.reportToHandler()
+                lock.lock()
+                continue
+            }
             if rotationRequest != nil || installRequest != nil {
                 carryOutCompactionRequests()
                 continue
@@ -454,7 +464,10 @@ public final class LogWriter: @unchecked Sendable {
             }
         }
         lock.broadcastProgress()
+        let reports = progress.hasUnreportedProgress
+        progress.hasUnreportedProgress = false
         lock.unlock()
+        if reports { progress.reportToHandler() }
     }
 
     /// Called with the lock held.
