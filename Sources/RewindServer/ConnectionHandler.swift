@@ -164,6 +164,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         finishBatch()
+        core.appendStaged()
         core.requestCommitIfNeeded()
         context.fireChannelReadComplete()
     }

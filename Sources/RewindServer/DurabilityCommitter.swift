@@ -9,14 +9,14 @@ import Darwin
 import NIOCore
 import RewindLog
 
-/// Hands each event-loop iteration's entries to the log writer in one call and reports back, on
+/// Asks the log writer's flusher for each event-loop iteration's entries and reports back, on
 /// the event loop, the sequence number the durability policy has reached.
 ///
-/// The event loop calls ``commit(_:through:)`` once per iteration with the entries it collected
-/// (a ``LogWriter/Batch``) and the last sequence number they take. That one call appends the batch and
-/// asks the writer's flusher to write it now (under `always`, to write and fdatasync it: every
-/// client whose write arrived while the previous fdatasync was in flight shares the next one,
-/// group commit across connections). The flusher calls back after each record it writes or
+/// The event loop appends the entries of each read to the writer in one call (a
+/// ``LogWriter/Batch``), without waking the flusher, and calls ``request(_:)`` once per iteration
+/// with the last sequence number appended. That asks the flusher to write it now (under `always`,
+/// to write and fdatasync it: every client whose write arrived while the previous fdatasync was
+/// in flight shares the next one, group commit across connections). The flusher calls back after each record it writes or
 /// sync it makes; when the event loop waits for that progress, the callback posts it to the
 /// event loop, which releases the held replies (`acknowledged`). So one batch costs two thread
 /// wake-ups: the flusher's, and the event loop's when the bytes are out. No thread here waits.
@@ -61,24 +61,15 @@ final class DurabilityCommitter: @unchecked Sendable {
         writer.setProgressHandler { [unowned self] progress in self.progressed(progress) }
     }
 
-    /// On the event loop: appends `batch` (when it is not empty) and asks for every entry up to
-    /// `sequence` to be acknowledged. Replies waiting for it are released by `acknowledged`, at
-    /// once when the writer already got there.
-    ///
-    /// - Returns: The sequence numbers the batch got; nil when it was empty.
-    /// - Throws: the writer's error when the append fails (the caller stops logging).
-    @discardableResult
-    func commit(_ batch: LogWriter.Batch, through sequence: UInt64) throws -> ClosedRange<UInt64>? {
+    /// On the event loop: asks for every entry up to `sequence` (all appended to the writer) to
+    /// be acknowledged. Replies waiting for it are released by `acknowledged`, at once when the
+    /// writer already got there.
+    func request(_ sequence: UInt64) {
         pthread_mutex_lock(&mutex)
         let alreadyRequested = sequence <= requested
         if !alreadyRequested { requested = sequence }
         pthread_mutex_unlock(&mutex)
-        var range: ClosedRange<UInt64>?
-        if !batch.isEmpty {
-            range = try writer.append(batch, request: durable ? .durable : .written)
-        } else if !alreadyRequested {
-            writer.requestProgress(through: sequence, durable: durable)
-        }
+        if !alreadyRequested { writer.requestProgress(through: sequence, durable: durable) }
         // Progress published before `requested` was raised was not posted by the callback: look
         // at it here. (The callback reads `requested` after publishing, so one of the two sees it.)
         let progress = writer.publishedProgress
@@ -88,12 +79,6 @@ final class DurabilityCommitter: @unchecked Sendable {
         if acknowledgesNow { posted = reached }
         pthread_mutex_unlock(&mutex)
         if acknowledgesNow { acknowledged(reached) }
-        return range
-    }
-
-    /// Asks for every entry up to `sequence` to be acknowledged (the entries are in the writer).
-    func request(_ sequence: UInt64) {
-        try? commit(LogWriter.Batch(), through: sequence)
     }
 
     /// Off the event loop, at shutdown: waits until every entry up to `sequence` meets the policy,

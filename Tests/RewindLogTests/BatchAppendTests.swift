@@ -138,7 +138,10 @@ struct BatchAppendTests {
         writer.requestProgress(through: 100, durable: false)
         var more = LogWriter.Batch()
         more.append(.command(["SET", "d", "1"], at: 2))
-        try writer.append(more)
+        // `.later`: the flusher is not woken; nothing is written until progress is requested.
+        try writer.append(more, request: .later)
+        usleep(50_000)
+        #expect(writer.publishedProgress.writtenSequence == 5)
         writer.requestProgress(through: 6, durable: false)
         #expect(recorder.wait(seconds: 5) { $0.writtenSequence >= 6 })
         #expect(recorder.all.allSatisfy { $0.failure == nil })

@@ -62,6 +62,10 @@ extension LogWriter {
     public enum ProgressRequest: Sendable {
         /// Nothing: the batch is written when it is old or large enough (or on the next sync).
         case none
+        /// Nothing now, and the flusher is not even woken to start the batch's clock: the caller
+        /// asks for progress itself soon (``requestProgress(through:durable:)``), after more
+        /// appends. Saves a thread wake-up per append. (Under `always` it means `none`.)
+        case later
         /// Write everything up to the batch's last entry to the OS now.
         case written
         /// Write and fdatasync everything up to the batch's last entry now.
@@ -143,6 +147,8 @@ extension LogWriter {
             case .none:
                 // As a single append: the first entries of a batch start the flusher's clock.
                 if startedEmpty || pending.count >= options.recordByteCountTarget { lock.signalWork() }
+            case .later:
+                if pending.count >= options.recordByteCountTarget { lock.signalWork() }
             case .written:
                 requestedWritten = max(requestedWritten, last)
                 lock.signalWork()
