@@ -17,14 +17,18 @@ public struct PackedCommand {
     /// The command, resolved ahead by ``Keyspace/commandID(forName:)`` (on the reading thread);
     /// nil to have it looked up here.
     public let commandID: Int32?
+    /// The ``Keyspace/keyHash(_:)`` of argument 1, computed ahead (on the reading thread); nil to
+    /// have it computed here.
+    public let keyHash: UInt32?
 
     public init(sharedName: [UInt8]?, bytes: UnsafeRawBufferPointer, ends: UnsafeBufferPointer<Int>, firstStart: Int,
-                commandID: Int32? = nil) {
+                commandID: Int32? = nil, keyHash: UInt32? = nil) {
         self.sharedName = sharedName
         self.bytes = bytes
         self.ends = ends
         self.firstStart = firstStart
         self.commandID = commandID
+        self.keyHash = keyHash
     }
 
     /// How many arguments, the name included.
@@ -88,12 +92,29 @@ extension Keyspace {
         return apply(LoggedCommand(db: db, arguments: command.arrays()), nowMilliseconds: nowMilliseconds)
     }
 
-    /// Starts loading the index bucket where a lookup of `key` in `db` begins, so that the cache
-    /// miss of a later command on that key overlaps the commands applied meanwhile. Replay calls
-    /// it for the entry a few places ahead.
-    public func prefetch(keyBytes key: UnsafeRawBufferPointer, db: Int) {
+    /// The hash the key tables index `key` by, for ``PackedCommand/keyHash`` and the prefetches
+    /// below: a reading thread computes it once, ahead.
+    public static func keyHash(_ key: UnsafeRawBufferPointer) -> UInt32 { ByteStringHash.hash(key) }
+
+    /// Lookahead, first stage (a command several entries ahead): starts loading the index bucket
+    /// of the key whose ``keyHash(_:)`` is `hash` in `db`.
+    public func prefetchBucket(keyHash hash: UInt32, db: Int) {
         guard db >= 0, db < databases.count else { return }
-        databases[db].entries.prefetchInPlace(keyBytes: key)
+        databases[db].entries.prefetchBucket(hash: hash)
+    }
+
+    /// Lookahead, second stage (a command a few entries ahead, whose bucket the first stage
+    /// loaded): starts loading the key's slot.
+    public func prefetchSlot(keyHash hash: UInt32, db: Int) {
+        guard db >= 0, db < databases.count else { return }
+        databases[db].entries.prefetchSlot(hash: hash)
+    }
+
+    /// Lookahead, third stage (a command two entries ahead, whose slot the second stage loaded):
+    /// starts loading the key's bytes and, for a collection, its box.
+    public func prefetchKeyAndValue(keyHash hash: UInt32, db: Int) {
+        guard db >= 0, db < databases.count else { return }
+        databases[db].entries.prefetchKeyAndValue(hash: hash)
     }
 
     /// The engine's identifier for the command called `name` (any ASCII case), -1 for none: what
@@ -138,7 +159,7 @@ extension Keyspace {
             value = .bytes(Array(valueBytes))
         }
         let database = databases[db]
-        if let slot = database.entries.findSlot(ofBytes: key) {
+        if let slot = database.entries.findSlot(ofBytes: key, hash: command.keyHash) {
             database.entries.setValue(value, at: slot)
             if !database.expires.isEmpty { database.expires.removeValue(forKeyBytes: key) }
         } else {
@@ -152,7 +173,7 @@ extension Keyspace {
     private func packedSadd(_ command: PackedCommand, db: Int) -> RESPValue? {
         let key = command.argument(1)
         let set: SetValue
-        if let slot = databases[db].entries.findSlot(ofBytes: key) {
+        if let slot = databases[db].entries.findSlot(ofBytes: key, hash: command.keyHash) {
             guard case .set(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
             set = existing
         } else {
@@ -179,7 +200,7 @@ extension Keyspace {
     private func packedHset(_ command: PackedCommand, db: Int, isHmset: Bool) -> RESPValue? {
         let key = command.argument(1)
         let hash: HashValue
-        if let slot = databases[db].entries.findSlot(ofBytes: key) {
+        if let slot = databases[db].entries.findSlot(ofBytes: key, hash: command.keyHash) {
             guard case .hash(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
             hash = existing
         } else {
@@ -210,7 +231,7 @@ extension Keyspace {
     private func packedPush(_ command: PackedCommand, db: Int, atHead: Bool) -> RESPValue? {
         let key = command.argument(1)
         let list: ListValue
-        if let slot = databases[db].entries.findSlot(ofBytes: key) {
+        if let slot = databases[db].entries.findSlot(ofBytes: key, hash: command.keyHash) {
             guard case .list(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
             list = existing
         } else {
@@ -228,7 +249,7 @@ extension Keyspace {
     private func packedIncr(_ command: PackedCommand, db: Int) -> RESPValue? {
         let key = command.argument(1)
         let database = databases[db]
-        let slot = database.entries.findSlot(ofBytes: key)
+        let slot = database.entries.findSlot(ofBytes: key, hash: command.keyHash)
         var current: Int64 = 0
         if let slot {
             switch database.entries.valueInPlace(at: slot) {
@@ -255,7 +276,7 @@ extension Keyspace {
         let key = command.argument(1)
         let suffix = command.argument(2)
         let database = databases[db]
-        guard let slot = database.entries.findSlot(ofBytes: key) else {
+        guard let slot = database.entries.findSlot(ofBytes: key, hash: command.keyHash) else {
             let value = StoredValue.string(Array(suffix))
             _ = database.entries.insertNew(keyBytes: key, value: value)
             signalModifiedIfWatched(db: db, key)
@@ -280,7 +301,7 @@ extension Keyspace {
         var deleted: Int64 = 0
         for index in 1..<command.count {
             let key = command.argument(index)
-            guard let slot = database.entries.findSlot(ofBytes: key) else { continue }
+            guard let slot = database.entries.findSlot(ofBytes: key, hash: index == 1 ? command.keyHash : nil) else { continue }
             database.entries.remove(at: slot)
             if !database.expires.isEmpty { database.expires.removeValue(forKeyBytes: key) }
             signalModifiedIfWatched(db: db, key)
@@ -295,7 +316,7 @@ extension Keyspace {
         let key = command.argument(1)
         guard let when = parseInt64(command.argument(2)) else { return nil }
         let database = databases[db]
-        guard database.entries.findSlot(ofBytes: key) != nil else { return .integer(0) }
+        guard database.entries.findSlot(ofBytes: key, hash: command.keyHash) != nil else { return .integer(0) }
         if let slot = database.expires.findSlot(ofBytes: key) {
             database.expires.setValue(when, at: slot)
         } else {
@@ -316,7 +337,7 @@ extension Keyspace {
         }
         let key = command.argument(1)
         let sortedSet: SortedSetValue
-        if let slot = databases[db].entries.findSlot(ofBytes: key) {
+        if let slot = databases[db].entries.findSlot(ofBytes: key, hash: command.keyHash) {
             guard case .sortedSet(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
             sortedSet = existing
         } else {

@@ -70,6 +70,11 @@ struct SlotMap<Value> {
 
     /// The slot of the key whose bytes are `wanted`, or nil.
     func slotIndex(ofBytes wanted: UnsafeRawBufferPointer) -> Int? {
+        slotIndex(ofBytes: wanted, hash: nil)
+    }
+
+    /// ``slotIndex(ofBytes:)`` with the key's ``ByteStringHash`` when the caller has it already.
+    func slotIndex(ofBytes wanted: UnsafeRawBufferPointer, hash knownHash: UInt32?) -> Int? {
         arena.withUnsafeBytes { arenaBytes in
                 entries.withUnsafeBufferPointer { entries in
                     if buckets.isEmpty {
@@ -78,7 +83,7 @@ struct SlotMap<Value> {
                         }
                         return nil
                     }
-                    let hash = ByteStringHash.hash(wanted)
+                    let hash = knownHash ?? ByteStringHash.hash(wanted)
                     return buckets.withUnsafeBufferPointer { buckets in
                         let mask = buckets.count - 1
                         var position = Int(hash) & mask
@@ -120,15 +125,40 @@ struct SlotMap<Value> {
     }
 
     @inline(__always)
-    mutating func prefetchInPlace(keyBytes key: UnsafeRawBufferPointer) { prefetch(keyBytes: key) }
+    mutating func findSlot(ofBytes key: UnsafeRawBufferPointer, hash: UInt32?) -> Int? { slotIndex(ofBytes: key, hash: hash) }
 
-    /// Starts loading the index bucket where a lookup of `key` begins, so that a lookup a little
-    /// later finds it in the cache (replay looks a few entries ahead). No effect on a small map.
-    func prefetch(keyBytes key: UnsafeRawBufferPointer) {
+    /// Starts loading the index bucket of a key whose ``ByteStringHash`` is `hash` (the first
+    /// stage of replay's lookahead). No effect on a small map.
+    @inline(__always)
+    mutating func prefetchBucket(hash: UInt32) {
         guard buckets.count >= 4096 else { return }
-        let hash = ByteStringHash.hash(key)
         buckets.withUnsafeBufferPointer { buckets in
             rewind_prefetch(buckets.baseAddress! + (Int(hash) & (buckets.count - 1)))
+        }
+    }
+
+    /// The second stage: reads the bucket (loaded by ``prefetchBucket(hash:)`` a few entries
+    /// earlier) and starts loading the slot it points at and that slot's key bytes. A hash
+    /// collision only prefetches a wrong line.
+    @inline(__always)
+    mutating func prefetchSlot(hash: UInt32) {
+        guard buckets.count >= 4096 else { return }
+        buckets.withUnsafeBufferPointer { buckets in
+            let mask = buckets.count - 1
+            var position = Int(hash) & mask
+            for _ in 0..<4 {
+                let bucket = buckets[position]
+                if bucket == 0 { return }
+                if UInt32(truncatingIfNeeded: bucket >> 32) == hash {
+                    let index = Int(UInt32(truncatingIfNeeded: bucket)) - 1
+                    entries.withUnsafeBufferPointer { entries in
+                        guard index < entries.count else { return }
+                        rewind_prefetch(entries.baseAddress! + index)
+                    }
+                    return
+                }
+                position = (position + 1) & mask
+            }
         }
     }
 
@@ -404,5 +434,40 @@ struct SlotMap<Value> {
     func scanCursor(nextSlotIndex: Int) -> UInt64 {
         guard nextSlotIndex < entries.count else { return 0 }
         return (UInt64(generation & 0xFFFF)) << Self.generationShift | UInt64(nextSlotIndex)
+    }
+}
+
+extension SlotMap where Value == StoredValue {
+    /// The third stage of replay's lookahead (a command two entries ahead, whose slot the second
+    /// stage loaded): starts loading the key's bytes in the arena, which the lookup compares, and
+    /// the value's box when it is a collection.
+    @inline(__always)
+    mutating func prefetchKeyAndValue(hash: UInt32) {
+        guard buckets.count >= 4096 else { return }
+        let index: Int? = buckets.withUnsafeBufferPointer { buckets in
+            let mask = buckets.count - 1
+            var position = Int(hash) & mask
+            for _ in 0..<4 {
+                let bucket = buckets[position]
+                if bucket == 0 { return nil }
+                if UInt32(truncatingIfNeeded: bucket >> 32) == hash { return Int(UInt32(truncatingIfNeeded: bucket)) - 1 }
+                position = (position + 1) & mask
+            }
+            return nil
+        }
+        guard let index, index < entries.count else { return }
+        let keyOffset = entries.withUnsafeBufferPointer { $0[index].keyOffset }
+        arena.withUnsafeBytes { arena in
+            if keyOffset < arena.count { rewind_prefetch(arena.baseAddress! + keyOffset) }
+        }
+        entries.withUnsafeBufferPointer { entries in
+            switch entries[index].value {
+            case .list(let box)?: rewind_prefetch(Unmanaged.passUnretained(box).toOpaque())
+            case .hash(let box)?: rewind_prefetch(Unmanaged.passUnretained(box).toOpaque())
+            case .set(let box)?: rewind_prefetch(Unmanaged.passUnretained(box).toOpaque())
+            case .sortedSet(let box)?: rewind_prefetch(Unmanaged.passUnretained(box).toOpaque())
+            default: break
+            }
+        }
     }
 }

@@ -353,11 +353,12 @@ struct ReplayRun {
 
     /// ``accept(_:)`` for a plain command outside a transaction, applied from its packed batch
     /// without copying its arguments; nil for any other entry (the caller then decodes it).
-    /// How many entries ahead ``acceptPacked(_:_:)`` prefetches: 6, or the environment's
+    /// How many entries ahead ``acceptPacked(_:_:)`` prefetches a key's index bucket (and half as
+    /// many ahead, the slot the bucket points at): 8, or the environment's
     /// `REWIND_REPLAY_PREFETCH_DISTANCE` (0 turns it off; for measuring, docs/REPLAY.md).
     static let prefetchDistance: Int = {
         guard let text = ProcessInfo.processInfo.environment["REWIND_REPLAY_PREFETCH_DISTANCE"], let value = Int(text),
-              (0...64).contains(value) else { return 6 }
+              (0...64).contains(value) else { return 8 }
         return value
     }()
 
@@ -372,7 +373,12 @@ struct ReplayRun {
             return true
         }
         let distance = Self.prefetchDistance
-        if distance > 0, index + distance < batch.entries.count { batch.prefetchKey(index + distance, in: keyspace) }
+        if distance > 0 {
+            let count = batch.entries.count
+            if index + distance < count { batch.prefetch(index + distance, stage: 1, in: keyspace) }
+            if index + distance / 2 < count { batch.prefetch(index + distance / 2, stage: 2, in: keyspace) }
+            if index + distance / 4 < count { batch.prefetch(index + distance / 4, stage: 3, in: keyspace) }
+        }
         applyPackedCommand(batch, index)
         if let checkpoints, summary.readEntryCount - readCountAtCheckpoint >= checkpoints.intervalEntryCount {
             readCountAtCheckpoint = summary.readEntryCount
