@@ -247,6 +247,48 @@ public final class LogWriter: @unchecked Sendable {
         return range
     }
 
+    /// Appends the entries of `batch`, encoded by the caller, and empties it (keeping its storage).
+    /// Returns the sequence numbers taken.
+    ///
+    /// The batch starts a record of its own: the writer first hands what is pending to its
+    /// background thread, so a caller that fills the next batch meanwhile overlaps its encoding
+    /// with the compression of the previous one. Entries appended afterwards by `append(_:)` may
+    /// join the batch's record. Under `always`, returns once the entries are on disk.
+    @discardableResult
+    public func append(_ batch: inout LogEntryBatch) throws -> ClosedRange<UInt64> {
+        precondition(!batch.hasOpenEntry, "append(batch) with an entry still open")
+        guard batch.entryCount > 0 else { throw LogError(.entryTooLarge, path: directory, "nothing to append") }
+        guard batch.byteCount <= LogLimits.recordUncompressedByteCountMax - 4096, batch.entryCount <= LogLimits.recordEntryCountMax else {
+            throw LogError(.entryTooLarge, path: directory, "a batch of \(batch.entryCount) entries in \(batch.byteCount) bytes does not fit in one record")
+        }
+        let (range, waitsForDurability) = try lock.withLock { () throws -> (ClosedRange<UInt64>, Bool) in
+            while failure == nil && !closing && pendingEntryCount > 0 {
+                requestedWritten = max(requestedWritten, nextSequence - 1)
+                lock.signalWork()
+                lock.wait(.progress)
+            }
+            if let failure { throw failure }
+            guard !closing else { throw LogError(.writerClosed, path: directory, "the writer is closed") }
+            // Nothing is pending: the batch's bytes become the pending record as they are.
+            swap(&pending, &batch.bytes)
+            pendingFirstSequence = nextSequence
+            pendingEntryCount = batch.entryCount
+            pendingBaseTimestamp = batch.baseTimestampMilliseconds
+            pendingStartNanoseconds = FileIO.monotonicNanoseconds()
+            deltaState = batch.state
+            pendingEntryEnds.removeAll(keepingCapacity: true)
+            if collectsSamples { swap(&pendingEntryEnds, &batch.entryEnds) }
+            let range = nextSequence...(nextSequence + UInt64(batch.entryCount) - 1)
+            nextSequence += UInt64(batch.entryCount)
+            if options.durability == .always { requestedDurable = max(requestedDurable, range.upperBound) }
+            lock.signalWork()
+            return (range, options.durability == .always)
+        }
+        batch.removeAll()
+        if waitsForDurability { try progress.wait(for: range.upperBound, durable: true) }
+        return range
+    }
+
     /// Encodes the entries into the pending batch; returns their sequence numbers and whether the
     /// caller must wait for them to be durable.
     private func appendLocked<Entries: Collection<LogEntry>>(

@@ -94,6 +94,18 @@ final class ImportDestination {
         if batch.count >= Self.batchEntryCount { try flushBatch() }
     }
 
+    /// Appends entries encoded by the caller (the RDB import's fast path) after those appended
+    /// before; `batch` comes back empty.
+    func append(encoded batch: inout LogEntryBatch) throws {
+        precondition(transaction == nil, "an encoded batch inside a MULTI block")
+        guard let writer else { return }
+        try flushBatch()
+        let count = batch.entryCount
+        try writer.append(&batch)
+        summary.commandCount += count
+        summary.entryCount += count
+    }
+
     private func flushBatch() throws {
         guard !batch.isEmpty, let writer else { return }
         try writer.append(contentsOf: batch)

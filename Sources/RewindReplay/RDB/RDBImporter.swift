@@ -66,43 +66,67 @@ public enum RDBImporter {
 
     /// Reads the RDB at `path` (a whole file, or the preamble of an AOF) and appends its entries
     /// to `destination`. Returns what the file held besides keys (its end offset, its time).
+    ///
+    /// Keys go straight from the mapped file into the log's entry encoding (`RDBEntryEncoder`);
+    /// the entries are those `RebuildCommands` builds from the values `RDBReader` reads.
     static func appendRDB(path: String, displayName: String, to destination: ImportDestination, options: Options,
                           progress: (Int) -> Void) throws -> RDBFileSummary {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        } catch {
+            throw RDBError(.fileSystem, file: displayName, byteOffset: 0, "cannot read the file: \(error.localizedDescription)")
+        }
+        return try data.withUnsafeBytes { raw in
+            try appendRDB(raw.bindMemory(to: UInt8.self), displayName: displayName, to: destination, options: options, progress: progress)
+        }
+    }
+
+    static func appendRDB(_ bytes: UnsafeBufferPointer<UInt8>, displayName: String, to destination: ImportDestination,
+                          options: Options, progress: (Int) -> Void) throws -> RDBFileSummary {
         let databaseCount = Keyspace.defaultDatabaseCount
+        var encoder = RDBEntryEncoder(
+            destination: destination, chunkElementCountMax: options.chunkElementCountMax, chunkByteCountMax: options.chunkByteCountMax,
+            batchByteCountTarget: options.writerOptions.recordByteCountTarget)
         var timestamp: Int64 = 0
-        var builder = RebuildCommands(chunkElementCountMax: options.chunkElementCountMax, chunkByteCountMax: options.chunkByteCountMax)
         var keysSinceProgress = 0
         var skippedKeys = 0
         var notes: [String] = []
         let readerOptions = RDBReader.Options(skipsStreams: options.skipsStreams)
-        let summary = try RDBReader.read(path: path, displayName: displayName, options: readerOptions) { item in
-            guard item.db < databaseCount else {
-                throw RDBError(.unsupported, file: displayName, byteOffset: item.byteOffset, key: item.key,
-                    "database \(item.db) is beyond the \(databaseCount) databases Rewind replays")
-            }
-            if let expiresAt = item.expiresAtMilliseconds, timestamp > 0, expiresAt < timestamp {
-                skippedKeys += 1
-                if notes.count < 10 { notes.append("@\(item.byteOffset): skipped key \(quoted(item.key)): its TTL had passed when the RDB was written") }
-                return
-            }
-            let added = try builder.append(item) { arguments in
-                try destination.append(LogEntry(timestampMilliseconds: timestamp, db: item.db, arguments: arguments))
-            }
-            if !added {
-                skippedKeys += 1
-                if notes.count < 10 { notes.append("@\(item.byteOffset): skipped empty \(item.value.typeName) \(quoted(item.key)), as Redis skips it") }
-            }
-            keysSinceProgress += 1
-            if keysSinceProgress >= 4096 {
-                keysSinceProgress = 0
-                progress(item.byteOffset)
-            }
-        } onAux: { name, value in
+        let summary = try RDBReader.scan(bytes, fileName: displayName, options: readerOptions, onAux: { name, value in
             // AUX fields come before the keys in every RDB Redis writes, so ctime is known by the first key.
             if name == "ctime", let seconds = Int64(String(decoding: value, as: UTF8.self)), seconds > 0, seconds < Int64.max / 1000 {
                 timestamp = seconds * 1000
             }
+        }) { cursor, record, summary in
+            encoder.timestamp = timestamp
+            let expired = record.expiresAtMilliseconds.map { timestamp > 0 && $0 < timestamp } ?? false
+            if record.db < databaseCount && !expired && RDBEntryEncoder.streams(type: record.type) {
+                if let emptyType = try encoder.encode(&cursor, record) {
+                    skippedKeys += 1
+                    if notes.count < 10 { notes.append("@\(record.byteOffset): skipped empty \(emptyType) \(ByteQuoting.quoted(cursor.keyBytes!.prefix(200))), as Redis skips it") }
+                }
+            } else if let (key, value) = try RDBReader.readKey(&cursor, type: record.type, typeOffset: record.typeOffset,
+                                                                options: readerOptions, summary: &summary) {
+                guard record.db < databaseCount else {
+                    throw RDBError(.unsupported, file: displayName, byteOffset: record.byteOffset, key: key,
+                        "database \(record.db) is beyond the \(databaseCount) databases Rewind replays")
+                }
+                if expired {
+                    skippedKeys += 1
+                    if notes.count < 10 { notes.append("@\(record.byteOffset): skipped key \(quoted(key)): its TTL had passed when the RDB was written") }
+                } else if try !encoder.encode(key: key, value: value, db: record.db, expiresAt: record.expiresAtMilliseconds) {
+                    skippedKeys += 1
+                    if notes.count < 10 { notes.append("@\(record.byteOffset): skipped empty \(value.typeName) \(quoted(key)), as Redis skips it") }
+                }
+            }
+            keysSinceProgress += 1
+            if keysSinceProgress >= 4096 {
+                keysSinceProgress = 0
+                progress(record.byteOffset)
+            }
         }
+        try encoder.flush()
         progress(summary.endByteOffset)
         for skipped in summary.skipped.prefix(20) { notes.append("\(displayName) \(skipped)") }
         if summary.skipped.count > 20 { notes.append("\(displayName): \(summary.skipped.count - 20) more records skipped") }
