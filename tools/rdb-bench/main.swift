@@ -82,17 +82,27 @@ line("redis-server 7.0 RDB load (its 'DB loaded from disk'): " + redisTimes.map 
 let rewindBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rewind").path
 let imported = settings.directory + "/imported.rwlog"
 var rewindTimes: [Double] = []
+var rewindCPUTimes: [Double] = []
 var summaryLine = ""
+/// CPU seconds (user + system) of the children waited for so far.
+func childrenCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
 for _ in 0..<runCount {
     try? FileManager.default.removeItem(atPath: imported)
+    let cpuBefore = childrenCPUSeconds()
     let start = DispatchTime.now().uptimeNanoseconds
     let result = try run(rewindBinary, ["import", "--format", "rdb", rdb, imported])
     rewindTimes.append(seconds(since: start))
+    rewindCPUTimes.append(childrenCPUSeconds() - cpuBefore)
     guard result.status == 0 else { fatalError("rewind import failed: \(result.output)") }
     summaryLine = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 let rewindBest = rewindTimes.min()!
-line("rewind import --format rdb (whole process): " + rewindTimes.map { String(format: "%.3f s", $0) }.joined(separator: ", "))
+line("rewind import --format rdb (whole process): " + rewindTimes.map { String(format: "%.3f s", $0) }.joined(separator: ", ")
+     + "; CPU (user + system, both threads): " + rewindCPUTimes.map { String(format: "%.3f s", $0) }.joined(separator: ", "))
 line("  " + summaryLine)
 
 // The reader alone: parse every key and check the CRC-64, in process.
@@ -121,10 +131,12 @@ for _ in 0..<runCount {
     _ = try RDBImporter.importRDB(from: rdb, to: imported)
     importTimes.append(seconds(since: start))
 }
-line(String(format: "reader + building the entries' arguments (%d), no log: %.3f s; whole import in process: %.3f s",
+line(String(format: "reader + building the entries' arguments as arrays (%d; the path before the direct encoding), no log: %.3f s; whole import in process: %.3f s",
             argumentCount, buildTimes.min()!, importTimes.min()!))
-// What the log writer's zstd level and dictionary cost here (the import uses the defaults: 3, trained).
-for (label, level, trains) in [("zstd level 1", Int32(1), true), ("no dictionary", Int32(3), false)] {
+// What the log writer's zstd level and dictionary cost here (the import uses level 1 without a
+// dictionary; the writer's own defaults are level 3 with a trained dictionary).
+for (label, level, trains) in [("zstd level 3 and a trained dictionary (the writer's defaults)", Int32(3), true),
+                                ("zstd level 3, no dictionary", Int32(3), false), ("zstd level -1, no dictionary", Int32(-1), false)] {
     var times: [Double] = []
     var logBytes = 0
     for _ in 0..<runCount {

@@ -37,6 +37,11 @@ public final class LogWriter: @unchecked Sendable {
         /// Appenders wait while this many bytes are pending, so a slow disk slows them down
         /// rather than filling memory.
         public var pendingByteCountMax: Int
+        /// Decompress each compressed record before writing it and compare it with the entries
+        /// it holds; a mismatch fails the writer (nothing more is written). For bulk writers
+        /// that check a new log before using it (imports): about one decompression per record,
+        /// on the writer's background thread.
+        public var verifiesRecords: Bool
 
         public init(
             durability: DurabilityPolicy = .everysec,
@@ -47,7 +52,8 @@ public final class LogWriter: @unchecked Sendable {
             dictionarySampleEntryCount: Int = 4096,
             recordByteCountTarget: Int = 128 * 1024,
             flushIntervalMilliseconds: Int = 2,
-            pendingByteCountMax: Int = 16 * 1024 * 1024
+            pendingByteCountMax: Int = 16 * 1024 * 1024,
+            verifiesRecords: Bool = false
         ) {
             self.durability = durability
             self.segmentByteCountTarget = segmentByteCountTarget
@@ -58,6 +64,7 @@ public final class LogWriter: @unchecked Sendable {
             self.recordByteCountTarget = recordByteCountTarget
             self.flushIntervalMilliseconds = flushIntervalMilliseconds
             self.pendingByteCountMax = pendingByteCountMax
+            self.verifiesRecords = verifiesRecords
         }
     }
 
@@ -105,6 +112,8 @@ public final class LogWriter: @unchecked Sendable {
     /// Bytes of the files the manifest names, the open segment excepted.
     @exclusivity(unchecked) var sealedByteCount = 0
     @exclusivity(unchecked) private var compressor: ZstdCompressor
+    /// With `verifiesRecords`: decompresses each record written, with the compressor's dictionary.
+    @exclusivity(unchecked) private var verifier: (decompressor: ZstdDecompressor, dictionaryID: UInt32?, buffer: UnsafeMutableRawBufferPointer)?
     @exclusivity(unchecked) private var samples: [UInt8] = []
     @exclusivity(unchecked) private var trainingFinished = false
     @exclusivity(unchecked) private var sampleSizes: [Int] = []
@@ -186,6 +195,11 @@ public final class LogWriter: @unchecked Sendable {
             }.get()
         }
         compressor = ZstdCompressor(level: options.compressionLevel, dictionary: dictionaryBytes)
+        if options.verifiesRecords {
+            let decompressor = ZstdDecompressor()
+            if let dictionaryBytes { decompressor.register(dictionaryID: dictionaryID, bytes: dictionaryBytes) }
+            verifier = (decompressor, dictionaryBytes == nil ? nil : dictionaryID, UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 16))
+        }
         collectsSamples = options.trainsDictionary && manifest.dictionaries.isEmpty
         recountSealedBytes()
         publishedByteCount = sealedByteCount + segmentFile.byteCount
@@ -215,6 +229,7 @@ public final class LogWriter: @unchecked Sendable {
 
     deinit {
         if !closed { try? close() }
+        verifier?.buffer.deallocate()
     }
 
     // MARK: - Appending
@@ -511,6 +526,7 @@ public final class LogWriter: @unchecked Sendable {
         var compressed: [UInt8] = []
         try payload.withUnsafeBytes { try compressor.compress($0, appendingTo: &compressed) }
         let useCompressed = compressed.count < payload.count
+        if useCompressed, verifier != nil { try verify(compressed, against: payload, firstSequence: firstSequence) }
         var header = RecordHeader(
             storedByteCount: UInt32(useCompressed ? compressed.count : payload.count),
             uncompressedByteCount: UInt32(payload.count),
@@ -525,6 +541,27 @@ public final class LogWriter: @unchecked Sendable {
             payload.withUnsafeBytes { header.append(payload: $0, to: &recordBuffer) }
         }
         try segmentFile.append(recordBuffer)
+    }
+
+    /// Checks that `compressed` decompresses to exactly `payload` (`verifiesRecords`).
+    private func verify(_ compressed: [UInt8], against payload: [UInt8], firstSequence: UInt64) throws {
+        guard var state = verifier else { return }
+        if state.buffer.count < payload.count {
+            state.buffer.deallocate()
+            state.buffer = .allocate(byteCount: max(payload.count, state.buffer.count * 2), alignment: 16)
+            verifier = state
+        }
+        let output = UnsafeMutableRawBufferPointer(rebasing: state.buffer[0..<payload.count])
+        let matches: Bool
+        do {
+            try compressed.withUnsafeBytes { try state.decompressor.decompress($0, into: output, dictionaryID: state.dictionaryID) }
+            matches = payload.withUnsafeBytes { memcmp($0.baseAddress!, output.baseAddress!, payload.count) == 0 }
+        } catch {
+            throw LogError(.damaged, path: segmentFile.path, "the record from #\(firstSequence) does not decompress: \(error); nothing more is written")
+        }
+        guard matches else {
+            throw LogError(.damaged, path: segmentFile.path, "the record from #\(firstSequence) decompresses to other bytes than were compressed; nothing more is written")
+        }
     }
 
     // MARK: - Dictionary and rotation
@@ -556,6 +593,10 @@ public final class LogWriter: @unchecked Sendable {
         // every record before stays readable without it.
         try rotate(firstSequence: nextSequence, dictionaryID: id)
         compressor = ZstdCompressor(level: options.compressionLevel, dictionary: dictionary)
+        if let decompressor = verifier?.decompressor {
+            decompressor.register(dictionaryID: id, bytes: dictionary)
+            verifier?.dictionaryID = id
+        }
     }
 
     func rotate(firstSequence: UInt64, dictionaryID: UInt32) throws {

@@ -64,6 +64,9 @@ final class ImportDestination {
     static let batchEntryCount = 256
 
     init(path: String, writerOptions: LogWriter.Options) throws {
+        var writerOptions = writerOptions
+        // `commit` relies on it: each record is checked against its entries as it is written.
+        writerOptions.verifiesRecords = true
         var path = path
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         finalPath = path
@@ -137,12 +140,15 @@ final class ImportDestination {
         try writer?.close()
         writer = nil
         do {
+            // The writer decompressed and compared every record before writing it
+            // (`verifiesRecords`); here every record is read back from the files and its header
+            // and CRC32C checked, with dense sequence numbers (any damage or gap is an error in
+            // `.absolute`), and the entries counted: the files hold exactly what was written.
             let reader = try LogReader(directory: workingPath)
-            // Count here: `Summary.entryCount` is not maintained by every reader version.
             var readBackCount = 0
-            let readBack = try reader.forEachEntry(recovery: .absolute) { _ in readBackCount += 1 }
-            guard readBackCount == summary.entryCount else {
-                throw LogError(.damaged, path: workingPath, "read back \(readBackCount) entries after writing \(summary.entryCount)")
+            let readBack = try reader.forEachRecord(recovery: .absolute) { readBackCount += $0.entryCount }
+            guard readBackCount == summary.entryCount, readBack.lastSequence == UInt64(summary.entryCount) else {
+                throw LogError(.damaged, path: workingPath, "read back \(readBackCount) entries up to #\(readBack.lastSequence) after writing \(summary.entryCount)")
             }
             summary.recordCount = readBack.recordCount
             if FileManager.default.fileExists(atPath: finalPath) { try FileManager.default.removeItem(atPath: finalPath) }
