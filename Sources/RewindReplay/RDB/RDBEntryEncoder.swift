@@ -6,7 +6,7 @@ import RewindLog
 import RewindRESP
 
 /// Reads each key's value from the RDB and encodes the commands that rebuild it into a
-/// `LogEntryBatch`, handing full batches to the import's destination.
+/// `LogEntryBatch`, handing each full batch to `emit` (the import's destination).
 ///
 /// Elements are slices of the mapped file, or of a scratch buffer when the file stores them
 /// LZF-compressed or as integers; each is copied once, into the batch. Values whose entries need
@@ -14,7 +14,8 @@ import RewindRESP
 /// (old encodings' neighbours: streams, modules, keys skipped as expired, databases out of range)
 /// go through `RDBReader.readKey` and `RebuildCommands`'s order instead.
 struct RDBEntryEncoder {
-    let destination: ImportDestination
+    /// Takes a full batch (and leaves it empty).
+    let emit: (inout LogEntryBatch) throws -> Void
     let chunkElementCountMax: Int
     let chunkByteCountMax: Int
     /// A batch goes to the writer once it holds this many bytes: about one record.
@@ -35,18 +36,19 @@ struct RDBEntryEncoder {
     private var chunkByteCount = 0
     private var emitted = false
 
-    init(destination: ImportDestination, chunkElementCountMax: Int, chunkByteCountMax: Int, batchByteCountTarget: Int) {
-        self.destination = destination
+    init(chunkElementCountMax: Int, chunkByteCountMax: Int, batchByteCountTarget: Int,
+         emit: @escaping (inout LogEntryBatch) throws -> Void) {
+        self.emit = emit
         self.chunkElementCountMax = chunkElementCountMax
         self.chunkByteCountMax = chunkByteCountMax
         self.batchByteCountTarget = batchByteCountTarget
         batch = LogEntryBatch(reservingByteCount: batchByteCountTarget + 64 * 1024)
     }
 
-    /// Hands what is encoded to the destination; call once the RDB is read.
+    /// Hands what is encoded to `emit`; call once the RDB is read.
     mutating func flush() throws {
         precondition(!chunkOpen)
-        if !batch.isEmpty { try destination.append(encoded: &batch) }
+        if !batch.isEmpty { try emit(&batch) }
     }
 
     /// Whether `encode` reads this type itself; the others go through `RDBReader.readKey`.
@@ -261,7 +263,7 @@ struct RDBEntryEncoder {
     private mutating func endChunk() throws {
         try batch.endCommand()
         chunkOpen = false
-        if batch.byteCount >= batchByteCountTarget { try destination.append(encoded: &batch) }
+        if batch.byteCount >= batchByteCountTarget { try emit(&batch) }
     }
 
     @inline(__always)
@@ -319,7 +321,7 @@ struct RDBEntryEncoder {
         try batch.appendArgument(UnsafeRawBufferPointer(key))
         try batch.appendArgument(UnsafeRawBufferPointer(elementScratch.decimal(milliseconds)))
         try batch.endCommand()
-        if batch.byteCount >= batchByteCountTarget { try destination.append(encoded: &batch) }
+        if batch.byteCount >= batchByteCountTarget { try emit(&batch) }
     }
 
     /// `RebuildCommands.scoreText`'s bytes, without building an array.

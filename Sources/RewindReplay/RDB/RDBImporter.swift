@@ -95,10 +95,21 @@ public enum RDBImporter {
 
     static func appendRDB(_ bytes: UnsafeBufferPointer<UInt8>, displayName: String, to destination: ImportDestination,
                           options: Options, progress: (Int) -> Void) throws -> RDBFileSummary {
+        let (summary, skippedKeys, notes) = try encodeRDB(bytes, displayName: displayName, options: options, progress: progress) {
+            try destination.append(encoded: &$0)
+        }
+        destination.addSkipped(skippedKeys + summary.skipped.count, notes: notes, rdbKeyCount: summary.keyCount)
+        return summary
+    }
+
+    /// Reads an RDB held in memory and encodes its entries, handing each full batch to `emit`;
+    /// returns what the file held besides keys, the keys skipped and the notes to show.
+    static func encodeRDB(_ bytes: UnsafeBufferPointer<UInt8>, displayName: String, options: Options, progress: (Int) -> Void,
+                          emit: @escaping (inout LogEntryBatch) throws -> Void) throws -> (RDBFileSummary, Int, [String]) {
         let databaseCount = Keyspace.defaultDatabaseCount
         var encoder = RDBEntryEncoder(
-            destination: destination, chunkElementCountMax: options.chunkElementCountMax, chunkByteCountMax: options.chunkByteCountMax,
-            batchByteCountTarget: options.writerOptions.recordByteCountTarget)
+            chunkElementCountMax: options.chunkElementCountMax, chunkByteCountMax: options.chunkByteCountMax,
+            batchByteCountTarget: options.writerOptions.recordByteCountTarget, emit: emit)
         var timestamp: Int64 = 0
         var keysSinceProgress = 0
         var skippedKeys = 0
@@ -148,8 +159,7 @@ public enum RDBImporter {
         if !summary.checksumVerified && summary.version >= 5 {
             notes.append("\(displayName): no CRC-64 to check (written with rdbchecksum no)")
         }
-        destination.addSkipped(skippedKeys + summary.skipped.count, notes: notes, rdbKeyCount: summary.keyCount)
-        return summary
+        return (summary, skippedKeys, notes)
     }
 
     static func quoted(_ key: [UInt8]) -> String { ByteQuoting.quoted(key.prefix(200)) }
