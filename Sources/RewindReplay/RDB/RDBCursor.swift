@@ -296,7 +296,8 @@ enum LZF {
                     let run = control + 1
                     guard index + run <= input.count else { throw Failure(inputIndex: index - 1, message: "a literal run of \(run) bytes runs past the input") }
                     guard written + run <= out.count else { throw Failure(inputIndex: index - 1, message: "output longer than the \(out.count) bytes announced") }
-                    for k in 0..<run { out[written + k] = input[index + k] }
+                    // Both ranges were just checked.
+                    (out.baseAddress! + written).update(from: input.baseAddress! + index, count: run)
                     index += run
                     written += run
                 } else {
@@ -313,12 +314,17 @@ enum LZF {
                     length += 2
                     guard distance <= written else { throw Failure(inputIndex: index - 2, message: "a back reference points before the start of the output") }
                     guard written + length <= out.count else { throw Failure(inputIndex: index - 2, message: "output longer than the \(out.count) bytes announced") }
-                    var from = written - distance
-                    for _ in 0..<length {
-                        out[written] = out[from]
-                        written += 1
-                        from += 1
+                    // Checked above: from >= 0 and written + length <= out.count. A reference may
+                    // overlap what it produces (distance < length: a repeated pattern), so it is
+                    // copied byte by byte, forward; without overlap, at once.
+                    let from = written - distance
+                    let output = out.baseAddress!
+                    if distance >= length {
+                        (output + written).update(from: output + from, count: length)
+                    } else {
+                        for k in 0..<length { output[written + k] = output[from + k] }
                     }
+                    written += length
                 }
             }
         }
