@@ -11,7 +11,9 @@
 // 3. redis-server loads dump.rdb R times in a fresh directory; its time is its own log line
 //    "DB loaded from disk: X seconds". The best run counts.
 // 4. `rewind import --format rdb dump.rdb LOG` runs R times as its own process (wall clock,
-//    including writing, syncing and reading back the log); the best run counts. Then the reader
+//    including writing, syncing and checking the log), each right after a Redis load of step 3
+//    (in turns, so both see the same machine); the best run counts, and the ratio of each turn
+//    is printed too. Then the reader
 //    alone, in process (parse + CRC-64, no log). The imported log's replay digest must equal
 //    Redis's DEBUG DIGEST.
 // 5. With --fuzz M: M truncations and M byte flips of dump.rdb are read (checksum on and off);
@@ -65,22 +67,11 @@ let expectedDigest = try String(contentsOfFile: digestFile, encoding: .utf8).tri
 let rdbBytes = (try FileManager.default.attributesOfItem(atPath: rdb)[.size] as? Int) ?? 0
 line("workload: \(settings.commandCount) commands, \(settings.keyCount) keys per type, seed \(settings.seed); dump.rdb \(String(format: "%.1f", Double(rdbBytes) / 1e6)) MB")
 
-// 3. redis-server loading the RDB.
-var redisTimes: [Double] = []
-for _ in 0..<runCount {
-    let directory = settings.directory + "/redis-rdb"
-    try? FileManager.default.removeItem(atPath: directory)
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    try FileManager.default.copyItem(atPath: rdb, toPath: directory + "/dump.rdb")
-    redisTimes.append(try redis(directory: directory, arguments: [], marker: "DB loaded from disk: "))
-    try? FileManager.default.removeItem(atPath: directory)
-}
-let redisBest = redisTimes.min()!
-line("redis-server 7.0 RDB load (its 'DB loaded from disk'): " + redisTimes.map { String(format: "%.3f s", $0) }.joined(separator: ", "))
-
-// 4. rewind import --format rdb, as a process.
+// 3 and 4. redis-server loading the RDB, then `rewind import --format rdb` as a process, in
+// turns, so that both see the same machine when other work shares it.
 let rewindBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rewind").path
 let imported = settings.directory + "/imported.rwlog"
+var redisTimes: [Double] = []
 var rewindTimes: [Double] = []
 var rewindCPUTimes: [Double] = []
 var summaryLine = ""
@@ -91,6 +82,13 @@ func childrenCPUSeconds() -> Double {
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 for _ in 0..<runCount {
+    let directory = settings.directory + "/redis-rdb"
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: rdb, toPath: directory + "/dump.rdb")
+    redisTimes.append(try redis(directory: directory, arguments: [], marker: "DB loaded from disk: "))
+    try? FileManager.default.removeItem(atPath: directory)
+
     try? FileManager.default.removeItem(atPath: imported)
     let cpuBefore = childrenCPUSeconds()
     let start = DispatchTime.now().uptimeNanoseconds
@@ -100,6 +98,8 @@ for _ in 0..<runCount {
     guard result.status == 0 else { fatalError("rewind import failed: \(result.output)") }
     summaryLine = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
 }
+let redisBest = redisTimes.min()!
+line("redis-server 7.0 RDB load (its 'DB loaded from disk'): " + redisTimes.map { String(format: "%.3f s", $0) }.joined(separator: ", "))
 let rewindBest = rewindTimes.min()!
 line("rewind import --format rdb (whole process): " + rewindTimes.map { String(format: "%.3f s", $0) }.joined(separator: ", ")
      + "; CPU (user + system, both threads): " + rewindCPUTimes.map { String(format: "%.3f s", $0) }.joined(separator: ", "))
@@ -158,6 +158,9 @@ let digest = replayed["digest"] as! String
 line("digest of the imported log's replay: \(digest) \(digest == expectedDigest ? "== redis DEBUG DIGEST" : "!= redis DEBUG DIGEST \(expectedDigest) (FAIL)")")
 line(String(format: "ratio: rewind import / redis-server RDB load = %.3f s / %.3f s = %.2fx (target <= 1.0x); reader alone %.2fx",
             rewindBest, redisBest, rewindBest / redisBest, readerTimes.min()! / redisBest))
+let turnRatios = zip(rewindTimes, redisTimes).map { $0 / $1 }.sorted()
+line("  per turn (each import over the Redis load just before it): " + turnRatios.map { String(format: "%.2fx", $0) }.joined(separator: ", ")
+     + String(format: "; median %.2fx", turnRatios[turnRatios.count / 2]))
 
 // 5. Fuzz.
 if fuzzCount > 0 {
