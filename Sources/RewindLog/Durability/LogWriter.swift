@@ -37,10 +37,13 @@ public final class LogWriter: @unchecked Sendable {
         /// Appenders wait while this many bytes are pending, so a slow disk slows them down
         /// rather than filling memory.
         public var pendingByteCountMax: Int
-        /// Decompress each compressed record before writing it and compare it with the entries
-        /// it holds; a mismatch fails the writer (nothing more is written). For bulk writers
-        /// that check a new log before using it (imports): about one decompression per record,
-        /// on the writer's background thread.
+        /// Decompress each compressed record written and compare it with the entries it holds;
+        /// a mismatch fails the writer (nothing more is written) and is thrown by the next
+        /// `append` or by `close`. For bulk writers that check a new log before using it
+        /// (imports): about one decompression per record, done by the appending thread (in
+        /// `append`, outside the lock, and in `close`), so that it overlaps with the background
+        /// thread's compression of the next record rather than adding to it. When `close`
+        /// returns, every record has been checked.
         public var verifiesRecords: Bool
 
         public init(
@@ -112,8 +115,11 @@ public final class LogWriter: @unchecked Sendable {
     /// Bytes of the files the manifest names, the open segment excepted.
     @exclusivity(unchecked) var sealedByteCount = 0
     @exclusivity(unchecked) private var compressor: ZstdCompressor
-    /// With `verifiesRecords`: decompresses each record written, with the compressor's dictionary.
-    @exclusivity(unchecked) private var verifier: (decompressor: ZstdDecompressor, dictionaryID: UInt32?, buffer: UnsafeMutableRawBufferPointer)?
+    /// With `verifiesRecords`: records written, not yet checked (guarded by `lock`), and what
+    /// checks them (guarded by `verifierLock`: one checking thread at a time).
+    @exclusivity(unchecked) var uncheckedRecords: [UncheckedRecord] = []
+    private let verifierLock = ConditionLock()
+    @exclusivity(unchecked) private var verifier: (decompressor: ZstdDecompressor, buffer: UnsafeMutableRawBufferPointer)?
     @exclusivity(unchecked) private var samples: [UInt8] = []
     @exclusivity(unchecked) private var trainingFinished = false
     @exclusivity(unchecked) private var sampleSizes: [Int] = []
@@ -198,7 +204,7 @@ public final class LogWriter: @unchecked Sendable {
         if options.verifiesRecords {
             let decompressor = ZstdDecompressor()
             if let dictionaryBytes { decompressor.register(dictionaryID: dictionaryID, bytes: dictionaryBytes) }
-            verifier = (decompressor, dictionaryBytes == nil ? nil : dictionaryID, UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 16))
+            verifier = (decompressor, UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 16))
         }
         collectsSamples = options.trainsDictionary && manifest.dictionaries.isEmpty
         recountSealedBytes()
@@ -258,6 +264,7 @@ public final class LogWriter: @unchecked Sendable {
             throw LogError(.entryTooLarge, path: directory, "\(estimate) bytes do not fit in one record")
         }
         let (range, waitsForDurability) = try appendLocked(entries, first: first, estimate: estimate, transaction: transaction)
+        try checkWrittenRecords()
         if waitsForDurability { try progress.wait(for: range.upperBound, durable: true) }
         return range
     }
@@ -300,6 +307,7 @@ public final class LogWriter: @unchecked Sendable {
             return (range, options.durability == .always)
         }
         batch.removeAll()
+        try checkWrittenRecords()
         if waitsForDurability { try progress.wait(for: range.upperBound, durable: true) }
         return range
     }
@@ -407,6 +415,7 @@ public final class LogWriter: @unchecked Sendable {
             Glibc.close(lockFile)
         }
         if let failure = lock.withLock({ failure }) { throw failure }
+        try checkWrittenRecords()
         try segmentFile.sync()
         let written = lock.withLock { writtenSequence }
         progress.publish(written: written, durable: written, failure: nil)
@@ -476,8 +485,9 @@ public final class LogWriter: @unchecked Sendable {
             lock.broadcastProgress()
             lock.unlock()
             let lastSequence = firstSequence + UInt64(entryCount) - 1
+            var unchecked: UncheckedRecord?
             let result = Result {
-                try writeRecord(batch, firstSequence: firstSequence, entryCount: entryCount, baseTimestamp: baseTimestamp)
+                unchecked = try writeRecord(batch, firstSequence: firstSequence, entryCount: entryCount, baseTimestamp: baseTimestamp)
                 if !entryEnds.isEmpty { try collectSamples(batch, entryEnds: entryEnds, nextSequence: lastSequence + 1) }
                 if segmentFile.byteCount >= options.segmentByteCountTarget {
                     try rotate(firstSequence: lastSequence + 1, dictionaryID: segmentFile.header.dictionaryID)
@@ -488,6 +498,7 @@ public final class LogWriter: @unchecked Sendable {
             if case .failure(let error) = result {
                 fail(error)
             } else {
+                if let unchecked { uncheckedRecords.append(unchecked) }
                 writtenSequence = lastSequence
                 publishedByteCount = sealedByteCount + segmentFile.byteCount
                 if syncAfter { finishSync(.success(()), upTo: lastSequence) }
@@ -521,12 +532,13 @@ public final class LogWriter: @unchecked Sendable {
         lock.broadcastProgress()
     }
 
-    func writeRecord(_ payload: [UInt8], firstSequence: UInt64, entryCount: Int, baseTimestamp: Int64) throws {
+    /// Compresses and writes one record; with `verifiesRecords`, returns it to be checked.
+    @discardableResult
+    func writeRecord(_ payload: [UInt8], firstSequence: UInt64, entryCount: Int, baseTimestamp: Int64) throws -> UncheckedRecord? {
         recordBuffer.removeAll(keepingCapacity: true)
         var compressed: [UInt8] = []
         try payload.withUnsafeBytes { try compressor.compress($0, appendingTo: &compressed) }
         let useCompressed = compressed.count < payload.count
-        if useCompressed, verifier != nil { try verify(compressed, against: payload, firstSequence: firstSequence) }
         var header = RecordHeader(
             storedByteCount: UInt32(useCompressed ? compressed.count : payload.count),
             uncompressedByteCount: UInt32(payload.count),
@@ -541,26 +553,59 @@ public final class LogWriter: @unchecked Sendable {
             payload.withUnsafeBytes { header.append(payload: $0, to: &recordBuffer) }
         }
         try segmentFile.append(recordBuffer)
+        guard useCompressed, options.verifiesRecords else { return nil }
+        return UncheckedRecord(compressed: compressed, payload: payload, firstSequence: firstSequence,
+                               dictionaryID: compressor.usesDictionary ? segmentFile.header.dictionaryID : nil, path: segmentFile.path)
     }
 
-    /// Checks that `compressed` decompresses to exactly `payload` (`verifiesRecords`).
-    private func verify(_ compressed: [UInt8], against payload: [UInt8], firstSequence: UInt64) throws {
+    /// A record written compressed, kept until the appending thread has checked it.
+    struct UncheckedRecord {
+        var compressed: [UInt8]
+        var payload: [UInt8]
+        var firstSequence: UInt64
+        /// The dictionary it was compressed with, as the segment's header names it.
+        var dictionaryID: UInt32?
+        var path: String
+    }
+
+    /// Checks the records written since the last call (`verifiesRecords`): each must decompress
+    /// to exactly the entries encoded into it. A mismatch fails the writer and is thrown.
+    private func checkWrittenRecords() throws {
+        guard options.verifiesRecords else { return }
+        var records: [UncheckedRecord] = []
+        lock.withLock { swap(&records, &uncheckedRecords) }
+        guard !records.isEmpty else { return }
+        verifierLock.lock()
+        defer { verifierLock.unlock() }
+        for record in records {
+            do {
+                try verify(record)
+            } catch {
+                lock.withLock { fail(error) }
+                throw error
+            }
+        }
+    }
+
+    /// Called with `verifierLock` held.
+    private func verify(_ record: UncheckedRecord) throws {
         guard var state = verifier else { return }
-        if state.buffer.count < payload.count {
+        let payloadCount = record.payload.count
+        if state.buffer.count < payloadCount {
             state.buffer.deallocate()
-            state.buffer = .allocate(byteCount: max(payload.count, state.buffer.count * 2), alignment: 16)
+            state.buffer = .allocate(byteCount: max(payloadCount, state.buffer.count * 2), alignment: 16)
             verifier = state
         }
-        let output = UnsafeMutableRawBufferPointer(rebasing: state.buffer[0..<payload.count])
+        let output = UnsafeMutableRawBufferPointer(rebasing: state.buffer[0..<payloadCount])
         let matches: Bool
         do {
-            try compressed.withUnsafeBytes { try state.decompressor.decompress($0, into: output, dictionaryID: state.dictionaryID) }
-            matches = payload.withUnsafeBytes { memcmp($0.baseAddress!, output.baseAddress!, payload.count) == 0 }
+            try record.compressed.withUnsafeBytes { try state.decompressor.decompress($0, into: output, dictionaryID: record.dictionaryID) }
+            matches = record.payload.withUnsafeBytes { memcmp($0.baseAddress!, output.baseAddress!, payloadCount) == 0 }
         } catch {
-            throw LogError(.damaged, path: segmentFile.path, "the record from #\(firstSequence) does not decompress: \(error); nothing more is written")
+            throw LogError(.damaged, path: record.path, "the record from #\(record.firstSequence) does not decompress: \(error); the writer stops")
         }
         guard matches else {
-            throw LogError(.damaged, path: segmentFile.path, "the record from #\(firstSequence) decompresses to other bytes than were compressed; nothing more is written")
+            throw LogError(.damaged, path: record.path, "the record from #\(record.firstSequence) decompresses to other bytes than were compressed; the writer stops")
         }
     }
 
@@ -593,9 +638,8 @@ public final class LogWriter: @unchecked Sendable {
         // every record before stays readable without it.
         try rotate(firstSequence: nextSequence, dictionaryID: id)
         compressor = ZstdCompressor(level: options.compressionLevel, dictionary: dictionary)
-        if let decompressor = verifier?.decompressor {
-            decompressor.register(dictionaryID: id, bytes: dictionary)
-            verifier?.dictionaryID = id
+        if options.verifiesRecords {
+            verifierLock.withLock { verifier?.decompressor.register(dictionaryID: id, bytes: dictionary) }
         }
     }
 

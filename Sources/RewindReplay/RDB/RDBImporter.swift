@@ -103,8 +103,9 @@ public enum RDBImporter {
     }
 
     /// Reads an RDB held in memory and encodes its entries, handing each full batch to `emit`;
-    /// returns what the file held besides keys, the keys skipped and the notes to show.
-    static func encodeRDB(_ bytes: UnsafeBufferPointer<UInt8>, displayName: String, options: Options, progress: (Int) -> Void,
+    /// returns what the file held besides keys, the keys skipped and the notes to show. (`package`
+    /// for tools/rdb-bench, whose fuzz run reads damaged files through it.)
+    package static func encodeRDB(_ bytes: UnsafeBufferPointer<UInt8>, displayName: String, options: Options, progress: (Int) -> Void,
                           emit: @escaping (inout LogEntryBatch) throws -> Void) throws -> (RDBFileSummary, Int, [String]) {
         let databaseCount = Keyspace.defaultDatabaseCount
         var encoder = RDBEntryEncoder(
