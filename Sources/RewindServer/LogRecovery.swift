@@ -3,6 +3,7 @@
 
 import RewindEngine
 import RewindLog
+import RewindReplay
 
 /// Why the server refused to start, in one line that names the place and what to run next.
 public struct ServerStartupError: Error, CustomStringConvertible, Sendable {
@@ -53,13 +54,10 @@ enum LogRecovery {
         let mode: RecoveryMode = configuration.recovery == .skipDamaged ? .tolerateTail : configuration.recovery
         do {
             let summary = try refusing(directory) {
-                try LogReader(directory: directory).forEachEntry(recovery: mode, reporter: collector) { entry in
-                    guard entry.kind == .command else { return }
-                    let arguments = entry.arguments.map { Array($0) }
-                    keyspace.apply(LoggedCommand(db: Int(entry.db), arguments: arguments),
-                                   nowMilliseconds: entry.timestampMilliseconds)
-                    report.entriesReplayed += 1
-                }
+                let (summary, applied) = try Replayer.applyEveryCommand(of: LogReader(directory: directory), recovery: mode,
+                                                                         reporter: collector, into: keyspace)
+                report.entriesReplayed += applied
+                return summary
             }
             if summary.lastSequence + 1 < writer.nextSequenceNumber, summary.recordCount > 0 || summary.stoppedAtDamage {
                 let damage = collector.damages.first.map { $0.description } ?? "entries after #\(summary.lastSequence) unreadable"
@@ -118,16 +116,11 @@ enum LogRecovery {
     /// Applies every command entry the reader delivers under `recovery` to `keyspace`.
     private static func replay(_ directory: String, recovery: RecoveryMode, into keyspace: Keyspace,
                                report: inout StartupReport) throws -> LogReader.Summary {
-        var replayed = 0
-        defer { report.entriesReplayed += replayed }
-        return try refusing(directory) {
-            try LogReader(directory: directory).forEachEntry(recovery: recovery) { entry in
-                guard entry.kind == .command else { return }
-                keyspace.apply(LoggedCommand(db: Int(entry.db), arguments: entry.arguments.map { Array($0) }),
-                               nowMilliseconds: entry.timestampMilliseconds)
-                replayed += 1
-            }
+        let (summary, applied) = try refusing(directory) {
+            try Replayer.applyEveryCommand(of: LogReader(directory: directory), recovery: recovery, into: keyspace)
         }
+        report.entriesReplayed += applied
+        return summary
     }
 
     /// Turns a log error into a startup refusal that says what to run.

@@ -10,6 +10,9 @@ static inline uint32_t rewind_atomic_load_u32(const uint32_t *word) { return __a
 static inline uint32_t rewind_atomic_increment_u32(uint32_t *word) { return __atomic_add_fetch(word, 1, __ATOMIC_ACQ_REL); }
 static inline uint64_t rewind_atomic_increment_u64(uint64_t *word) { return __atomic_add_fetch(word, 1, __ATOMIC_ACQ_REL); }
 
+/// Asks the CPU to start loading the cache line at `address` (the engine's lookahead during replay).
+static inline void rewind_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+
 /// Sleeps while `*word == expected` (or until a wake-up or a spurious return).
 void rewind_futex_wait(uint32_t *word, uint32_t expected);
 /// Wakes every thread sleeping on `word`.

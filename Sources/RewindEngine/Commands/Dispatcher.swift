@@ -74,7 +74,7 @@ extension Keyspace {
             return DispatchOutcome(reply: .simpleString("QUEUED"))
         }
         var context = CommandContext(arguments: arguments, session: session, nowMilliseconds: nowMilliseconds)
-        context.commandName = spec.name
+        context.spec = spec
         let reply: RESPValue
         do {
             reply = try spec.run(self)(&context)

@@ -58,8 +58,10 @@ public struct CommandResult: Sendable {
 /// how Redis's `call()` orders `also_propagate` and the command itself.
 struct CommandContext {
     let arguments: [[UInt8]]
+    /// The command's table row, set by the dispatcher.
+    var spec: CommandSpec?
     /// The command's lower-case table name, for error texts such as "invalid expire time in 'set'".
-    var commandName = ""
+    var commandName: String { spec?.name ?? "" }
     var session: ClientSession
     let nowMilliseconds: Int64
     /// Commands already emitted during this call (lazy-expiry DELs, SPOP's SREM batches).

@@ -17,6 +17,16 @@ func parseInt64(_ bytes: [UInt8]) -> Int64? {
 }
 
 func parseInt64(_ bytes: ArraySlice<UInt8>) -> Int64? {
+    parseInt64(digits: bytes)
+}
+
+/// ``parseInt64(_:)`` over raw bytes (a replayed argument that was never copied into an array).
+func parseInt64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+    parseInt64(digits: bytes)
+}
+
+@inline(__always)
+private func parseInt64<Digits: RandomAccessCollection>(digits bytes: Digits) -> Int64? where Digits.Element == UInt8, Digits.Index == Int {
     guard let first = bytes.first, bytes.count <= 20 else { return nil }
     if bytes.count == 1 && first == UInt8(ascii: "0") { return 0 }
     var index = bytes.startIndex
@@ -106,19 +116,30 @@ func parseLongDouble(_ bytes: [UInt8]) -> LongDouble? {
 
 /// Parses a double as Redis `getDoubleFromObject` (strtod, same rules as ``parseLongDouble``).
 func parseDouble(_ bytes: [UInt8]) -> Double? {
+    bytes.withUnsafeBytes { parseDouble($0) }
+}
+
+/// ``parseDouble(_:)`` over raw bytes. A canonical integer of at most 15 digits (the usual
+/// score) is converted directly, which is exactly what `strtod` returns for it; anything else
+/// goes through `strtod` on a NUL-terminated copy on the stack.
+func parseDouble(_ bytes: UnsafeRawBufferPointer) -> Double? {
     guard !bytes.isEmpty, bytes.count < 5 * 1024 else { return nil }
+    if bytes.count <= 16, let integer = parseInt64(bytes), integer.magnitude < 1_000_000_000_000_000 {
+        return Double(integer)
+    }
     let first = bytes[0]
     if first == 0x20 || (first >= 0x09 && first <= 0x0D) { return nil }
-    return (bytes + [0]).withUnsafeBufferPointer { buffer -> Double? in
-        buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { start in
-            var end: UnsafeMutablePointer<CChar>?
-            errno = 0
-            let value = strtod(start, &end)
-            guard let end, end - UnsafeMutablePointer(mutating: start) == bytes.count else { return nil }
-            if errno == ERANGE && (value.isInfinite || value == 0) { return nil }
-            if value.isNaN { return nil }
-            return value
-        }
+    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buffer -> Double? in
+        let start = buffer.baseAddress!
+        UnsafeMutableRawPointer(start).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        start[bytes.count] = 0
+        var end: UnsafeMutablePointer<CChar>?
+        errno = 0
+        let value = strtod(start, &end)
+        guard let end, end - start == bytes.count else { return nil }
+        if errno == ERANGE && (value.isInfinite || value == 0) { return nil }
+        if value.isNaN { return nil }
+        return value
     }
 }
 

@@ -52,18 +52,29 @@ struct PackedList: Sequence {
     }
 
     private static func encode(_ element: [UInt8]) -> [UInt8] {
-        var length = element.count
-        var prefix: [UInt8] = []
-        repeat {
-            let low = UInt8(length & 0x7F)
-            length >>= 7
-            prefix.append(length > 0 ? low | 0x80 : low)
-        } while length > 0
-        var encoded = prefix
-        encoded.reserveCapacity(2 * prefix.count + element.count)
-        encoded.append(contentsOf: element)
-        encoded.append(contentsOf: prefix.reversed())
+        var encoded: [UInt8] = []
+        element.withUnsafeBytes { appendEncoded($0, to: &encoded) }
         return encoded
+    }
+
+    /// Appends `element`'s encoding to `bytes`, with no intermediate array.
+    @inline(__always)
+    private static func appendEncoded(_ element: UnsafeRawBufferPointer, to bytes: inout [UInt8]) {
+        var length = element.count
+        var prefix: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var prefixCount = 0
+        withUnsafeMutableBytes(of: &prefix) { prefixBytes in
+            repeat {
+                let low = UInt8(length & 0x7F)
+                length >>= 7
+                prefixBytes[prefixCount] = length > 0 ? low | 0x80 : low
+                prefixCount += 1
+            } while length > 0
+            bytes.reserveCapacity(bytes.count + 2 * prefixCount + element.count)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: prefixBytes[0..<prefixCount]))
+            bytes.append(contentsOf: element)
+            for index in stride(from: prefixCount - 1, through: 0, by: -1) { bytes.append(prefixBytes[index]) }
+        }
     }
 
     /// The element starting at `offset`: its bytes' range and the offset after it.
@@ -102,20 +113,33 @@ struct PackedList: Sequence {
     // MARK: - Both ends
 
     mutating func append(_ element: [UInt8]) {
+        element.withUnsafeBytes { append(bytes: $0) }
+    }
+
+    /// Appends an element given as raw bytes (a replayed argument, not copied into an array first).
+    mutating func append(bytes element: UnsafeRawBufferPointer) {
         let size = Self.encodedByteCount(element.count)
         if let last = chunks.last, last.count < Self.chunkElementLimit, last.liveByteCount + size <= Self.chunkByteLimit {
-            chunks[chunks.count - 1].bytes.append(contentsOf: Self.encode(element))
+            Self.appendEncoded(element, to: &chunks[chunks.count - 1].bytes)
             chunks[chunks.count - 1].count += 1
         } else {
-            chunks.append(Chunk(bytes: Self.encode(element), start: 0, count: 1))
+            var bytes: [UInt8] = []
+            Self.appendEncoded(element, to: &bytes)
+            chunks.append(Chunk(bytes: bytes, start: 0, count: 1))
         }
         count += 1
     }
 
     mutating func prepend(_ element: [UInt8]) {
+        element.withUnsafeBytes { prepend(bytes: $0) }
+    }
+
+    /// Prepends an element given as raw bytes.
+    mutating func prepend(bytes element: UnsafeRawBufferPointer) {
         let size = Self.encodedByteCount(element.count)
         if let first = chunks.first, first.count < Self.chunkElementLimit, first.liveByteCount + size <= Self.chunkByteLimit {
-            let encoded = Self.encode(element)
+            var encoded: [UInt8] = []
+            Self.appendEncoded(element, to: &encoded)
             if first.start >= size {
                 let start = first.start - size
                 chunks[0].bytes.replaceSubrange(start..<first.start, with: encoded)
@@ -133,7 +157,9 @@ struct PackedList: Sequence {
             }
             chunks[0].count += 1
         } else {
-            chunks.prepend(Chunk(bytes: Self.encode(element), start: 0, count: 1))
+            var bytes: [UInt8] = []
+            Self.appendEncoded(element, to: &bytes)
+            chunks.prepend(Chunk(bytes: bytes, start: 0, count: 1))
         }
         count += 1
     }

@@ -1,5 +1,7 @@
 // An insertion-stable hash map whose iteration order never depends on a hash seed.
 
+import CFutex
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -63,8 +65,12 @@ struct SlotMap<Value> {
     // MARK: - Lookup
 
     func slotIndex(of key: [UInt8]) -> Int? {
-        key.withUnsafeBytes { wanted in
-            arena.withUnsafeBytes { arenaBytes in
+        key.withUnsafeBytes { slotIndex(ofBytes: $0) }
+    }
+
+    /// The slot of the key whose bytes are `wanted`, or nil.
+    func slotIndex(ofBytes wanted: UnsafeRawBufferPointer) -> Int? {
+        arena.withUnsafeBytes { arenaBytes in
                 entries.withUnsafeBufferPointer { entries in
                     if buckets.isEmpty {
                         for index in entries.indices where entries[index].value != nil {
@@ -88,6 +94,15 @@ struct SlotMap<Value> {
                     }
                 }
             }
+    }
+
+    /// Starts loading the index bucket where a lookup of `key` begins, so that a lookup a little
+    /// later finds it in the cache (replay looks a few entries ahead). No effect on a small map.
+    func prefetch(keyBytes key: UnsafeRawBufferPointer) {
+        guard buckets.count >= 4096 else { return }
+        let hash = ByteStringHash.hash(key)
+        buckets.withUnsafeBufferPointer { buckets in
+            rewind_prefetch(buckets.baseAddress! + (Int(hash) & (buckets.count - 1)))
         }
     }
 
@@ -151,6 +166,11 @@ struct SlotMap<Value> {
 
     /// Inserts a key known to be absent.
     mutating func insertNew(key: [UInt8], value: Value) -> Int {
+        key.withUnsafeBytes { insertNew(keyBytes: $0, value: value) }
+    }
+
+    /// Inserts a key, given as raw bytes, known to be absent.
+    mutating func insertNew(keyBytes key: UnsafeRawBufferPointer, value: Value) -> Int {
         precondition(key.count < Int(UInt32.max), "a key is shorter than 4 GiB")
         let entry = Entry(keyOffset: arena.count, keyLength: UInt32(key.count), value: value)
         // Big maps grow by half instead of doubling: less slack, and a smaller peak while the old
@@ -177,7 +197,7 @@ struct SlotMap<Value> {
         liveCount += 1
         if !buckets.isEmpty {
             if Int(liveCount) * 4 > buckets.count * 3 { growIndex() }
-            insertIntoIndex(hash: key.withUnsafeBytes { ByteStringHash.hash($0) }, slotIndex: index)
+            insertIntoIndex(hash: ByteStringHash.hash(key), slotIndex: index)
         } else if entries.count > Self.linearLimit {
             rebuildIndex()
         }
@@ -187,6 +207,12 @@ struct SlotMap<Value> {
     @discardableResult
     mutating func removeValue(forKey key: [UInt8]) -> Value? {
         guard let index = slotIndex(of: key) else { return nil }
+        return remove(at: index)
+    }
+
+    @discardableResult
+    mutating func removeValue(forKeyBytes key: UnsafeRawBufferPointer) -> Value? {
+        guard let index = slotIndex(ofBytes: key) else { return nil }
         return remove(at: index)
     }
 

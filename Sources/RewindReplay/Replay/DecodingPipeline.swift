@@ -3,6 +3,7 @@
 // the other applies).
 
 import Foundation
+import RewindEngine
 import RewindLog
 
 /// One log entry with its arguments copied out of the record buffer, ready to apply.
@@ -60,12 +61,19 @@ struct PackedBatch: @unchecked Sendable {
         /// The arguments are `argumentEnds[firstArgument ..< firstArgument + argumentCount]`.
         var firstArgument: Int
         var argumentCount: Int
-        /// The first argument, when the log stored it as a shared token (nothing to copy).
-        var sharedFirstArgument: [UInt8]?
+        /// Where the first argument is in ``sharedNames`` when the log stored it as a shared
+        /// token (nothing to copy); -1 otherwise. An index, not the array, so that an entry is
+        /// plain data and reading one costs no reference counting.
+        var sharedNameIndex: Int32
+        /// The engine's identifier of the command (``Keyspace/commandID(forName:)``), resolved here
+        /// on the reading thread; nil for an entry that is not a command.
+        var commandID: Int32?
     }
 
     var entries: [Entry] = []
     var bytes: [UInt8] = []
+    /// The shared first arguments (command names) this batch's entries use, each once.
+    var sharedNames: [[UInt8]] = []
     /// The end offset in ``bytes`` of each argument; an argument starts where the previous ends.
     var argumentEnds: [Int] = []
 
@@ -78,8 +86,19 @@ struct PackedBatch: @unchecked Sendable {
     mutating func append(_ view: EntryView, record: LogReader.RecordInfo) {
         let firstArgument = argumentEnds.count
         var shared: [UInt8]?
+        var sharedNameIndex: Int32 = -1
+        var commandID: Int32?
         if view.kind == .command || view.kind == .checkpoint {
             shared = view.sharedFirstArgument
+            if let name = shared {
+                if let found = sharedNames.lastIndex(where: { $0 == name }) {
+                    sharedNameIndex = Int32(found)
+                } else {
+                    sharedNameIndex = Int32(sharedNames.count)
+                    sharedNames.append(name)
+                }
+            }
+            if view.kind == .command, view.arguments.count > 0 { commandID = Keyspace.commandID(forName: view.arguments[0]) }
             for index in view.arguments.indices {
                 if index > 0 || shared == nil { bytes.append(contentsOf: view.arguments[index]) }
                 argumentEnds.append(bytes.count)
@@ -88,7 +107,33 @@ struct PackedBatch: @unchecked Sendable {
         entries.append(Entry(
             sequence: view.sequence, timestampMilliseconds: view.timestampMilliseconds, db: Int(view.db), kind: view.kind,
             replyHash: view.replyHash, segmentIndex: record.segmentIndex, byteOffset: record.byteOffset,
-            firstArgument: firstArgument, argumentCount: argumentEnds.count - firstArgument, sharedFirstArgument: shared))
+            firstArgument: firstArgument, argumentCount: argumentEnds.count - firstArgument, sharedNameIndex: sharedNameIndex,
+            commandID: commandID))
+    }
+
+    /// Calls `body` with entry `index`'s arguments as a ``PackedCommand`` over this batch's bytes.
+    func withPackedCommand<Result>(_ index: Int, _ body: (PackedCommand) -> Result) -> Result {
+        let entry = entries[index]
+        return bytes.withUnsafeBytes { buffer in
+            argumentEnds.withUnsafeBufferPointer { ends in
+                let firstStart = entry.firstArgument == 0 ? 0 : ends[entry.firstArgument - 1]
+                let own = UnsafeBufferPointer(rebasing: ends[entry.firstArgument..<(entry.firstArgument + entry.argumentCount)])
+                return body(PackedCommand(sharedName: entry.sharedNameIndex >= 0 ? sharedNames[Int(entry.sharedNameIndex)] : nil, bytes: buffer, ends: own, firstStart: firstStart,
+                                          commandID: entry.commandID))
+            }
+        }
+    }
+
+    /// Starts loading the index bucket of entry `index`'s key (its argument 1) in `keyspace`.
+    func prefetchKey(_ index: Int, in keyspace: Keyspace) {
+        let entry = entries[index]
+        guard entry.kind == .command, entry.argumentCount >= 2 else { return }
+        let key = entry.firstArgument + 1
+        bytes.withUnsafeBytes { buffer in
+            argumentEnds.withUnsafeBufferPointer { ends in
+                keyspace.prefetch(keyBytes: UnsafeRawBufferPointer(rebasing: buffer[ends[key - 1]..<ends[key]]), db: entry.db)
+            }
+        }
     }
 
     /// Entry `index` with its arguments copied out of the batch.
@@ -98,8 +143,8 @@ struct PackedBatch: @unchecked Sendable {
         arguments.reserveCapacity(entry.argumentCount)
         bytes.withUnsafeBytes { buffer in
             for argument in entry.firstArgument..<(entry.firstArgument + entry.argumentCount) {
-                if argument == entry.firstArgument, let shared = entry.sharedFirstArgument {
-                    arguments.append(shared)
+                if argument == entry.firstArgument, entry.sharedNameIndex >= 0 {
+                    arguments.append(sharedNames[Int(entry.sharedNameIndex)])
                     continue
                 }
                 let start = argument == 0 ? 0 : argumentEnds[argument - 1]
@@ -183,7 +228,11 @@ enum DecodingPipeline {
     ///
     /// - Returns: The reader's summary when it read to the end; nil when `apply` stopped it.
     /// - Throws: What the reader threw (damage the recovery mode refuses, file errors).
-    static func run(reader: LogReader, from: UInt64, recovery: RecoveryMode,
+    ///
+    /// `applyPacked`, when given, is offered each entry first, still packed in its batch; it
+    /// returns nil to have the entry decoded and passed to `apply` instead.
+    static func run(reader: LogReader, from: UInt64, recovery: RecoveryMode, reporter: DamageReporter? = nil,
+                    applyPacked: ((PackedBatch, Int) -> Bool?)? = nil,
                     apply: (DecodedEntry) -> Bool) throws -> LogReader.Summary? {
         let queue = BatchQueue(capacity: batchCountMax)
         struct Cancelled: Error {}
@@ -191,7 +240,7 @@ enum DecodingPipeline {
             var batch = PackedBatch(capacity: batchEntryCount)
             var record: LogReader.RecordInfo?
             do {
-                let summary = try reader.forEachEntry(from: from, recovery: recovery, onRecord: { record = $0 }) { view in
+                let summary = try reader.forEachEntry(from: from, recovery: recovery, reporter: reporter, onRecord: { record = $0 }) { view in
                     guard let record else { return }
                     batch.append(view, record: record)
                     if batch.entries.count == batchEntryCount {
@@ -210,9 +259,12 @@ enum DecodingPipeline {
         thread.stackSize = 8 << 20
         thread.start()
         while let batch = queue.pop() {
-            for index in batch.entries.indices where !apply(batch.decoded(index)) {
-                _ = queue.cancelAndWait()
-                return nil
+            for index in batch.entries.indices {
+                let goesOn = applyPacked?(batch, index) ?? apply(batch.decoded(index))
+                if !goesOn {
+                    _ = queue.cancelAndWait()
+                    return nil
+                }
             }
         }
         return try queue.waitForOutcome().get()

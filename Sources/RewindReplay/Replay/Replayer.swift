@@ -203,7 +203,12 @@ public struct Replayer {
         }
         var readSummary: LogReader.Summary?
         if options.decodesConcurrently {
-            readSummary = try DecodingPipeline.run(reader: reader, from: from, recovery: options.recovery) { entry in
+            let packed: ((PackedBatch, Int) -> Bool?)? = state.run.appliesPacked ? { batch, index in
+                guard let goesOn = state.run.acceptPacked(batch, index) else { return nil }
+                if goesOn { report(batch.entries[index].sequence) }
+                return goesOn
+            } : nil
+            readSummary = try DecodingPipeline.run(reader: reader, from: from, recovery: options.recovery, applyPacked: packed) { entry in
                 guard state.run.accept(entry) else { return false }
                 report(entry.sequence)
                 return true
@@ -272,6 +277,10 @@ struct ReplayRun {
     var summary = ReplaySummary()
     /// Commands of an open transaction, applied when its end marker arrives.
     var pendingTransaction: [DecodedEntry]?
+    /// The commands of the open transaction that ``acceptPacked(_:_:)`` took, still packed in
+    /// their batches (a batch is kept alive by the reference); applied after those in
+    /// ``pendingTransaction`` (when packed applying is on, every command of it is here).
+    var pendingPacked: [(batch: PackedBatch, index: Int)] = []
     var transactionStart: UInt64 = 0
     /// Whether anything beyond applying is asked for (cheaper hot path when not).
     let needsInspection: Bool
@@ -305,9 +314,12 @@ struct ReplayRun {
             if options.checksCheckpoints { check(entry) }
         case .transactionBegin:
             pendingTransaction = []
+            pendingPacked.removeAll(keepingCapacity: true)
             transactionStart = entry.sequence
         case .transactionEnd:
             for command in pendingTransaction ?? [] { apply(command) }
+            for (batch, index) in pendingPacked { applyPackedCommand(batch, index) }
+            pendingPacked.removeAll(keepingCapacity: true)
             pendingTransaction = nil
             advance(entry)
         case .command:
@@ -326,11 +338,62 @@ struct ReplayRun {
         return true
     }
 
+    /// Whether plain commands may be applied straight from their batch (``acceptPacked(_:_:)``):
+    /// only when nothing looks at each command (filters, exclusions, an observer, reply or
+    /// checkpoint checks).
+    var appliesPacked: Bool {
+        !needsInspection && observer == nil && !options.checksReplyHashes && !options.checksCheckpoints
+    }
+
+    /// ``accept(_:)`` for a plain command outside a transaction, applied from its packed batch
+    /// without copying its arguments; nil for any other entry (the caller then decodes it).
+    /// How many entries ahead ``acceptPacked(_:_:)`` prefetches.
+    static let prefetchDistance = 6
+
+    mutating func acceptPacked(_ batch: PackedBatch, _ index: Int) -> Bool? {
+        let entry = batch.entries[index]
+        guard entry.kind == .command else { return nil }
+        if let until = options.untilSequence, entry.sequence > until { return false }
+        if let untilTime = options.untilTimestampMilliseconds, entry.timestampMilliseconds > untilTime { return false }
+        summary.readEntryCount += 1
+        if pendingTransaction != nil {
+            pendingPacked.append((batch, index))
+            return true
+        }
+        let ahead = index + Self.prefetchDistance
+        if ahead < batch.entries.count { batch.prefetchKey(ahead, in: keyspace) }
+        applyPackedCommand(batch, index)
+        if let checkpoints, summary.readEntryCount - readCountAtCheckpoint >= checkpoints.intervalEntryCount {
+            readCountAtCheckpoint = summary.readEntryCount
+            checkpoints.capture(keyspace, sequence: entry.sequence, timestampMilliseconds: entry.timestampMilliseconds)
+        }
+        return true
+    }
+
+    /// ``apply(_:)`` for a command still packed in its batch.
+    private mutating func applyPackedCommand(_ batch: PackedBatch, _ index: Int) {
+        let entry = batch.entries[index]
+        summary.lastSequence = entry.sequence
+        summary.lastTimestampMilliseconds = entry.timestampMilliseconds
+        let keyspace = keyspace
+        let reply = batch.withPackedCommand(index) { keyspace.applyPacked($0, db: entry.db, nowMilliseconds: entry.timestampMilliseconds) }
+        summary.appliedCommandCount += 1
+        if case .error(let message) = reply {
+            summary.failureCount += 1
+            if summary.failures.count < ReplaySummary.failureCountMax {
+                let decoded = batch.decoded(index)
+                summary.failures.append(ReplayFailure(place: place(decoded), commandText: Self.text(decoded.arguments),
+                                                      error: message.trimmingCharacters(in: .whitespaces)))
+            }
+        }
+    }
+
     mutating func finish() {
         if let pending = pendingTransaction {
-            let last = pending.last?.sequence ?? transactionStart
+            let last = pendingPacked.last.map { $0.batch.entries[$0.index].sequence } ?? pending.last?.sequence ?? transactionStart
             summary.unappliedTransaction = transactionStart...max(last, transactionStart)
             pendingTransaction = nil
+            pendingPacked.removeAll()
         }
     }
 

@@ -223,6 +223,39 @@ struct DecodingPipelineTests {
         #expect(one.failureCount == two.failureCount)
         #expect(one.unappliedTransaction == two.unappliedTransaction)
     }
+
+    @Test("A stopping point inside a transaction: the packed path leaves it out as the sequential one does")
+    func untilInsideTransactions() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("workload.rwlog")
+        let writer = try LogWriter.open(directory: log, options: .init(durability: .no))
+        var generator = WorkloadGenerator(seed: 5, commandCount: 6_000, keyCount: 300)
+        while let item = generator.next() {
+            try writer.append(contentsOf: item.entries, transaction: item.entries.count > 1)
+        }
+        try writer.close()
+        var insides: [UInt64] = []
+        try LogReader(directory: log).forEachEntry { entry in
+            if entry.kind == .transactionBegin && insides.count < 4 && entry.sequence > UInt64(insides.count) * 1_500 {
+                insides.append(entry.sequence + 2)
+            }
+        }
+        #expect(insides.count == 4)
+        for until in insides {
+            var concurrent = ReplayOptions(untilSequence: until)
+            concurrent.decodesConcurrently = true
+            var sequential = ReplayOptions(untilSequence: until)
+            sequential.decodesConcurrently = false
+            let (_, one) = try replayed(log, sequential)
+            let (_, two) = try replayed(log, concurrent)
+            #expect(two.unappliedTransaction != nil, "until #\(until)")
+            #expect(one.unappliedTransaction == two.unappliedTransaction)
+            #expect(one.digest == two.digest)
+            #expect(one.lastSequence == two.lastSequence)
+            #expect(one.appliedCommandCount == two.appliedCommandCount)
+            #expect(one.readEntryCount == two.readEntryCount)
+        }
+    }
 }
 
 @Suite("Replayer --check: checkpoint digests")

@@ -1,0 +1,339 @@
+// Replay without an array per argument: the commands a log is mostly made of (and a compaction
+// base is made of only) applied straight from the bytes the log reader decoded.
+
+import RewindRESP
+
+/// One logged command whose arguments lie back to back in a buffer the caller owns (a replay
+/// batch), valid for the duration of ``Keyspace/applyPacked(_:db:nowMilliseconds:)``.
+///
+/// Argument `i` is `bytes[start(i) ..< ends[i]]`, where `start(0)` is `firstStart` and
+/// `start(i)` is `ends[i - 1]`. The name may instead be given as a shared array (`sharedName`),
+/// in which case argument 0's range is ignored.
+public struct PackedCommand {
+    public let sharedName: [UInt8]?
+    public let bytes: UnsafeRawBufferPointer
+    public let ends: UnsafeBufferPointer<Int>
+    public let firstStart: Int
+    /// The command, resolved ahead by ``Keyspace/commandID(forName:)`` (on the reading thread);
+    /// nil to have it looked up here.
+    public let commandID: Int32?
+
+    public init(sharedName: [UInt8]?, bytes: UnsafeRawBufferPointer, ends: UnsafeBufferPointer<Int>, firstStart: Int,
+                commandID: Int32? = nil) {
+        self.sharedName = sharedName
+        self.bytes = bytes
+        self.ends = ends
+        self.firstStart = firstStart
+        self.commandID = commandID
+    }
+
+    /// How many arguments, the name included.
+    public var count: Int { ends.count }
+
+    /// Argument `index`'s bytes (for index 0 with a shared name, an empty range: use ``name``).
+    @inline(__always)
+    func argument(_ index: Int) -> UnsafeRawBufferPointer {
+        let start = index == 0 ? firstStart : ends[index - 1]
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<ends[index]])
+    }
+
+    /// Argument `index` copied into an array.
+    public func array(_ index: Int) -> [UInt8] {
+        if index == 0, let sharedName { return sharedName }
+        return Array(argument(index))
+    }
+
+    /// Every argument copied into arrays, as ``LoggedCommand`` holds them.
+    public func arrays() -> [[UInt8]] {
+        var arguments: [[UInt8]] = []
+        arguments.reserveCapacity(count)
+        for index in 0..<count { arguments.append(array(index)) }
+        return arguments
+    }
+}
+
+extension Keyspace {
+    /// The commands with a packed path, by ``CommandTable/all`` row.
+    enum PackedPath: UInt8 {
+        case none, set, sadd, hset, rpush, lpush, incr, append, del, pexpireat, zadd
+    }
+
+    static let packedPaths: [PackedPath] = CommandTable.all.map { spec in
+        switch spec.name {
+        case "set": return .set
+        case "sadd": return .sadd
+        case "hset", "hmset": return .hset
+        case "rpush": return .rpush
+        case "lpush": return .lpush
+        case "incr": return .incr
+        case "append": return .append
+        case "del", "unlink": return .del
+        case "pexpireat": return .pexpireat
+        case "zadd": return .zadd
+        default: return .none
+        }
+    }
+
+    /// Replays one logged command given as packed bytes, exactly as
+    /// ``apply(_:nowMilliseconds:)-(LoggedCommand,_)`` replays it, and returns its reply.
+    ///
+    /// The usual logged forms of SET, SADD, HSET/HMSET, RPUSH and LPUSH run here without copying
+    /// the key or the members into arrays (keys and members go straight into the tables' arenas,
+    /// list elements into the list's chunks): that copy and its free were about half of what a
+    /// replayed command cost. Every other command, and these in any other situation (a key of
+    /// another type, an option, a wrong argument count), are copied into arrays and dispatched as
+    /// usual, before anything was changed, so the state and the reply are the dispatcher's.
+    public func applyPacked(_ command: PackedCommand, db: Int, nowMilliseconds: Int64) -> RESPValue {
+        if db >= 0 && db < databases.count, let reply = fastApply(command, db: db) { return reply }
+        return apply(LoggedCommand(db: db, arguments: command.arrays()), nowMilliseconds: nowMilliseconds)
+    }
+
+    /// Starts loading the index bucket where a lookup of `key` in `db` begins, so that the cache
+    /// miss of a later command on that key overlaps the commands applied meanwhile. Replay calls
+    /// it for the entry a few places ahead.
+    public func prefetch(keyBytes key: UnsafeRawBufferPointer, db: Int) {
+        guard db >= 0, db < databases.count else { return }
+        databases[db].entries.prefetch(keyBytes: key)
+    }
+
+    /// The engine's identifier for the command called `name` (any ASCII case), -1 for none: what
+    /// ``PackedCommand/commandID`` takes, so a reading thread can resolve names ahead.
+    public static func commandID(forName name: UnsafeRawBufferPointer) -> Int32 {
+        CommandTable.index(forNameBytes: name).map { Int32($0) } ?? -1
+    }
+
+    private func fastApply(_ command: PackedCommand, db: Int) -> RESPValue? {
+        let index: Int?
+        if let id = command.commandID {
+            index = id >= 0 && Int(id) < CommandTable.all.count ? Int(id) : nil
+        } else if let name = command.sharedName {
+            index = CommandTable.index(forName: name)
+        } else {
+            index = CommandTable.index(forNameBytes: command.argument(0))
+        }
+        guard let index else { return nil }
+        switch Self.packedPaths[index] {
+        case .none: return nil
+        case .set: return command.count == 3 ? packedSet(command, db: db) : nil
+        case .sadd: return command.count >= 3 ? packedSadd(command, db: db) : nil
+        case .hset: return command.count >= 4 && command.count % 2 == 0 ? packedHset(command, db: db, isHmset: CommandTable.all[index].name == "hmset") : nil
+        case .rpush: return command.count >= 3 ? packedPush(command, db: db, atHead: false) : nil
+        case .lpush: return command.count >= 3 ? packedPush(command, db: db, atHead: true) : nil
+        case .incr: return command.count == 2 ? packedIncr(command, db: db) : nil
+        case .append: return command.count == 3 ? packedAppend(command, db: db) : nil
+        case .del: return command.count >= 2 ? packedDel(command, db: db) : nil
+        case .pexpireat: return command.count == 3 ? packedPexpireat(command, db: db) : nil
+        case .zadd: return command.count >= 4 && command.count % 2 == 0 ? packedZadd(command, db: db) : nil
+        }
+    }
+
+    /// `SET key value`: ``setKey(db:_:_:keepingTTL:)`` with the value in its compact form.
+    private func packedSet(_ command: PackedCommand, db: Int) -> RESPValue {
+        let key = command.argument(1)
+        let valueBytes = command.argument(2)
+        let value: StoredValue
+        if valueBytes.count <= 20, let integer = parseInt64(valueBytes) {
+            value = .integer(integer)
+        } else {
+            value = .bytes(Array(valueBytes))
+        }
+        let database = databases[db]
+        if let slot = database.entries.slotIndex(ofBytes: key) {
+            database.entries.setValue(value, at: slot)
+            if !database.expires.isEmpty { database.expires.removeValue(forKeyBytes: key) }
+        } else {
+            _ = database.entries.insertNew(keyBytes: key, value: value)
+        }
+        signalModifiedIfWatched(db: db, key)
+        return .ok
+    }
+
+    /// `SADD key member...` on an absent key or a set.
+    private func packedSadd(_ command: PackedCommand, db: Int) -> RESPValue? {
+        let key = command.argument(1)
+        let set: SetValue
+        if let slot = databases[db].entries.slotIndex(ofBytes: key) {
+            guard case .set(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
+            set = existing
+        } else {
+            set = SetValue()
+            _ = databases[db].entries.insertNew(keyBytes: key, value: .set(set))
+        }
+        var added: Int64 = 0
+        for index in 2..<command.count {
+            let member = command.argument(index)
+            if set.members.slotIndex(ofBytes: member) == nil {
+                _ = set.members.insertNew(keyBytes: member, value: ())
+                added += 1
+            }
+        }
+        if added > 0 { signalModifiedIfWatched(db: db, key) }
+        return .integer(added)
+    }
+
+    /// `HSET key field value...` and `HMSET` on an absent key or a hash.
+    private func packedHset(_ command: PackedCommand, db: Int, isHmset: Bool) -> RESPValue? {
+        let key = command.argument(1)
+        let hash: HashValue
+        if let slot = databases[db].entries.slotIndex(ofBytes: key) {
+            guard case .hash(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
+            hash = existing
+        } else {
+            hash = HashValue()
+            _ = databases[db].entries.insertNew(keyBytes: key, value: .hash(hash))
+        }
+        var created: Int64 = 0
+        for index in stride(from: 2, to: command.count, by: 2) {
+            let field = command.argument(index)
+            let value = Array(command.argument(index + 1))
+            if let slot = hash.fields.slotIndex(ofBytes: field) {
+                hash.fields.setValue(value, at: slot)
+            } else {
+                _ = hash.fields.insertNew(keyBytes: field, value: value)
+                created += 1
+            }
+        }
+        signalModifiedIfWatched(db: db, key)
+        return isHmset ? .ok : .integer(created)
+    }
+
+    /// `RPUSH`/`LPUSH key element...` on an absent key or a list.
+    private func packedPush(_ command: PackedCommand, db: Int, atHead: Bool) -> RESPValue? {
+        let key = command.argument(1)
+        let list: ListValue
+        if let slot = databases[db].entries.slotIndex(ofBytes: key) {
+            guard case .list(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
+            list = existing
+        } else {
+            list = ListValue()
+            _ = databases[db].entries.insertNew(keyBytes: key, value: .list(list))
+        }
+        for index in 2..<command.count {
+            if atHead { list.items.prepend(bytes: command.argument(index)) } else { list.items.append(bytes: command.argument(index)) }
+        }
+        signalModifiedIfWatched(db: db, key)
+        return .integer(Int64(list.items.count))
+    }
+
+    /// `INCR key` on an absent key or an integer string (``incrementBy(_:_:)``; keeps the TTL).
+    private func packedIncr(_ command: PackedCommand, db: Int) -> RESPValue? {
+        let key = command.argument(1)
+        let database = databases[db]
+        let slot = database.entries.slotIndex(ofBytes: key)
+        var current: Int64 = 0
+        if let slot {
+            switch database.entries.value(at: slot) {
+            case .integer(let value)?: current = value
+            case .bytes(let bytes)?:
+                guard let value = parseInt64(bytes) else { return nil }
+                current = value
+            default: return nil
+            }
+        }
+        let (next, overflow) = current.addingReportingOverflow(1)
+        guard !overflow else { return nil }
+        if let slot {
+            database.entries.setValue(.integer(next), at: slot)
+        } else {
+            _ = database.entries.insertNew(keyBytes: key, value: .integer(next))
+        }
+        signalModifiedIfWatched(db: db, key)
+        return .integer(next)
+    }
+
+    /// `APPEND key suffix` on an absent key or a string (keeps the TTL).
+    private func packedAppend(_ command: PackedCommand, db: Int) -> RESPValue? {
+        let key = command.argument(1)
+        let suffix = command.argument(2)
+        let database = databases[db]
+        guard let slot = database.entries.slotIndex(ofBytes: key) else {
+            let value = StoredValue.string(Array(suffix))
+            _ = database.entries.insertNew(keyBytes: key, value: value)
+            signalModifiedIfWatched(db: db, key)
+            return .integer(Int64(suffix.count))
+        }
+        var combined: [UInt8]
+        switch database.entries.value(at: slot) {
+        case .integer(let value)?: combined = formatInt64(value)
+        case .bytes(let bytes)?: combined = bytes
+        default: return nil
+        }
+        guard combined.count + suffix.count <= stringByteCountMax else { return nil }
+        combined.append(contentsOf: suffix)
+        database.entries.setValue(.string(combined), at: slot)
+        signalModifiedIfWatched(db: db, key)
+        return .integer(Int64(combined.count))
+    }
+
+    /// `DEL key...` / `UNLINK` (``deleteKey(db:_:)`` for each).
+    private func packedDel(_ command: PackedCommand, db: Int) -> RESPValue {
+        let database = databases[db]
+        var deleted: Int64 = 0
+        for index in 1..<command.count {
+            let key = command.argument(index)
+            guard let slot = database.entries.slotIndex(ofBytes: key) else { continue }
+            database.entries.remove(at: slot)
+            if !database.expires.isEmpty { database.expires.removeValue(forKeyBytes: key) }
+            signalModifiedIfWatched(db: db, key)
+            deleted += 1
+        }
+        return .integer(deleted)
+    }
+
+    /// `PEXPIREAT key ms` without conditions. A replay sets the time even when it has passed, as
+    /// ``isAlreadyExpired(_:_:)`` says for a replaying session (Redis does not expire while loading).
+    private func packedPexpireat(_ command: PackedCommand, db: Int) -> RESPValue? {
+        let key = command.argument(1)
+        guard let when = parseInt64(command.argument(2)) else { return nil }
+        let database = databases[db]
+        guard database.entries.slotIndex(ofBytes: key) != nil else { return .integer(0) }
+        if let slot = database.expires.slotIndex(ofBytes: key) {
+            database.expires.setValue(when, at: slot)
+        } else {
+            _ = database.expires.insertNew(keyBytes: key, value: when)
+        }
+        signalModifiedIfWatched(db: db, key)
+        return .integer(1)
+    }
+
+    /// `ZADD key score member...` without options, every score a valid number.
+    private func packedZadd(_ command: PackedCommand, db: Int) -> RESPValue? {
+        let pairCount = (command.count - 2) / 2
+        var scores: [Double] = []
+        scores.reserveCapacity(pairCount)
+        for pair in 0..<pairCount {
+            guard let score = parseDouble(command.argument(2 + pair * 2)) else { return nil }
+            scores.append(score)
+        }
+        let key = command.argument(1)
+        let sortedSet: SortedSetValue
+        if let slot = databases[db].entries.slotIndex(ofBytes: key) {
+            guard case .sortedSet(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
+            sortedSet = existing
+        } else {
+            let encoding = SortedSet.preferredEncoding(firstMemberByteCount: command.argument(3).count)
+            sortedSet = SortedSetValue(SortedSet(encoding: encoding))
+            _ = databases[db].entries.insertNew(keyBytes: key, value: .sortedSet(sortedSet))
+        }
+        var added: Int64 = 0, changed = 0
+        for pair in 0..<pairCount {
+            switch sortedSet.elements.add(Array(command.argument(3 + pair * 2)), score: scores[pair], options: []) {
+            case .added: added += 1; changed += 1
+            case .updated: changed += 1
+            case .unchanged, .skipped: break
+            case .notANumber:
+                if changed > 0 { signalModifiedIfWatched(db: db, key) }
+                return ErrorReply.scoreNaN.reply
+            }
+        }
+        if changed > 0 { signalModifiedIfWatched(db: db, key) }
+        return .integer(added)
+    }
+
+    /// ``signalModified(db:_:)`` for a key given as bytes; copies the key only when some session
+    /// WATCHes keys.
+    @inline(__always)
+    private func signalModifiedIfWatched(db: Int, _ key: UnsafeRawBufferPointer) {
+        if !watchTable.isEmpty { signalModified(db: db, Array(key)) }
+    }
+}
