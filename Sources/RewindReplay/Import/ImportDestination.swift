@@ -140,10 +140,11 @@ final class ImportDestination {
         try writer?.close()
         writer = nil
         do {
-            // The writer decompressed and compared every record before writing it
-            // (`verifiesRecords`); here every record is read back from the files and its header
-            // and CRC32C checked, with dense sequence numbers (any damage or gap is an error in
-            // `.absolute`), and the entries counted: the files hold exactly what was written.
+            // By the time `close` returned, the writer had decompressed every record it wrote and
+            // compared it with the entries encoded into it (`verifiesRecords`); here every record
+            // is read back from the files and its header and CRC32C checked, with dense sequence
+            // numbers (any damage or gap is an error in `.absolute`), and the entries counted: the
+            // files hold exactly what was written. See docs/RDB.md, "Bad input".
             let reader = try LogReader(directory: workingPath)
             var readBackCount = 0
             let readBack = try reader.forEachRecord(recovery: .absolute) { readBackCount += $0.entryCount }
