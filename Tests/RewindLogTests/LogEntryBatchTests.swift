@@ -104,3 +104,32 @@ struct LogEntryBatchTests {
         #expect(batch.isEmpty && !batch.hasOpenEntry)
     }
 }
+
+extension LogEntryBatchTests {
+    @Test("A batch appended while entries are pending joins their record; its first entry is encoded again against them")
+    func batchJoinsPendingEntries() throws {
+        let directory = try TemporaryDirectory()
+        // The background thread waits a long time for more before writing a small batch, so the
+        // ordinary appends are still pending when the batches arrive.
+        let options = LogWriter.Options(durability: .no, trainsDictionary: false, flushIntervalMilliseconds: 60_000)
+        let writer = try LogWriter.open(directory: directory.path, options: options)
+        let entries = Self.entries(count: 60, seed: 11).filter { $0.arguments.count < 100 }
+        try writer.append(contentsOf: entries[0..<5])
+        var batch = LogEntryBatch()
+        var expected = Array(entries[0..<5])
+        // Batches whose first entry is in another database and earlier or later in time than
+        // the entry before it.
+        for range in [5..<9, 9..<10, 10..<20, 20..<entries.count] {
+            for entry in entries[range] { try Self.encode(entry, into: &batch) }
+            try writer.append(&batch)
+            expected += entries[range]
+        }
+        try writer.close()
+        let (read, summary) = try LogReader(directory: directory.path).readAll(recovery: .absolute)
+        #expect(summary.recordCount == 1)
+        #expect(read.map(\.sequence) == (1...UInt64(expected.count)).map { $0 })
+        #expect(read.map(\.arguments) == expected.map(\.arguments))
+        #expect(read.map(\.db) == expected.map(\.db))
+        #expect(read.map(\.timestampMilliseconds) == expected.map(\.timestampMilliseconds))
+    }
+}

@@ -272,10 +272,13 @@ public final class LogWriter: @unchecked Sendable {
     /// Appends the entries of `batch`, encoded by the caller, and empties it (keeping its storage).
     /// Returns the sequence numbers taken.
     ///
-    /// The batch starts a record of its own: the writer first hands what is pending to its
-    /// background thread, so a caller that fills the next batch meanwhile overlaps its encoding
-    /// with the compression of the previous one. Entries appended afterwards by `append(_:)` may
-    /// join the batch's record. Under `always`, returns once the entries are on disk.
+    /// When nothing is pending, the batch's bytes become the pending record as they are (no
+    /// copy). When entries are pending (the background thread is still busy with an earlier
+    /// record), the batch joins them: its first entry's header is encoded again against the
+    /// entry before it, and the rest is copied as it is (every later entry of the batch is
+    /// relative to the one before it, the same in either place). So the caller goes on encoding
+    /// its next batch instead of waiting, unless the pending entries already reach
+    /// `batchedPendingByteCountMax`. Under `always`, returns once the entries are on disk.
     @discardableResult
     public func append(_ batch: inout LogEntryBatch) throws -> ClosedRange<UInt64> {
         precondition(!batch.hasOpenEntry, "append(batch) with an entry still open")
@@ -283,23 +286,39 @@ public final class LogWriter: @unchecked Sendable {
         guard batch.byteCount <= LogLimits.recordUncompressedByteCountMax - 4096, batch.entryCount <= LogLimits.recordEntryCountMax else {
             throw LogError(.entryTooLarge, path: directory, "a batch of \(batch.entryCount) entries in \(batch.byteCount) bytes does not fit in one record")
         }
+        let pendingMax = batchedPendingByteCountMax
         let (range, waitsForDurability) = try lock.withLock { () throws -> (ClosedRange<UInt64>, Bool) in
-            while failure == nil && !closing && pendingEntryCount > 0 {
+            while failure == nil && !closing && pendingEntryCount > 0 && pending.count + batch.byteCount > pendingMax {
                 requestedWritten = max(requestedWritten, nextSequence - 1)
                 lock.signalWork()
                 lock.wait(.progress)
             }
             if let failure { throw failure }
             guard !closing else { throw LogError(.writerClosed, path: directory, "the writer is closed") }
-            // Nothing is pending: the batch's bytes become the pending record as they are.
-            swap(&pending, &batch.bytes)
-            pendingFirstSequence = nextSequence
-            pendingEntryCount = batch.entryCount
-            pendingBaseTimestamp = batch.baseTimestampMilliseconds
-            pendingStartNanoseconds = FileIO.monotonicNanoseconds()
+            if pendingEntryCount == 0 {
+                // The batch's bytes become the pending record as they are.
+                swap(&pending, &batch.bytes)
+                pendingFirstSequence = nextSequence
+                pendingEntryCount = batch.entryCount
+                pendingBaseTimestamp = batch.baseTimestampMilliseconds
+                pendingStartNanoseconds = FileIO.monotonicNanoseconds()
+                pendingEntryEnds.removeAll(keepingCapacity: true)
+                if collectsSamples { swap(&pendingEntryEnds, &batch.entryEnds) }
+            } else {
+                // The batch joins the pending entries: only its first entry's header changes.
+                var first = EntryCodec.DeltaState(baseTimestampMilliseconds: deltaState.previousTimestampMilliseconds)
+                first.previousDb = deltaState.previousDb
+                EntryCodec.encodeHeader(kind: .command, hasReplyHash: false, db: batch.firstEntryDb,
+                                        timestampMilliseconds: batch.baseTimestampMilliseconds, into: &pending, state: &first)
+                let headerByteCount = batch.firstEntryHeaderByteCount
+                batch.bytes.withUnsafeBytes { pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[headerByteCount...])) }
+                pendingEntryCount += batch.entryCount
+                if collectsSamples {
+                    let shift = pending.count - batch.byteCount
+                    pendingEntryEnds.append(contentsOf: batch.entryEnds.lazy.map { $0 + shift })
+                }
+            }
             deltaState = batch.state
-            pendingEntryEnds.removeAll(keepingCapacity: true)
-            if collectsSamples { swap(&pendingEntryEnds, &batch.entryEnds) }
             let range = nextSequence...(nextSequence + UInt64(batch.entryCount) - 1)
             nextSequence += UInt64(batch.entryCount)
             if options.durability == .always { requestedDurable = max(requestedDurable, range.upperBound) }
@@ -311,6 +330,10 @@ public final class LogWriter: @unchecked Sendable {
         if waitsForDurability { try progress.wait(for: range.upperBound, durable: true) }
         return range
     }
+
+    /// `append(_ batch:)` waits for the background thread once the pending entries would pass
+    /// this many bytes: eight records' worth, so records stay about a megabyte or less.
+    var batchedPendingByteCountMax: Int { min(max(options.recordByteCountTarget, 4096) * 8, LogLimits.recordUncompressedByteCountMax / 2) }
 
     /// Encodes the entries into the pending batch; returns their sequence numbers and whether the
     /// caller must wait for them to be durable.

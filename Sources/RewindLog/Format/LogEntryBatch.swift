@@ -29,6 +29,10 @@ public struct LogEntryBatch {
     private(set) var baseTimestampMilliseconds: Int64 = 0
     /// The delta state after the last entry, so the writer can go on encoding after the batch.
     private(set) var state = EntryCodec.DeltaState(baseTimestampMilliseconds: 0)
+    /// The first entry's database and the size of its header (flags, database, timestamp
+    /// delta), which the writer encodes again when the batch joins pending entries.
+    private(set) var firstEntryDb: UInt32 = 0
+    private(set) var firstEntryHeaderByteCount = 0
     /// Where the open entry starts, or -1 when none is open.
     private var entryStart = -1
     /// Where the open entry's one-byte argument count placeholder is.
@@ -56,15 +60,12 @@ public struct LogEntryBatch {
         }
         entryStart = bytes.count
         argumentCount = 0
-        var flags = LogEntry.Kind.command.rawValue
-        if db != state.previousDb { flags |= EntryCodec.dbFlag }
-        bytes.append(flags)
-        if db != state.previousDb {
-            bytes.appendVarint(UInt64(db))
-            state.previousDb = db
+        EntryCodec.encodeHeader(kind: .command, hasReplyHash: false, db: db, timestampMilliseconds: timestampMilliseconds,
+                                into: &bytes, state: &state)
+        if entryCount == 0 {
+            firstEntryDb = db
+            firstEntryHeaderByteCount = bytes.count - entryStart
         }
-        bytes.appendSignedVarint(timestampMilliseconds &- state.previousTimestampMilliseconds)
-        state.previousTimestampMilliseconds = timestampMilliseconds
         countOffset = bytes.count
         bytes.append(0)
     }
