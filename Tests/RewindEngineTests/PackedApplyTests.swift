@@ -23,9 +23,14 @@ struct PackedApplyTests {
             ends.append(bytes.count)
         }
         bytes += Array("junk after".utf8)
+        // With a shared name, also resolve the name and hash the key ahead, as a replay's
+        // reading thread does; without, the engine does both itself.
+        let commandID = sharedName ? arguments[0].withUnsafeBytes { Keyspace.commandID(forName: $0) } : nil
+        let keyHash = sharedName && arguments.count > 1 ? arguments[1].withUnsafeBytes { Keyspace.keyHash($0) } : nil
         return bytes.withUnsafeBytes { buffer in
             ends.withUnsafeBufferPointer { ends in
-                body(PackedCommand(sharedName: sharedName ? arguments[0] : nil, bytes: buffer, ends: ends, firstStart: firstStart))
+                body(PackedCommand(sharedName: sharedName ? arguments[0] : nil, bytes: buffer, ends: ends, firstStart: firstStart,
+                                   commandID: commandID, keyHash: keyHash))
             }
         }
     }

@@ -134,22 +134,38 @@ enum CommandTable {
     /// each slot holding a row index + 1; a hit is confirmed by comparing the case-folded bytes
     /// with the row's lower-case name. This runs once for every command a client sends or a replay
     /// applies: a `SlotMap` lookup of the name was about 370 instructions (callgrind), this is
-    /// about 60 for a usual name.
-    private static let nameSlots: [Int16] = {
-        var slots = [Int16](repeating: 0, count: nameSlotCount)
-        for (index, spec) in all.enumerated() {
-            let name = Array(spec.name.utf8)
-            var slot = name.withUnsafeBytes { foldedNameHash($0) } & (nameSlotCount - 1)
-            while slots[slot] != 0 { slot = (slot + 1) & (nameSlotCount - 1) }
-            slots[slot] = Int16(index + 1)
+    /// about 150. The table lives in memory that is never freed (plain pointers: reading it takes
+    /// no reference counting).
+    private struct NameTable {
+        /// `slotCount` slots, each a row index + 1 or 0 for empty.
+        let slots: UnsafeMutablePointer<Int16>
+        /// The rows' lower-case names back to back; row `i` is `names[starts[i] ..< starts[i + 1]]`.
+        let names: UnsafeMutablePointer<UInt8>
+        let starts: UnsafeMutablePointer<Int32>
+        static let slotCount = 1024
+
+        init(_ rows: [CommandSpec]) {
+            let lowerCaseNames = rows.map { Array($0.name.utf8) }
+            slots = .allocate(capacity: Self.slotCount)
+            slots.initialize(repeating: 0, count: Self.slotCount)
+            starts = .allocate(capacity: rows.count + 1)
+            names = .allocate(capacity: max(1, lowerCaseNames.reduce(0) { $0 + $1.count }))
+            var offset = 0
+            for (index, name) in lowerCaseNames.enumerated() {
+                starts[index] = Int32(offset)
+                for byte in name { names[offset] = byte; offset += 1 }
+                var slot = name.withUnsafeBytes { CommandTable.foldedNameHash($0) } & (Self.slotCount - 1)
+                while slots[slot] != 0 { slot = (slot + 1) & (Self.slotCount - 1) }
+                slots[slot] = Int16(index + 1)
+            }
+            starts[lowerCaseNames.count] = Int32(offset)
         }
-        return slots
-    }()
-    private static let nameSlotCount = 1024
-    private static let lowerCaseNames: [[UInt8]] = all.map { Array($0.name.utf8) }
+    }
+
+    private static let nameTable = NameTable(all)
 
     @inline(__always)
-    private static func foldedNameHash(_ bytes: UnsafeRawBufferPointer) -> Int {
+    fileprivate static func foldedNameHash(_ bytes: UnsafeRawBufferPointer) -> Int {
         var hash: UInt32 = UInt32(truncatingIfNeeded: bytes.count) &* 0x9E37_79B1
         for byte in bytes { hash = (hash ^ UInt32(byte | 0x20)) &* 0x0100_0193 }
         return Int(hash ^ (hash >> 15))
@@ -163,15 +179,17 @@ enum CommandTable {
     /// The row index of the command whose name is `bytes` (any ASCII case), or nil.
     static func index(forNameBytes bytes: UnsafeRawBufferPointer) -> Int? {
         guard bytes.count <= 32 else { return nil }
-        var slot = foldedNameHash(bytes) & (nameSlotCount - 1)
-        return nameSlots.withUnsafeBufferPointer { slots -> Int? in
-            while true {
-                let entry = Int(slots[slot])
-                if entry == 0 { return nil }
-                let candidate = lowerCaseNames[entry - 1]
-                if candidate.count == bytes.count && candidate.withUnsafeBytes({ equalsFolded(bytes, $0) }) { return entry - 1 }
-                slot = (slot + 1) & (nameSlotCount - 1)
+        let table = nameTable
+        var slot = foldedNameHash(bytes) & (NameTable.slotCount - 1)
+        while true {
+            let entry = Int(table.slots[slot])
+            if entry == 0 { return nil }
+            let start = Int(table.starts[entry - 1])
+            let length = Int(table.starts[entry]) - start
+            if length == bytes.count && equalsFolded(bytes, UnsafeRawBufferPointer(start: table.names + start, count: length)) {
+                return entry - 1
             }
+            slot = (slot + 1) & (NameTable.slotCount - 1)
         }
     }
 

@@ -92,7 +92,10 @@ struct CommandContext {
     /// The entries of this call: the also-propagated ones, then the command if it changed anything.
     func finishedPropagation() -> [LoggedCommand] {
         guard dirty > 0, !preventPropagation else { return propagated }
-        return propagated + [LoggedCommand(db: db, arguments: rewrittenArguments ?? arguments)]
+        let command = LoggedCommand(db: db, arguments: rewrittenArguments ?? arguments)
+        // The usual case, one array: `propagated + [command]` made two and freed one.
+        if propagated.isEmpty { return [command] }
+        return propagated + [command]
     }
 }
 

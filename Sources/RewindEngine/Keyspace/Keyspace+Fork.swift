@@ -50,7 +50,7 @@ extension Keyspace {
     /// with a fork. Every command reaches aggregates through ``lookup(_:_:db:)``, which calls this.
     @inline(__always)
     func ownedValue(db: Int, slotIndex: Int) -> StoredValue? {
-        guard let value = databases[db].entries.value(at: slotIndex) else { return nil }
+        guard let value = databases[db].entries.valueInPlace(at: slotIndex) else { return nil }
         guard let stamp = value.boxStamp, stamp <= sharedBoxStamp else { return value }
         let copy = value.deepCopy()
         databases[db].entries.setValue(copy, at: slotIndex)

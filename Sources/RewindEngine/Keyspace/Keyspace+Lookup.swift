@@ -8,7 +8,7 @@ extension Keyspace {
 
     /// The Unix time in milliseconds at which `key` expires, or nil when it has no TTL.
     func expireTime(db: Int, _ key: [UInt8]) -> Int64? {
-        databases[db].expires.isEmpty ? nil : databases[db].expires[key]
+        databases[db].expires.isEmpty ? nil : databases[db].expires.valueInPlace(forKey: key)
     }
 
     /// Whether `key` has a TTL that has passed (Redis `keyIsExpired`: expired once now > when).
@@ -48,7 +48,7 @@ extension Keyspace {
     func lookup(_ key: [UInt8], _ context: inout CommandContext, db: Int? = nil) -> StoredValue? {
         let db = db ?? context.db
         expireIfNeeded(key, &context, db: db)
-        guard let slotIndex = databases[db].entries.slotIndex(of: key) else { return nil }
+        guard let slotIndex = databases[db].entries.findSlot(of: key) else { return nil }
         return ownedValue(db: db, slotIndex: slotIndex)
     }
 

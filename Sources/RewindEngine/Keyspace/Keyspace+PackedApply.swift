@@ -17,14 +17,18 @@ public struct PackedCommand {
     /// The command, resolved ahead by ``Keyspace/commandID(forName:)`` (on the reading thread);
     /// nil to have it looked up here.
     public let commandID: Int32?
+    /// The ``Keyspace/keyHash(_:)`` of argument 1, computed ahead (on the reading thread); nil to
+    /// have it computed here.
+    public let keyHash: UInt32?
 
     public init(sharedName: [UInt8]?, bytes: UnsafeRawBufferPointer, ends: UnsafeBufferPointer<Int>, firstStart: Int,
-                commandID: Int32? = nil) {
+                commandID: Int32? = nil, keyHash: UInt32? = nil) {
         self.sharedName = sharedName
         self.bytes = bytes
         self.ends = ends
         self.firstStart = firstStart
         self.commandID = commandID
+        self.keyHash = keyHash
     }
 
     /// How many arguments, the name included.
@@ -88,12 +92,22 @@ extension Keyspace {
         return apply(LoggedCommand(db: db, arguments: command.arrays()), nowMilliseconds: nowMilliseconds)
     }
 
-    /// Starts loading the index bucket where a lookup of `key` in `db` begins, so that the cache
-    /// miss of a later command on that key overlaps the commands applied meanwhile. Replay calls
-    /// it for the entry a few places ahead.
-    public func prefetch(keyBytes key: UnsafeRawBufferPointer, db: Int) {
+    /// The hash the key tables index `key` by, for ``PackedCommand/keyHash`` and the prefetches
+    /// below: a reading thread computes it once, ahead.
+    public static func keyHash(_ key: UnsafeRawBufferPointer) -> UInt32 { ByteStringHash.hash(key) }
+
+    /// Lookahead, first stage (a command several entries ahead): starts loading the index bucket
+    /// of the key whose ``keyHash(_:)`` is `hash` in `db`.
+    public func prefetchBucket(keyHash hash: UInt32, db: Int) {
         guard db >= 0, db < databases.count else { return }
-        databases[db].entries.prefetch(keyBytes: key)
+        databases[db].entries.prefetchBucket(hash: hash)
+    }
+
+    /// Lookahead, second stage (a command a few entries ahead, whose bucket the first stage
+    /// loaded): starts loading the key's slot.
+    public func prefetchSlot(keyHash hash: UInt32, db: Int) {
+        guard db >= 0, db < databases.count else { return }
+        databases[db].entries.prefetchSlot(hash: hash)
     }
 
     /// The engine's identifier for the command called `name` (any ASCII case), -1 for none: what
@@ -138,7 +152,7 @@ extension Keyspace {
             value = .bytes(Array(valueBytes))
         }
         let database = databases[db]
-        if let slot = database.entries.slotIndex(ofBytes: key) {
+        if let slot = database.entries.findSlot(ofBytes: key, hash: command.keyHash) {
             database.entries.setValue(value, at: slot)
             if !database.expires.isEmpty { database.expires.removeValue(forKeyBytes: key) }
         } else {
@@ -152,17 +166,21 @@ extension Keyspace {
     private func packedSadd(_ command: PackedCommand, db: Int) -> RESPValue? {
         let key = command.argument(1)
         let set: SetValue
-        if let slot = databases[db].entries.slotIndex(ofBytes: key) {
+        if let slot = databases[db].entries.findSlot(ofBytes: key, hash: command.keyHash) {
             guard case .set(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
             set = existing
         } else {
             set = SetValue()
             _ = databases[db].entries.insertNew(keyBytes: key, value: .set(set))
+            if command.count > 3 {
+                let memberCount = command.count - 2
+                set.members.reserveCapacity(adding: memberCount, keyByteCount: command.ends[command.count - 1] - command.ends[1])
+            }
         }
         var added: Int64 = 0
         for index in 2..<command.count {
             let member = command.argument(index)
-            if set.members.slotIndex(ofBytes: member) == nil {
+            if set.members.findSlot(ofBytes: member) == nil {
                 _ = set.members.insertNew(keyBytes: member, value: ())
                 added += 1
             }
@@ -175,18 +193,23 @@ extension Keyspace {
     private func packedHset(_ command: PackedCommand, db: Int, isHmset: Bool) -> RESPValue? {
         let key = command.argument(1)
         let hash: HashValue
-        if let slot = databases[db].entries.slotIndex(ofBytes: key) {
+        if let slot = databases[db].entries.findSlot(ofBytes: key, hash: command.keyHash) {
             guard case .hash(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
             hash = existing
         } else {
             hash = HashValue()
             _ = databases[db].entries.insertNew(keyBytes: key, value: .hash(hash))
+            if command.count > 4 {
+                var fieldBytes = 0
+                for index in stride(from: 2, to: command.count, by: 2) { fieldBytes += command.argument(index).count }
+                hash.fields.reserveCapacity(adding: (command.count - 2) / 2, keyByteCount: fieldBytes)
+            }
         }
         var created: Int64 = 0
         for index in stride(from: 2, to: command.count, by: 2) {
             let field = command.argument(index)
             let value = Array(command.argument(index + 1))
-            if let slot = hash.fields.slotIndex(ofBytes: field) {
+            if let slot = hash.fields.findSlot(ofBytes: field) {
                 hash.fields.setValue(value, at: slot)
             } else {
                 _ = hash.fields.insertNew(keyBytes: field, value: value)
@@ -201,7 +224,7 @@ extension Keyspace {
     private func packedPush(_ command: PackedCommand, db: Int, atHead: Bool) -> RESPValue? {
         let key = command.argument(1)
         let list: ListValue
-        if let slot = databases[db].entries.slotIndex(ofBytes: key) {
+        if let slot = databases[db].entries.findSlot(ofBytes: key, hash: command.keyHash) {
             guard case .list(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
             list = existing
         } else {
@@ -219,10 +242,10 @@ extension Keyspace {
     private func packedIncr(_ command: PackedCommand, db: Int) -> RESPValue? {
         let key = command.argument(1)
         let database = databases[db]
-        let slot = database.entries.slotIndex(ofBytes: key)
+        let slot = database.entries.findSlot(ofBytes: key, hash: command.keyHash)
         var current: Int64 = 0
         if let slot {
-            switch database.entries.value(at: slot) {
+            switch database.entries.valueInPlace(at: slot) {
             case .integer(let value)?: current = value
             case .bytes(let bytes)?:
                 guard let value = parseInt64(bytes) else { return nil }
@@ -246,14 +269,14 @@ extension Keyspace {
         let key = command.argument(1)
         let suffix = command.argument(2)
         let database = databases[db]
-        guard let slot = database.entries.slotIndex(ofBytes: key) else {
+        guard let slot = database.entries.findSlot(ofBytes: key, hash: command.keyHash) else {
             let value = StoredValue.string(Array(suffix))
             _ = database.entries.insertNew(keyBytes: key, value: value)
             signalModifiedIfWatched(db: db, key)
             return .integer(Int64(suffix.count))
         }
         var combined: [UInt8]
-        switch database.entries.value(at: slot) {
+        switch database.entries.valueInPlace(at: slot) {
         case .integer(let value)?: combined = formatInt64(value)
         case .bytes(let bytes)?: combined = bytes
         default: return nil
@@ -271,7 +294,7 @@ extension Keyspace {
         var deleted: Int64 = 0
         for index in 1..<command.count {
             let key = command.argument(index)
-            guard let slot = database.entries.slotIndex(ofBytes: key) else { continue }
+            guard let slot = database.entries.findSlot(ofBytes: key, hash: index == 1 ? command.keyHash : nil) else { continue }
             database.entries.remove(at: slot)
             if !database.expires.isEmpty { database.expires.removeValue(forKeyBytes: key) }
             signalModifiedIfWatched(db: db, key)
@@ -286,8 +309,8 @@ extension Keyspace {
         let key = command.argument(1)
         guard let when = parseInt64(command.argument(2)) else { return nil }
         let database = databases[db]
-        guard database.entries.slotIndex(ofBytes: key) != nil else { return .integer(0) }
-        if let slot = database.expires.slotIndex(ofBytes: key) {
+        guard database.entries.findSlot(ofBytes: key, hash: command.keyHash) != nil else { return .integer(0) }
+        if let slot = database.expires.findSlot(ofBytes: key) {
             database.expires.setValue(when, at: slot)
         } else {
             _ = database.expires.insertNew(keyBytes: key, value: when)
@@ -307,7 +330,7 @@ extension Keyspace {
         }
         let key = command.argument(1)
         let sortedSet: SortedSetValue
-        if let slot = databases[db].entries.slotIndex(ofBytes: key) {
+        if let slot = databases[db].entries.findSlot(ofBytes: key, hash: command.keyHash) {
             guard case .sortedSet(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
             sortedSet = existing
         } else {

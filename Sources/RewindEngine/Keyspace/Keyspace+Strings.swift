@@ -107,11 +107,22 @@ extension Keyspace {
         if options.returnsOldValue {
             oldValueReply = try lookupString(key, &context).map(RESPValue.bulkString) ?? .null
         }
-        let found = exists(key, &context)
+        // One lookup serves both the condition and the write (`exists` then `setKey` hashed and
+        // probed the key twice); lazy expiry first, as `exists` does.
+        let db = context.db
+        expireIfNeeded(key, &context, db: db)
+        let slot = databases[db].entries.findSlot(of: key)
+        let found = slot != nil
         if (options.condition == .ifAbsent && found) || (options.condition == .ifPresent && !found) {
             return options.returnsOldValue ? oldValueReply : abortReply
         }
-        setKey(db: context.db, key, .string(value), keepingTTL: options.keepsTTL)
+        if let slot {
+            databases[db].entries.setValue(.string(value), at: slot)
+            if !options.keepsTTL { removeExpire(db: db, key) }
+        } else {
+            _ = databases[db].entries.insertNew(key: key, value: .string(value))
+        }
+        signalModified(db: db, key)
         context.dirty += 1
         if let expiresAt {
             setExpire(db: context.db, key, atMilliseconds: expiresAt)

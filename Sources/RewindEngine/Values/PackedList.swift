@@ -70,7 +70,6 @@ struct PackedList: Sequence {
                 prefixBytes[prefixCount] = length > 0 ? low | 0x80 : low
                 prefixCount += 1
             } while length > 0
-            bytes.reserveCapacity(bytes.count + 2 * prefixCount + element.count)
             bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: prefixBytes[0..<prefixCount]))
             bytes.append(contentsOf: element)
             for index in stride(from: prefixCount - 1, through: 0, by: -1) { bytes.append(prefixBytes[index]) }

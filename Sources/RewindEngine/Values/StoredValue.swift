@@ -97,12 +97,12 @@ final class SetValue {
     let stamp = OwnershipStamp.next()
     init(_ members: SlotMap<Void> = SlotMap()) { self.members = members }
 
-    func contains(_ member: [UInt8]) -> Bool { members.slotIndex(of: member) != nil }
+    func contains(_ member: [UInt8]) -> Bool { members.findSlot(of: member) != nil }
 
     /// Adds a member; returns whether it was new.
     @discardableResult
     func insert(_ member: [UInt8]) -> Bool {
-        guard members.slotIndex(of: member) == nil else { return false }
+        guard members.findSlot(of: member) == nil else { return false }
         _ = members.insertNew(key: member, value: ())
         return true
     }

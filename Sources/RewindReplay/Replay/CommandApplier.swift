@@ -11,7 +11,7 @@ extension Replayer {
     /// record, which is delivered whole or not at all. Records are read, checked and decompressed
     /// on a second thread while this one applies them (``DecodingPipeline``), and the usual
     /// commands are applied from the decoded bytes without copying their arguments
-    /// (``Keyspace/applyPacked(_:db:nowMilliseconds:)``).
+    /// (``Keyspace/applyPacked(_:db:nowMilliseconds:)``), looking a few entries ahead as a replay does.
     ///
     /// - Throws: What the reader throws for damage `recovery` refuses, or an unreadable log.
     public static func applyEveryCommand(of reader: LogReader, recovery: RecoveryMode, reporter: DamageReporter? = nil,
@@ -20,6 +20,12 @@ extension Replayer {
         let summary = try DecodingPipeline.run(reader: reader, from: 1, recovery: recovery, reporter: reporter, applyPacked: { batch, index in
             let entry = batch.entries[index]
             guard entry.kind == .command else { return true }
+            let distance = ReplayRun.prefetchDistance
+            if distance > 0 {
+                let count = batch.entries.count
+                if index + distance < count { batch.prefetch(index + distance, stage: 1, in: keyspace) }
+                if index + distance / 2 < count { batch.prefetch(index + distance / 2, stage: 2, in: keyspace) }
+            }
             _ = batch.withPackedCommand(index) { keyspace.applyPacked($0, db: entry.db, nowMilliseconds: entry.timestampMilliseconds) }
             applied += 1
             return true

@@ -68,6 +68,9 @@ struct PackedBatch: @unchecked Sendable {
         /// The engine's identifier of the command (``Keyspace/commandID(forName:)``), resolved here
         /// on the reading thread; nil for an entry that is not a command.
         var commandID: Int32?
+        /// ``Keyspace/keyHash(_:)`` of argument 1, when the command has one (`hasKeyHash`).
+        var keyHash: UInt32
+        var hasKeyHash: Bool
     }
 
     var entries: [Entry] = []
@@ -88,6 +91,8 @@ struct PackedBatch: @unchecked Sendable {
         var shared: [UInt8]?
         var sharedNameIndex: Int32 = -1
         var commandID: Int32?
+        var keyHash: UInt32 = 0
+        var hasKeyHash = false
         if view.kind == .command || view.kind == .checkpoint {
             shared = view.sharedFirstArgument
             if let name = shared {
@@ -99,6 +104,10 @@ struct PackedBatch: @unchecked Sendable {
                 }
             }
             if view.kind == .command, view.arguments.count > 0 { commandID = Keyspace.commandID(forName: view.arguments[0]) }
+            if view.kind == .command, view.arguments.count > 1 {
+                keyHash = Keyspace.keyHash(view.arguments[1])
+                hasKeyHash = true
+            }
             for index in view.arguments.indices {
                 if index > 0 || shared == nil { bytes.append(contentsOf: view.arguments[index]) }
                 argumentEnds.append(bytes.count)
@@ -108,7 +117,7 @@ struct PackedBatch: @unchecked Sendable {
             sequence: view.sequence, timestampMilliseconds: view.timestampMilliseconds, db: Int(view.db), kind: view.kind,
             replyHash: view.replyHash, segmentIndex: record.segmentIndex, byteOffset: record.byteOffset,
             firstArgument: firstArgument, argumentCount: argumentEnds.count - firstArgument, sharedNameIndex: sharedNameIndex,
-            commandID: commandID))
+            commandID: commandID, keyHash: keyHash, hasKeyHash: hasKeyHash))
     }
 
     /// Calls `body` with entry `index`'s arguments as a ``PackedCommand`` over this batch's bytes.
@@ -119,19 +128,22 @@ struct PackedBatch: @unchecked Sendable {
                 let firstStart = entry.firstArgument == 0 ? 0 : ends[entry.firstArgument - 1]
                 let own = UnsafeBufferPointer(rebasing: ends[entry.firstArgument..<(entry.firstArgument + entry.argumentCount)])
                 return body(PackedCommand(sharedName: entry.sharedNameIndex >= 0 ? sharedNames[Int(entry.sharedNameIndex)] : nil, bytes: buffer, ends: own, firstStart: firstStart,
-                                          commandID: entry.commandID))
+                                          commandID: entry.commandID, keyHash: entry.hasKeyHash ? entry.keyHash : nil))
             }
         }
     }
 
-    /// Starts loading the index bucket of entry `index`'s key (its argument 1) in `keyspace`.
-    func prefetchKey(_ index: Int, in keyspace: Keyspace) {
-        let entry = entries[index]
-        guard entry.kind == .command, entry.argumentCount >= 2 else { return }
-        let key = entry.firstArgument + 1
-        bytes.withUnsafeBytes { buffer in
-            argumentEnds.withUnsafeBufferPointer { ends in
-                keyspace.prefetch(keyBytes: UnsafeRawBufferPointer(rebasing: buffer[ends[key - 1]..<ends[key]]), db: entry.db)
+    /// Replay's lookahead for entry `index`: `stage` 1 starts loading its key's index bucket,
+    /// stage 2 (a few entries later, once the bucket is in) the slot the bucket points at.
+    @inline(__always)
+    func prefetch(_ index: Int, stage: Int, in keyspace: Keyspace) {
+        entries.withUnsafeBufferPointer { entries in
+            let entry = entries[index]
+            guard entry.hasKeyHash else { return }
+            if stage == 1 {
+                keyspace.prefetchBucket(keyHash: entry.keyHash, db: entry.db)
+            } else {
+                keyspace.prefetchSlot(keyHash: entry.keyHash, db: entry.db)
             }
         }
     }

@@ -347,8 +347,14 @@ struct ReplayRun {
 
     /// ``accept(_:)`` for a plain command outside a transaction, applied from its packed batch
     /// without copying its arguments; nil for any other entry (the caller then decodes it).
-    /// How many entries ahead ``acceptPacked(_:_:)`` prefetches.
-    static let prefetchDistance = 6
+    /// How many entries ahead ``acceptPacked(_:_:)`` prefetches a key's index bucket (and half as
+    /// many ahead, the slot the bucket points at): 8, or the environment's
+    /// `REWIND_REPLAY_PREFETCH_DISTANCE` (0 turns it off; for measuring, docs/REPLAY.md).
+    static let prefetchDistance: Int = {
+        guard let text = ProcessInfo.processInfo.environment["REWIND_REPLAY_PREFETCH_DISTANCE"], let value = Int(text),
+              (0...64).contains(value) else { return 8 }
+        return value
+    }()
 
     mutating func acceptPacked(_ batch: PackedBatch, _ index: Int) -> Bool? {
         let entry = batch.entries[index]
@@ -360,8 +366,12 @@ struct ReplayRun {
             pendingPacked.append((batch, index))
             return true
         }
-        let ahead = index + Self.prefetchDistance
-        if ahead < batch.entries.count { batch.prefetchKey(ahead, in: keyspace) }
+        let distance = Self.prefetchDistance
+        if distance > 0 {
+            let count = batch.entries.count
+            if index + distance < count { batch.prefetch(index + distance, stage: 1, in: keyspace) }
+            if index + distance / 2 < count { batch.prefetch(index + distance / 2, stage: 2, in: keyspace) }
+        }
         applyPackedCommand(batch, index)
         if let checkpoints, summary.readEntryCount - readCountAtCheckpoint >= checkpoints.intervalEntryCount {
             readCountAtCheckpoint = summary.readEntryCount
