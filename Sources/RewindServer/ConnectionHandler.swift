@@ -51,6 +51,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Requests that arrived while a blocking command waits; run once it is served.
     @exclusivity(unchecked) var deferredRequests: [[[UInt8]]] = []
     @exclusivity(unchecked) var isBlocked = false
+    /// Set while ``ServerCore`` lists this connection among those whose replies wait for the log.
+    @exclusivity(unchecked) var waitsForAcknowledgement = false
 
     @exclusivity(unchecked) private var context: ChannelHandlerContext?
     /// Pulls every whole request out of each read (NIO's processor over ``RESPFrameDecoder``).
@@ -80,7 +82,9 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         // AUTH; RESET may bring them back).
         decoder = NIOSingleStepByteToMessageProcessor(
             RESPFrameDecoder(limits: core.configuration.limits,
-                             requiresAuthentication: { [unowned self] in !self.machine.isAuthenticated }),
+                             // unowned(unsafe): asked once per request, and the decoder lives
+                             // in this handler, so the closure never outlives it.
+                             requiresAuthentication: { [unowned(unsafe) self] in !self.machine.isAuthenticated }),
             maximumBufferSize: nil)
     }
 
@@ -160,6 +164,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         finishBatch()
+        core.appendStaged()
         core.requestCommitIfNeeded()
         context.fireChannelReadComplete()
     }
@@ -200,20 +205,20 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         guard let context, !closed, !passedOutputBufferLimit else { return }
-        scratch.removeAll(keepingCapacity: true)
-        RESPEncoder.encode(value, version: machine.protocolVersion, into: &scratch)
         if tailIsOpen, var tail = held.popLast() {
-            // The common case, many replies in one read: no buffer per reply.
-            tail.bytes.writeBytes(scratch)
-            tail.sequence = max(tail.sequence, sequence)
+            // The common case, many replies in one read: no buffer per reply, and the reply is
+            // encoded straight into the segment's buffer. (Taken out and put back: CircularBuffer
+            // has no in-place access, and a copy would make the buffer copy itself on write.)
+            let byteCount = tail.bytes.writeRESPReply(value, version: machine.protocolVersion, scratch: &scratch)
+            if sequence > tail.sequence { tail.sequence = sequence }
             held.append(tail)
-            heldByteCount += scratch.count
+            heldByteCount += byteCount
             if sequence > core.acknowledgedSequence { core.waitForAcknowledgement(self) }
-            checkOutputBufferLimit()
+            if heldByteCount + unsentByteCount > Self.fixedReplyBufferByteCount || softLimitReachedSeconds != 0 { checkOutputBufferLimit() }
             return
         }
-        var buffer = context.channel.allocator.buffer(capacity: max(scratch.count, 256))
-        buffer.writeBytes(scratch)
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        buffer.writeRESPReply(value, version: machine.protocolVersion, scratch: &scratch)
         append(buffer, sequence: sequence)
         checkOutputBufferLimit()
     }

@@ -1,4 +1,5 @@
-// The thread that waits on the log so the event loop never does. See docs/SERVER.md, "Durability".
+// How the event loop hands its entries to the log and learns when their replies may go, without
+// ever waiting on the log. See docs/SERVER.md, "Durability".
 
 #if canImport(Glibc)
 import Glibc
@@ -8,14 +9,17 @@ import Darwin
 import NIOCore
 import RewindLog
 
-/// Waits, off the event loop, until appended entries are written (or fdatasync'ed), then reports
-/// the sequence number reached back on the event loop.
+/// Asks the log writer's flusher for each event-loop iteration's entries and reports back, on
+/// the event loop, the sequence number the durability policy has reached.
 ///
-/// The event loop appends entries without blocking and calls ``request(_:)`` with the last
-/// sequence number it appended. This thread asks the log for everything up to the highest number
-/// requested at once, so every client whose write arrived while the previous fdatasync was in
-/// flight shares the next one (group commit across connections). Replies held for those writes
-/// are released by `acknowledged` on the event loop.
+/// The event loop appends the entries of each read to the writer in one call (a
+/// ``LogWriter/Batch``), without waking the flusher, and calls ``request(_:)`` once per iteration
+/// with the last sequence number appended. That asks the flusher to write it now (under `always`,
+/// to write and fdatasync it: every client whose write arrived while the previous fdatasync was
+/// in flight shares the next one, group commit across connections). The flusher calls back after each record it writes or
+/// sync it makes; when the event loop waits for that progress, the callback posts it to the
+/// event loop, which releases the held replies (`acknowledged`). So one batch costs two thread
+/// wake-ups: the flusher's, and the event loop's when the bytes are out. No thread here waits.
 final class DurabilityCommitter: @unchecked Sendable {
     private let writer: LogWriter
     private let durable: Bool
@@ -23,12 +27,14 @@ final class DurabilityCommitter: @unchecked Sendable {
     private let acknowledged: (UInt64) -> Void
     private let failed: (Error) -> Void
 
+    // Guarded by `mutex`: the flusher's callback and the event loop both use them.
     private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
+    /// The highest sequence number the event loop waits for.
     private var requested: UInt64
-    private var reached: UInt64
-    private var stopping = false
-    private var thread: pthread_t?
+    /// The highest sequence number posted to (or acknowledged on) the event loop.
+    private var posted: UInt64
+    private var failurePosted = false
+    private var stopped = false
 
     /// - Parameters:
     ///   - durable: true waits for fdatasync (`always`), false for the write to the OS.
@@ -42,70 +48,79 @@ final class DurabilityCommitter: @unchecked Sendable {
         self.acknowledged = acknowledged
         self.failed = failed
         requested = startSequence
-        reached = startSequence
+        posted = startSequence
         pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&condition, nil)
     }
 
     deinit {
-        pthread_cond_destroy(&condition)
         pthread_mutex_destroy(&mutex)
     }
 
+    /// Starts following the writer's progress.
     func start() {
-        let box = Unmanaged.passRetained(self)
-        var handle = pthread_t()
-        let result = pthread_create(&handle, nil, { argument in
-            let committer = Unmanaged<DurabilityCommitter>.fromOpaque(argument!).takeRetainedValue()
-            committer.run()
-            return nil
-        }, box.toOpaque())
-        precondition(result == 0, "cannot start the durability committer thread")
-        thread = handle
+        writer.setProgressHandler { [unowned self] progress in self.progressed(progress) }
     }
 
-    /// Asks for every entry up to `sequence` to be acknowledged. Cheap; call it once per batch.
+    /// On the event loop: asks for every entry up to `sequence` (all appended to the writer) to
+    /// be acknowledged. Replies waiting for it are released by `acknowledged`, at once when the
+    /// writer already got there.
     func request(_ sequence: UInt64) {
         pthread_mutex_lock(&mutex)
-        if sequence > requested {
-            requested = sequence
-            pthread_cond_signal(&condition)
+        let alreadyRequested = sequence <= requested
+        if !alreadyRequested { requested = sequence }
+        pthread_mutex_unlock(&mutex)
+        if !alreadyRequested { writer.requestProgress(through: sequence, durable: durable) }
+        // Progress published before `requested` was raised was not posted by the callback: look
+        // at it here. (The callback reads `requested` after publishing, so one of the two sees it.)
+        let progress = writer.publishedProgress
+        let reached = min(durable ? progress.durableSequence : progress.writtenSequence, sequence)
+        pthread_mutex_lock(&mutex)
+        let acknowledgesNow = reached > posted && progress.failure == nil
+        if acknowledgesNow { posted = reached }
+        pthread_mutex_unlock(&mutex)
+        if acknowledgesNow { acknowledged(reached) }
+    }
+
+    /// Off the event loop, at shutdown: waits until every entry up to `sequence` meets the policy,
+    /// posts it to the event loop, and stops posting (the event loop is about to stop).
+    func stop(after sequence: UInt64) {
+        writer.requestProgress(through: sequence, durable: durable)
+        let result = Result { durable ? try writer.waitUntilDurable(sequence) : try writer.waitUntilWritten(sequence) }
+        pthread_mutex_lock(&mutex)
+        let alreadyStopped = stopped
+        stopped = true
+        let post = !alreadyStopped && sequence > posted && (try? result.get()) != nil
+        if post { posted = sequence }
+        pthread_mutex_unlock(&mutex)
+        writer.setProgressHandler(nil)
+        if post {
+            let acknowledged = self.acknowledged
+            eventLoop.execute { acknowledged(sequence) }
+        }
+    }
+
+    /// On the flusher's thread: posts the progress to the event loop when it waits for it.
+    private func progressed(_ progress: LogWriter.Progress) {
+        let reached = durable ? progress.durableSequence : progress.writtenSequence
+        pthread_mutex_lock(&mutex)
+        var postsFailure = false
+        var postsProgress = false
+        if !stopped {
+            if progress.failure != nil {
+                postsFailure = !failurePosted
+                failurePosted = true
+            } else if reached > posted && requested > posted {
+                posted = reached
+                postsProgress = true
+            }
         }
         pthread_mutex_unlock(&mutex)
-    }
-
-    /// Stops the thread after it acknowledged what was requested, and waits for it.
-    func stop() {
-        pthread_mutex_lock(&mutex)
-        stopping = true
-        pthread_cond_signal(&condition)
-        pthread_mutex_unlock(&mutex)
-        if let thread { pthread_join(thread, nil) }
-        thread = nil
-    }
-
-    private func run() {
-        while true {
-            pthread_mutex_lock(&mutex)
-            while requested <= reached && !stopping { pthread_cond_wait(&condition, &mutex) }
-            if requested <= reached && stopping {
-                pthread_mutex_unlock(&mutex)
-                return
-            }
-            let target = requested
-            pthread_mutex_unlock(&mutex)
-            do {
-                if durable { try writer.waitUntilDurable(target) } else { try writer.waitUntilWritten(target) }
-            } catch {
-                let failed = self.failed
-                eventLoop.execute { failed(error) }
-                return
-            }
-            pthread_mutex_lock(&mutex)
-            reached = target
-            pthread_mutex_unlock(&mutex)
+        if postsFailure, let error = progress.failure {
+            let failed = self.failed
+            eventLoop.execute { failed(error) }
+        } else if postsProgress {
             let acknowledged = self.acknowledged
-            eventLoop.execute { acknowledged(target) }
+            eventLoop.execute { acknowledged(reached) }
         }
     }
 }

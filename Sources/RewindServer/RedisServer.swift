@@ -12,7 +12,7 @@ import RewindRESP
 ///
 /// Everything runs on one event loop, as Redis runs on one thread: the keyspace is not
 /// thread-safe and needs no locks that way. The log's flusher thread (compression, write,
-/// fdatasync) and the ``DurabilityCommitter`` thread use the other cores.
+/// fdatasync) uses another core; the ``DurabilityCommitter`` hands it each iteration's entries.
 ///
 /// ```swift
 /// var configuration = ServerConfiguration()
@@ -72,7 +72,7 @@ public final class RedisServer: @unchecked Sendable {
         do {
             server = try listen(core: core, committer: committer, group: group, configuration: configuration, startupReport: report)
         } catch {
-            committer.stop()
+            committer.stop(after: 0)
             try? writer.close()
             throw error
         }
@@ -176,10 +176,10 @@ public final class RedisServer: @unchecked Sendable {
         // Acknowledge everything appended, so held replies go out before the clients close.
         let last = try eventLoop.submit { () -> UInt64 in
             self.cron?.cancel()
+            self.core.commitStaged()
             return self.core.appendedSequence
         }.wait()
-        committer?.request(last)
-        committer?.stop()
+        committer?.stop(after: last)
         try eventLoop.submit { self.core.closeAllClients() }.wait()
         try? eventLoop.scheduleTask(in: .milliseconds(50)) {}.futureResult.wait()
         // A compaction still running fails at its swap (the writer is closed) and removes its base;

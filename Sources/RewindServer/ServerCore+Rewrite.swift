@@ -114,6 +114,9 @@ extension ServerCore {
     private func startRewrite(now: Int64) -> String? {
         guard let writer else { return "no log" }
         if let logFailure { return "the log failed: \(logFailure)" }
+        // The cut is the writer's last entry: it must hold every entry of the forked state.
+        commitStaged()
+        if let logFailure { return "the log failed: \(logFailure)" }
         let fork = ForkedKeyspace(keyspace: keyspace.fork())
         let cut: OnlineCompactionCut
         do {

@@ -33,8 +33,12 @@ final class ServerCore: @unchecked Sendable {
     @exclusivity(unchecked) var config: ConfigParameters
     @exclusivity(unchecked) var committer: DurabilityCommitter?
 
-    /// The last sequence number appended to the log.
+    /// The last sequence number taken: by an entry in the log writer, or in ``staged``.
     @exclusivity(unchecked) private(set) var appendedSequence: UInt64
+    /// Entries logged during this event-loop iteration, appended to the writer together at its
+    /// end (``commitStaged()``): one lock acquisition and one flusher request per iteration. The
+    /// server is the writer's only appender, so the sequence numbers they will get are known now.
+    @exclusivity(unchecked) private var staged = LogWriter.Batch()
     /// Every entry up to this one meets the durability policy; replies waiting for it may go.
     @exclusivity(unchecked) private(set) var acknowledgedSequence: UInt64
     @exclusivity(unchecked) private var commitRequestScheduled = false
@@ -117,6 +121,7 @@ final class ServerCore: @unchecked Sendable {
         blocking.remove(connection)
         pubsub.removeAll(for: connection)
         waitingConnections[ObjectIdentifier(connection)] = nil
+        connection.waitsForAcknowledgement = false
         replicaStreams[connection.id] = nil
     }
 
@@ -291,50 +296,88 @@ final class ServerCore: @unchecked Sendable {
 
     // MARK: - The log
 
-    /// Appends `entries`, all stamped `now`, and returns the last sequence number taken, or 0 when
+    /// Logs `entries`, all stamped `now`, and returns the last sequence number taken, or 0 when
     /// the log failed. `replyHashes`, when given, has one element per command of `entries`, in
     /// order (nil: no hash for that command).
+    ///
+    /// The entries join this iteration's batch, which ``commitStaged()`` appends to the writer once
+    /// the iteration's reads are handled; the numbers returned are the ones they get there.
     @discardableResult
     func log(_ entries: [LoggedEntry], at now: Int64, replyHashes: [UInt64?] = []) -> UInt64 {
         // A read-only server has no log: a lazy expiry's DEL changes only the served copy.
-        guard logFailure == nil, let writer else { return 0 }
+        guard logFailure == nil, writer != nil else { return 0 }
         var commandIndex = 0
         func hash() -> UInt64? {
             defer { commandIndex += 1 }
             return commandIndex < replyHashes.count ? replyHashes[commandIndex] : nil
         }
-        do {
-            for entry in entries {
-                switch entry {
-                case .command(let command):
-                    appendedSequence = try writer.append(LogEntry(
+        let sequenceCountBefore = staged.sequenceCount
+        var commandCount = 0
+        for entry in entries {
+            switch entry {
+            case .command(let command):
+                staged.append(LogEntry(
+                    timestampMilliseconds: now, db: UInt32(command.db), arguments: command.arguments, replyHash: hash()))
+                commandCount += 1
+            case .transaction(let commands):
+                var transaction: [LogEntry] = []
+                transaction.reserveCapacity(commands.count)
+                for command in commands {
+                    transaction.append(LogEntry(
                         timestampMilliseconds: now, db: UInt32(command.db), arguments: command.arguments, replyHash: hash()))
-                case .transaction(let commands):
-                    appendedSequence = try writer.append(contentsOf: commands.map {
-                        LogEntry(timestampMilliseconds: now, db: UInt32($0.db), arguments: $0.arguments, replyHash: hash())
-                    }, transaction: true).upperBound
                 }
-                entriesSinceCheckpoint += entry.commands.count
+                staged.appendTransaction(transaction)
+                commandCount += commands.count
             }
-            if configuration.checkpointEntryCount > 0, entriesSinceCheckpoint >= configuration.checkpointEntryCount {
-                entriesSinceCheckpoint = 0
-                // The digest of the state after every entry before it: what a replay must reach.
-                appendedSequence = try writer.append(LogEntry(
-                    timestampMilliseconds: now, kind: .checkpoint, arguments: [keyspace.datasetDigest().bytes]))
-                statistics.checkpointsLogged += 1
-            }
-        } catch {
-            logFailed(error)
-            return 0
         }
+        entriesSinceCheckpoint += commandCount
+        if configuration.checkpointEntryCount > 0, entriesSinceCheckpoint >= configuration.checkpointEntryCount {
+            entriesSinceCheckpoint = 0
+            // The digest of the state after every entry before it: what a replay must reach.
+            staged.append(LogEntry(timestampMilliseconds: now, kind: .checkpoint, arguments: [keyspace.datasetDigest().bytes]))
+            statistics.checkpointsLogged += 1
+        }
+        appendedSequence += staged.sequenceCount - sequenceCountBefore
         statistics.entriesLogged += entries.count
         if !replicaStreams.isEmpty { feedReplicaStreams(entries) }
-        if acknowledgesOnAppend {
-            acknowledgedSequence = appendedSequence
-        } else {
-            scheduleCommitRequest()
-        }
+        if acknowledgesOnAppend { acknowledgedSequence = appendedSequence }
+        scheduleCommitRequest()
         return appendedSequence
+    }
+
+    /// Appends the entries staged so far to the writer in one call, without waking its flusher
+    /// (``commitStaged()`` asks for the write once per iteration). Called after each read of a
+    /// connection, so that the arguments of a read's commands are released soon after they ran:
+    /// keeping a whole iteration's (hundreds of commands') allocations alive until its end
+    /// defeated the allocator's per-thread caches (a profile showed malloc_consolidate and
+    /// unlink_chunk at 5%).
+    func appendStaged() {
+        guard let writer, !staged.isEmpty else { return }
+        defer { staged.removeAll() }
+        guard logFailure == nil else { return }
+        let expectedFirst = appendedSequence - staged.sequenceCount + 1
+        do {
+            let request: LogWriter.ProgressRequest = committer != nil && !acknowledgesOnAppend ? .later : .none
+            checkSequences(try writer.append(staged, request: request), expectedFirst: expectedFirst)
+        } catch {
+            logFailed(error)
+        }
+    }
+
+    /// Appends what is staged and asks for everything appended to be acknowledged
+    /// (``DurabilityCommitter``). Runs once per event-loop iteration, and before anything that
+    /// needs the writer to hold every logged entry (an online compaction's cut, the shutdown).
+    func commitStaged() {
+        appendStaged()
+        guard logFailure == nil, let committer, !acknowledgesOnAppend, appendedSequence > acknowledgedSequence else { return }
+        committer.request(appendedSequence)
+    }
+
+    private func checkSequences(_ range: ClosedRange<UInt64>, expectedFirst: UInt64) {
+        // The server is the writer's only appender: the numbers replies were tagged with are the
+        // numbers the entries got. Anything else would release replies for the wrong entries.
+        precondition(range.lowerBound == expectedFirst && range.upperBound == appendedSequence,
+                     "the log assigned \(range) to entries numbered \(expectedFirst)...\(appendedSequence)")
     }
 
     /// The reply hash of each command of `propagated`, in order: the hash of the client's reply
@@ -373,13 +416,14 @@ final class ServerCore: @unchecked Sendable {
         return hashes
     }
 
-    /// Asks the committer, once per event-loop iteration, for everything appended so far.
+    /// Commits what was staged, once per event-loop iteration: the task runs after the
+    /// iteration's reads are handled.
     private func scheduleCommitRequest() {
         guard !commitRequestScheduled else { return }
         commitRequestScheduled = true
         eventLoop.execute { [self] in
             commitRequestScheduled = false
-            committer?.request(appendedSequence)
+            commitStaged()
         }
     }
 
@@ -389,6 +433,8 @@ final class ServerCore: @unchecked Sendable {
 
     /// Remembers a connection whose replies wait for the log.
     func waitForAcknowledgement(_ connection: ConnectionHandler) {
+        guard !connection.waitsForAcknowledgement else { return }
+        connection.waitsForAcknowledgement = true
         waitingConnections[ObjectIdentifier(connection)] = connection
     }
 
@@ -397,6 +443,7 @@ final class ServerCore: @unchecked Sendable {
         guard sequence > acknowledgedSequence else { return }
         acknowledgedSequence = sequence
         for (key, connection) in waitingConnections where connection.flushReleased() || !connection.holdsReplies {
+            connection.waitsForAcknowledgement = false
             waitingConnections[key] = nil
         }
     }

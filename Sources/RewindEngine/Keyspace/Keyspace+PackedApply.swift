@@ -110,6 +110,13 @@ extension Keyspace {
         databases[db].entries.prefetchSlot(hash: hash)
     }
 
+    /// Lookahead, third stage (a command two entries ahead, whose slot the second stage loaded):
+    /// starts loading the key's bytes and, for a collection, its box.
+    public func prefetchKeyAndValue(keyHash hash: UInt32, db: Int) {
+        guard db >= 0, db < databases.count else { return }
+        databases[db].entries.prefetchKeyAndValue(hash: hash)
+    }
+
     /// The engine's identifier for the command called `name` (any ASCII case), -1 for none: what
     /// ``PackedCommand/commandID`` takes, so a reading thread can resolve names ahead.
     public static func commandID(forName name: UnsafeRawBufferPointer) -> Int32 {

@@ -436,3 +436,38 @@ struct SlotMap<Value> {
         return (UInt64(generation & 0xFFFF)) << Self.generationShift | UInt64(nextSlotIndex)
     }
 }
+
+extension SlotMap where Value == StoredValue {
+    /// The third stage of replay's lookahead (a command two entries ahead, whose slot the second
+    /// stage loaded): starts loading the key's bytes in the arena, which the lookup compares, and
+    /// the value's box when it is a collection.
+    @inline(__always)
+    mutating func prefetchKeyAndValue(hash: UInt32) {
+        guard buckets.count >= 4096 else { return }
+        let index: Int? = buckets.withUnsafeBufferPointer { buckets in
+            let mask = buckets.count - 1
+            var position = Int(hash) & mask
+            for _ in 0..<4 {
+                let bucket = buckets[position]
+                if bucket == 0 { return nil }
+                if UInt32(truncatingIfNeeded: bucket >> 32) == hash { return Int(UInt32(truncatingIfNeeded: bucket)) - 1 }
+                position = (position + 1) & mask
+            }
+            return nil
+        }
+        guard let index, index < entries.count else { return }
+        let keyOffset = entries.withUnsafeBufferPointer { $0[index].keyOffset }
+        arena.withUnsafeBytes { arena in
+            if keyOffset < arena.count { rewind_prefetch(arena.baseAddress! + keyOffset) }
+        }
+        entries.withUnsafeBufferPointer { entries in
+            switch entries[index].value {
+            case .list(let box)?: rewind_prefetch(Unmanaged.passUnretained(box).toOpaque())
+            case .hash(let box)?: rewind_prefetch(Unmanaged.passUnretained(box).toOpaque())
+            case .set(let box)?: rewind_prefetch(Unmanaged.passUnretained(box).toOpaque())
+            case .sortedSet(let box)?: rewind_prefetch(Unmanaged.passUnretained(box).toOpaque())
+            default: break
+            }
+        }
+    }
+}

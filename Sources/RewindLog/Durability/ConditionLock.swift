@@ -120,7 +120,9 @@ final class ProgressNotifier: @unchecked Sendable {
     }
 
     /// Publishes the writer's progress and wakes every waiter. Called by one thread at a time
-    /// (the flusher, or `close` after it stopped), with the writer's lock held.
+    /// (the flusher, or `close` after it stopped), with the writer's lock held. The progress
+    /// handler is called later, by ``reportToHandler()``, once the writer's lock is released:
+    /// a handler that posts to another thread must not hold up the appenders.
     func publish(written: UInt64, durable: UInt64, failure: LogError?) {
         if let failure {
             failureLock.withLock { if self.failure == nil { self.failure = failure } }
@@ -130,6 +132,32 @@ final class ProgressNotifier: @unchecked Sendable {
         if durable > rewind_atomic_load_u64(words + 1) { rewind_atomic_store_u64(words + 1, durable) }
         _ = rewind_atomic_increment_u32(generation)
         rewind_futex_wake_all(generation)
+        hasUnreportedProgress = true
+    }
+
+    /// Set by `publish`, cleared by the thread that then calls ``reportToHandler()`` (the
+    /// flusher, or `close`); guarded by the writer's lock, like `publish`.
+    var hasUnreportedProgress = false
+
+    /// Calls the progress handler, if one is set, with the progress published last. Called
+    /// without the writer's lock.
+    func reportToHandler() {
+        if let handler = failureLock.withLock({ handler }) { handler(snapshot) }
+    }
+
+    /// The progress published last.
+    var snapshot: LogWriter.Progress {
+        let failed = rewind_atomic_load_u64(words + 2) != 0
+        return LogWriter.Progress(
+            writtenSequence: rewind_atomic_load_u64(words), durableSequence: rewind_atomic_load_u64(words + 1),
+            failure: failed ? (failureLock.withLock { failure } ?? LogError(.writerClosed, path: "", "the writer failed")) : nil)
+    }
+
+    /// Called after each publish; guarded by `failureLock`.
+    private var handler: (@Sendable (LogWriter.Progress) -> Void)?
+
+    func setHandler(_ handler: (@Sendable (LogWriter.Progress) -> Void)?) {
+        failureLock.withLock { self.handler = handler }
     }
 
     /// Returns once `sequence` is written (or durable); throws the writer's failure if it stops first.

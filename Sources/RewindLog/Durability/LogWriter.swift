@@ -92,8 +92,8 @@ public final class LogWriter: @unchecked Sendable {
     @exclusivity(unchecked) var nextSequence: UInt64
     @exclusivity(unchecked) var writtenSequence: UInt64
     @exclusivity(unchecked) var durableSequence: UInt64
-    @exclusivity(unchecked) private var requestedWritten: UInt64 = 0
-    @exclusivity(unchecked) private var requestedDurable: UInt64 = 0
+    @exclusivity(unchecked) var requestedWritten: UInt64 = 0
+    @exclusivity(unchecked) var requestedDurable: UInt64 = 0
     @exclusivity(unchecked) private var collectsSamples: Bool
     @exclusivity(unchecked) var failure: LogError?
     @exclusivity(unchecked) var closing = false
@@ -127,7 +127,7 @@ public final class LogWriter: @unchecked Sendable {
     @exclusivity(unchecked) private var lastSyncNanoseconds: UInt64 = 0
     @exclusivity(unchecked) private var lastBatchEntryCount = 0
     /// Under `always`, appenders wake the flusher once the batch holds this many entries.
-    @exclusivity(unchecked) private var flusherWakeEntryCount = 1
+    @exclusivity(unchecked) var flusherWakeEntryCount = 1
     /// The longest a batch waits for more writers under `always`: about one fdatasync here.
     static let commitDelayNanoseconds: UInt64 = 150_000
     @exclusivity(unchecked) private var flusher: WorkerThread?
@@ -342,6 +342,29 @@ public final class LogWriter: @unchecked Sendable {
     ) throws -> (ClosedRange<UInt64>, Bool) {
         lock.lock()
         defer { lock.unlock() }
+        let range = try encodeLocked(entries, first: first, estimate: estimate, transaction: transaction)
+        switch options.durability {
+        case .always:
+            requestedDurable = max(requestedDurable, range.upperBound)
+            // Wake the flusher only when it waits for exactly this: every needless wake-up is a
+            // context switch, and with many writers on few cores those decide the throughput.
+            if pendingEntryCount >= flusherWakeEntryCount { lock.signalWork() }
+            return (range, true)
+        case .everysec, .no:
+            if pendingEntryCount == Int(range.upperBound - range.lowerBound) + 1 || pending.count >= options.recordByteCountTarget {
+                lock.signalWork()
+            }
+            waitWhilePendingIsFullLocked()
+        }
+        return (range, false)
+    }
+
+    /// Encodes one append (a command, a group of commands, or a transaction) into the pending
+    /// batch, with the lock held, and returns the sequence numbers it took. Waits first while the
+    /// batch is too large to take it in the same record.
+    func encodeLocked<Entries: Collection<LogEntry>>(
+        _ entries: Entries, first: LogEntry, estimate: Int, transaction: Bool
+    ) throws -> ClosedRange<UInt64> {
         // A batch never grows past the record limit: wait for the flusher to take the current one.
         while failure == nil && !closing && !pending.isEmpty && pending.count + estimate > LogLimits.recordUncompressedByteCountMax / 2 {
             requestedWritten = max(requestedWritten, nextSequence - 1)
@@ -360,25 +383,17 @@ public final class LogWriter: @unchecked Sendable {
         if transaction {
             encodePending(LogEntry(timestampMilliseconds: first.timestampMilliseconds, db: first.db, kind: .transactionBegin, arguments: []))
         }
-        for entry in entries { encodePending(entry) }
+        for index in entries.indices { encodePending(entries[index]) }
         if transaction {
             encodePending(LogEntry(timestampMilliseconds: first.timestampMilliseconds, db: first.db, kind: .transactionEnd, arguments: []))
         }
-        let lastSequence = nextSequence - 1
-        switch options.durability {
-        case .always:
-            requestedDurable = max(requestedDurable, lastSequence)
-            // Wake the flusher only when it waits for exactly this: every needless wake-up is a
-            // context switch, and with many writers on few cores those decide the throughput.
-            if pendingEntryCount >= flusherWakeEntryCount { lock.signalWork() }
-            return (firstSequence...lastSequence, true)
-        case .everysec, .no:
-            if pendingEntryCount == Int(lastSequence - firstSequence) + 1 || pending.count >= options.recordByteCountTarget {
-                lock.signalWork()
-            }
-            while pending.count >= options.pendingByteCountMax && failure == nil && !closing { lock.wait(.progress) }
-        }
-        return (firstSequence...lastSequence, false)
+        return firstSequence...(nextSequence - 1)
+    }
+
+    /// The writer's backpressure under `everysec` and `no`, with the lock held: appenders wait
+    /// while `pendingByteCountMax` bytes are pending, so a stalled disk does not fill memory.
+    func waitWhilePendingIsFullLocked() {
+        while pending.count >= options.pendingByteCountMax && failure == nil && !closing { lock.wait(.progress) }
     }
 
     @inline(__always)
@@ -442,6 +457,8 @@ public final class LogWriter: @unchecked Sendable {
         try segmentFile.sync()
         let written = lock.withLock { writtenSequence }
         progress.publish(written: written, durable: written, failure: nil)
+        progress.hasUnreportedProgress = false
+        progress.reportToHandler()
     }
 
     // MARK: - The flusher thread
@@ -450,6 +467,14 @@ public final class LogWriter: @unchecked Sendable {
         let intervalNanoseconds = UInt64(max(options.flushIntervalMilliseconds, 0)) * 1_000_000
         lock.lock()
         while failure == nil {
+            if progress.hasUnreportedProgress {
+                // The handler runs without the lock: appenders never wait behind it.
+                progress.hasUnreportedProgress = false
+                lock.unlock()
+                progress.reportToHandler()
+                lock.lock()
+                continue
+            }
             if rotationRequest != nil || installRequest != nil {
                 carryOutCompactionRequests()
                 continue
@@ -530,7 +555,10 @@ public final class LogWriter: @unchecked Sendable {
             }
         }
         lock.broadcastProgress()
+        let reports = progress.hasUnreportedProgress
+        progress.hasUnreportedProgress = false
         lock.unlock()
+        if reports { progress.reportToHandler() }
     }
 
     /// Called with the lock held.

@@ -28,13 +28,14 @@ enum EntryCodec {
         encodeHeader(kind: entry.kind, hasReplyHash: entry.replyHash != nil, db: entry.db,
                      timestampMilliseconds: entry.timestampMilliseconds, into: &buffer, state: &state)
         buffer.appendVarint(UInt64(entry.arguments.count))
-        for (index, argument) in entry.arguments.enumerated() {
-            if index == 0, let token = WellKnownTokens.number(of: argument) {
+        // Indexing rather than iterating: an iterator copies (retains and releases) each argument.
+        for index in entry.arguments.indices {
+            if index == 0, let token = WellKnownTokens.number(of: entry.arguments[0]) {
                 buffer.appendVarint(UInt64(token) << 1 | 1)
                 continue
             }
-            buffer.appendVarint(UInt64(argument.count) << (index == 0 ? 1 : 0))
-            buffer.append(contentsOf: argument)
+            buffer.appendVarint(UInt64(entry.arguments[index].count) << (index == 0 ? 1 : 0))
+            buffer.append(contentsOf: entry.arguments[index])
         }
         if let hash = entry.replyHash { buffer.appendLittleEndian(hash) }
     }
@@ -62,8 +63,8 @@ enum EntryCodec {
         if entry.arguments.count > LogLimits.argumentCountMax {
             return "entry has \(entry.arguments.count) arguments; the limit is \(LogLimits.argumentCountMax)"
         }
-        for argument in entry.arguments where argument.count > LogLimits.argumentByteCountMax {
-            return "argument of \(argument.count) bytes exceeds the limit of \(LogLimits.argumentByteCountMax)"
+        for index in entry.arguments.indices where entry.arguments[index].count > LogLimits.argumentByteCountMax {
+            return "argument of \(entry.arguments[index].count) bytes exceeds the limit of \(LogLimits.argumentByteCountMax)"
         }
         if entry.kind == .command && entry.arguments.isEmpty { return "a command entry needs at least one argument" }
         return nil

@@ -25,6 +25,7 @@ extension Replayer {
                 let count = batch.entries.count
                 if index + distance < count { batch.prefetch(index + distance, stage: 1, in: keyspace) }
                 if index + distance / 2 < count { batch.prefetch(index + distance / 2, stage: 2, in: keyspace) }
+                if index + distance / 4 < count { batch.prefetch(index + distance / 4, stage: 3, in: keyspace) }
             }
             _ = batch.withPackedCommand(index) { keyspace.applyPacked($0, db: entry.db, nowMilliseconds: entry.timestampMilliseconds) }
             applied += 1

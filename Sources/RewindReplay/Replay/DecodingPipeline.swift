@@ -134,16 +134,17 @@ struct PackedBatch: @unchecked Sendable {
     }
 
     /// Replay's lookahead for entry `index`: `stage` 1 starts loading its key's index bucket,
-    /// stage 2 (a few entries later, once the bucket is in) the slot the bucket points at.
+    /// stage 2 (a few entries later, once the bucket is in) the slot the bucket points at, stage
+    /// 3 (later still) the key's bytes and the value's box.
     @inline(__always)
     func prefetch(_ index: Int, stage: Int, in keyspace: Keyspace) {
         entries.withUnsafeBufferPointer { entries in
             let entry = entries[index]
             guard entry.hasKeyHash else { return }
-            if stage == 1 {
-                keyspace.prefetchBucket(keyHash: entry.keyHash, db: entry.db)
-            } else {
-                keyspace.prefetchSlot(keyHash: entry.keyHash, db: entry.db)
+            switch stage {
+            case 1: keyspace.prefetchBucket(keyHash: entry.keyHash, db: entry.db)
+            case 2: keyspace.prefetchSlot(keyHash: entry.keyHash, db: entry.db)
+            default: keyspace.prefetchKeyAndValue(keyHash: entry.keyHash, db: entry.db)
             }
         }
     }
