@@ -621,7 +621,7 @@ public final class LogWriter: @unchecked Sendable {
 
     /// Checks the records written since the last call (`verifiesRecords`): each must decompress
     /// to exactly the entries encoded into it. A mismatch fails the writer and is thrown.
-    private func checkWrittenRecords() throws {
+    func checkWrittenRecords() throws {
         guard options.verifiesRecords else { return }
         var records: [UncheckedRecord] = []
         lock.withLock { swap(&records, &uncheckedRecords) }
