@@ -79,6 +79,7 @@ let package = Package(
             path: "tools/bisect-bench"),
         .executableTarget(name: "rewind-compact-bench", dependencies: ["RewindBenchSupport", "RewindLog", "RewindReplay", "RewindSpawn"], path: "tools/compact-bench"),
         .executableTarget(name: "rewind-rdb-bench", dependencies: ["RewindBenchSupport", "RewindLog", "RewindReplay", "RewindEngine"], path: "tools/rdb-bench"),
+        .executableTarget(name: "rewind-digest-bench", dependencies: ["RewindBenchSupport", "RewindReplay", "RewindEngine"], path: "tools/digest-bench"),
         .executableTarget(name: "rewind-engine-bench", dependencies: ["RewindEngine", "RewindLog"], path: "tools/engine-bench"),
         .executableTarget(name: "rewind-append-child", dependencies: ["RewindLog"], path: "tools/append-child"),
         .executableTarget(name: "rewind-faults", dependencies: ["RewindLog", "RewindSpawn"], path: "tools/faults"),

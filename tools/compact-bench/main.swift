@@ -109,7 +109,12 @@ let serve = try Subprocess(rewind, ["serve", "--dir", onlineLog, "--port", Strin
 func serveCLI(_ arguments: [String]) throws -> String {
     try Subprocess.run("/usr/bin/redis-cli", ["-p", String(servePort)] + arguments, timeout: 600).outputText
 }
-for _ in 0..<24_000 where (try? serveCLI(["PING"]))?.hasPrefix("PONG") != true { usleep(25_000) }
+// Until it answers PONG (at most 10 minutes); a `for ... where` here went on pinging after the first PONG.
+var pings = 0
+while (try? serveCLI(["PING"]))?.hasPrefix("PONG") != true && pings < 24_000 {
+    usleep(25_000)
+    pings += 1
+}
 func serveInfo() throws -> [String: String] {
     var fields: [String: String] = [:]
     for row in try serveCLI(["INFO", "persistence"]).split(whereSeparator: \.isNewline) {

@@ -2,6 +2,8 @@
 // xorDigest, mixDigest, xorObjectDigest, computeDatasetDigest), rebuilt so that a Rewind state
 // and a live Redis can be compared by one 40-digit hex string.
 
+import CSHA1
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -35,6 +37,11 @@ public struct RedisDigest: Hashable, Sendable, CustomStringConvertible {
     /// Creates the all-zero digest.
     public init() {
         words = SHA1.Words(h0: 0, h1: 0, h2: 0, h3: 0, h4: 0)
+    }
+
+    /// Creates a digest from its five words (``DigestBatch``).
+    init(words: SHA1.Words) {
+        self.words = words
     }
 
     /// Creates a digest from 20 bytes; returns nil for any other length.
@@ -87,14 +94,15 @@ public struct RedisDigest: Hashable, Sendable, CustomStringConvertible {
 
     /// SHA1 of the digest's own 20 bytes.
     private var hashOfSelf: SHA1.Words {
-        withUnsafeTemporaryAllocation(byteCount: 20, alignment: 4) { buffer in
-            buffer.storeBytes(of: words.h0.bigEndian, toByteOffset: 0, as: UInt32.self)
-            buffer.storeBytes(of: words.h1.bigEndian, toByteOffset: 4, as: UInt32.self)
-            buffer.storeBytes(of: words.h2.bigEndian, toByteOffset: 8, as: UInt32.self)
-            buffer.storeBytes(of: words.h3.bigEndian, toByteOffset: 12, as: UInt32.self)
-            buffer.storeBytes(of: words.h4.bigEndian, toByteOffset: 16, as: UInt32.self)
-            return SHA1.words(of: UnsafeRawBufferPointer(buffer))
+        var input = (words.h0, words.h1, words.h2, words.h3, words.h4)
+        var output = input
+        withUnsafeBytes(of: &input) { input in
+            withUnsafeMutableBytes(of: &output) { output in
+                rewind_digest_rehash(input.baseAddress!.assumingMemoryBound(to: UInt32.self),
+                                     output.baseAddress!.assumingMemoryBound(to: UInt32.self))
+            }
         }
+        return SHA1.Words(h0: output.0, h1: output.1, h2: output.2, h3: output.3, h4: output.4)
     }
 
     /// XORs SHA1(`data`) in, then replaces the digest with SHA1(digest) (Redis `mixDigest`).

@@ -61,18 +61,14 @@ public struct SHA1: Sendable {
         return Array(bytes).withUnsafeBytes { words(of: $0) }.bytes
     }
 
-    /// Hashes a contiguous message in one call, without allocating.
+    /// Hashes a contiguous message in one call, without allocating (padding in C: CSHA1).
     static func words(of message: UnsafeRawBufferPointer) -> Words {
-        var state = Words()
-        let count = message.count
-        var offset = 0
-        if let base = message.baseAddress, count >= 64 {
-            let blocks = count / 64
-            compress(&state, block: base, count: blocks)
-            offset = blocks * 64
+        var words = (UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0))
+        withUnsafeMutableBytes(of: &words) { output in
+            rewind_sha1_message(message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count,
+                                output.baseAddress!.assumingMemoryBound(to: UInt32.self))
         }
-        finish(&state, tail: UnsafeRawBufferPointer(rebasing: message[offset...]), messageByteCount: UInt64(count))
-        return state
+        return Words(h0: words.0, h1: words.1, h2: words.2, h3: words.3, h4: words.4)
     }
 
     /// Pads the last partial block (fewer than 64 bytes) with the message length and compresses

@@ -34,10 +34,13 @@ final class SegmentBytes {
     /// Bytes before this offset were read from the file (lazy storage).
     private var loadedByteCount = 0
 
-    /// Bytes released at a time: big enough that madvise costs nothing, small enough to matter.
-    private static let releaseGranule = 8 << 20
+    /// Bytes released at a time: big enough that madvise costs nothing (one call per 256 KiB), small
+    /// enough that the log adds little to a replay's peak memory (it was 8 MiB, and the mapped
+    /// log plus the last segment read ahead were most of the gap between a 5M-command replay's
+    /// peak and its final size, docs/REPLAY.md).
+    private static let releaseGranule = 256 << 10
     /// Bytes read ahead at a time into lazy storage.
-    private static let loadGranule = 4 << 20
+    private static let loadGranule = 256 << 10
 
     private init(_ storage: Storage) { self.storage = storage }
 

@@ -381,7 +381,17 @@ public final class LogReader {
         return failure
     }
 
+    /// The decoding buffers are kept between records up to these sizes; one unusually big record
+    /// (a 76,000-entry group of the 5M-command workload) would otherwise leave its 6 MB of
+    /// argument spans and 2.5 MB of payload resident for the rest of a replay, and at its peak.
+    private static let keptSpanCountMax = 1 << 14
+    private static let keptPayloadByteCountMax = 256 << 10
+
     private func decode(header: RecordHeader, stored: UnsafeRawBufferPointer, from startSequence: UInt64, body: (EntryView) throws -> Void) throws {
+        defer {
+            if scratch.spans.capacity > Self.keptSpanCountMax { scratch = EntryCodec.Scratch() }
+            if payloadBuffer.count > Self.keptPayloadByteCountMax { payloadBuffer = [] }
+        }
         func decodePayload(_ payload: UnsafeRawBufferPointer) throws {
             do {
                 try EntryCodec.decode(
