@@ -11,7 +11,9 @@
 // 3. redis-server loads dump.rdb R times in a fresh directory; its time is its own log line
 //    "DB loaded from disk: X seconds". The best run counts.
 // 4. `rewind import --format rdb dump.rdb LOG` runs R times as its own process (wall clock,
-//    including writing, syncing and reading back the log); the best run counts. Then the reader
+//    including writing, syncing and checking the log), each right after a Redis load of step 3
+//    (in turns, so both see the same machine); the best run counts, and the ratio of each turn
+//    is printed too. Then the reader
 //    alone, in process (parse + CRC-64, no log). The imported log's replay digest must equal
 //    Redis's DEBUG DIGEST.
 // 5. With --fuzz M: M truncations and M byte flips of dump.rdb are read (checksum on and off);
@@ -65,8 +67,20 @@ let expectedDigest = try String(contentsOfFile: digestFile, encoding: .utf8).tri
 let rdbBytes = (try FileManager.default.attributesOfItem(atPath: rdb)[.size] as? Int) ?? 0
 line("workload: \(settings.commandCount) commands, \(settings.keyCount) keys per type, seed \(settings.seed); dump.rdb \(String(format: "%.1f", Double(rdbBytes) / 1e6)) MB")
 
-// 3. redis-server loading the RDB.
+// 3 and 4. redis-server loading the RDB, then `rewind import --format rdb` as a process, in
+// turns, so that both see the same machine when other work shares it.
+let rewindBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rewind").path
+let imported = settings.directory + "/imported.rwlog"
 var redisTimes: [Double] = []
+var rewindTimes: [Double] = []
+var rewindCPUTimes: [Double] = []
+var summaryLine = ""
+/// CPU seconds (user + system) of the children waited for so far.
+func childrenCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
 for _ in 0..<runCount {
     let directory = settings.directory + "/redis-rdb"
     try? FileManager.default.removeItem(atPath: directory)
@@ -74,25 +88,21 @@ for _ in 0..<runCount {
     try FileManager.default.copyItem(atPath: rdb, toPath: directory + "/dump.rdb")
     redisTimes.append(try redis(directory: directory, arguments: [], marker: "DB loaded from disk: "))
     try? FileManager.default.removeItem(atPath: directory)
-}
-let redisBest = redisTimes.min()!
-line("redis-server 7.0 RDB load (its 'DB loaded from disk'): " + redisTimes.map { String(format: "%.3f s", $0) }.joined(separator: ", "))
 
-// 4. rewind import --format rdb, as a process.
-let rewindBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rewind").path
-let imported = settings.directory + "/imported.rwlog"
-var rewindTimes: [Double] = []
-var summaryLine = ""
-for _ in 0..<runCount {
     try? FileManager.default.removeItem(atPath: imported)
+    let cpuBefore = childrenCPUSeconds()
     let start = DispatchTime.now().uptimeNanoseconds
     let result = try run(rewindBinary, ["import", "--format", "rdb", rdb, imported])
     rewindTimes.append(seconds(since: start))
+    rewindCPUTimes.append(childrenCPUSeconds() - cpuBefore)
     guard result.status == 0 else { fatalError("rewind import failed: \(result.output)") }
     summaryLine = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
 }
+let redisBest = redisTimes.min()!
+line("redis-server 7.0 RDB load (its 'DB loaded from disk'): " + redisTimes.map { String(format: "%.3f s", $0) }.joined(separator: ", "))
 let rewindBest = rewindTimes.min()!
-line("rewind import --format rdb (whole process): " + rewindTimes.map { String(format: "%.3f s", $0) }.joined(separator: ", "))
+line("rewind import --format rdb (whole process): " + rewindTimes.map { String(format: "%.3f s", $0) }.joined(separator: ", ")
+     + "; CPU (user + system, both threads): " + rewindCPUTimes.map { String(format: "%.3f s", $0) }.joined(separator: ", "))
 line("  " + summaryLine)
 
 // The reader alone: parse every key and check the CRC-64, in process.
@@ -121,10 +131,12 @@ for _ in 0..<runCount {
     _ = try RDBImporter.importRDB(from: rdb, to: imported)
     importTimes.append(seconds(since: start))
 }
-line(String(format: "reader + building the entries' arguments (%d), no log: %.3f s; whole import in process: %.3f s",
+line(String(format: "reader + building the entries' arguments as arrays (%d; the path before the direct encoding), no log: %.3f s; whole import in process: %.3f s",
             argumentCount, buildTimes.min()!, importTimes.min()!))
-// What the log writer's zstd level and dictionary cost here (the import uses the defaults: 3, trained).
-for (label, level, trains) in [("zstd level 1", Int32(1), true), ("no dictionary", Int32(3), false)] {
+// What the log writer's zstd level and dictionary cost here (the import uses level 1 without a
+// dictionary; the writer's own defaults are level 3 with a trained dictionary).
+for (label, level, trains) in [("zstd level 3 and a trained dictionary (the writer's defaults)", Int32(3), true),
+                                ("zstd level 3, no dictionary", Int32(3), false), ("zstd level -1, no dictionary", Int32(-1), false)] {
     var times: [Double] = []
     var logBytes = 0
     for _ in 0..<runCount {
@@ -146,6 +158,9 @@ let digest = replayed["digest"] as! String
 line("digest of the imported log's replay: \(digest) \(digest == expectedDigest ? "== redis DEBUG DIGEST" : "!= redis DEBUG DIGEST \(expectedDigest) (FAIL)")")
 line(String(format: "ratio: rewind import / redis-server RDB load = %.3f s / %.3f s = %.2fx (target <= 1.0x); reader alone %.2fx",
             rewindBest, redisBest, rewindBest / redisBest, readerTimes.min()! / redisBest))
+let turnRatios = zip(rewindTimes, redisTimes).map { $0 / $1 }.sorted()
+line("  per turn (each import over the Redis load just before it): " + turnRatios.map { String(format: "%.2fx", $0) }.joined(separator: ", ")
+     + String(format: "; median %.2fx", turnRatios[turnRatios.count / 2]))
 
 // 5. Fuzz.
 if fuzzCount > 0 {
@@ -153,6 +168,7 @@ if fuzzCount > 0 {
     var generator = SystemRandomNumberGenerator()
     var refused = 0
     var acceptedUnchecked = 0
+    var importRefused = 0
     let start = DispatchTime.now().uptimeNanoseconds
     for round in 0..<(2 * fuzzCount) {
         var bytes = [UInt8](file)
@@ -172,7 +188,16 @@ if fuzzCount > 0 {
                 if verifies { refused += 1 }
             }
         }
+        // The import's own path (entries encoded from the mapped bytes, then dropped).
+        do {
+            _ = try bytes.withUnsafeBufferPointer {
+                try RDBImporter.encodeRDB($0, displayName: "fuzz", options: .init(skipsStreams: true), progress: { _ in }) { $0.removeAll() }
+            }
+            fatalError("a damaged file was imported (round \(round))")
+        } catch is RDBError {
+            importRefused += 1
+        }
     }
-    line(String(format: "fuzz: %d truncations and %d byte flips of dump.rdb in %.1f s: %d refused with the checksum on; %d read to the end with it off; no trap",
-                fuzzCount, fuzzCount, seconds(since: start), refused, acceptedUnchecked))
+    line(String(format: "fuzz: %d truncations and %d byte flips of dump.rdb in %.1f s: %d refused with the checksum on; %d read to the end with it off; %d refused by the import's encoding; no trap",
+                fuzzCount, fuzzCount, seconds(since: start), refused, acceptedUnchecked, importRefused))
 }

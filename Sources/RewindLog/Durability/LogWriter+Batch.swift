@@ -117,6 +117,7 @@ extension LogWriter {
             start = unit.end
         }
         let (range, waitsForDurability) = try appendBatchLocked(batch, estimates: estimates, request: request)
+        try checkWrittenRecords()
         if waitsForDurability { try progress.wait(for: range.upperBound, durable: true) }
         return range
     }

@@ -208,8 +208,10 @@ extension LogWriter {
 
     private func rotate(at cut: UInt64, sealed: SealedBatch?) throws -> OnlineCompactionCut {
         if let sealed {
-            try writeRecord(sealed.payload, firstSequence: sealed.firstSequence, entryCount: sealed.entryCount,
-                            baseTimestamp: sealed.baseTimestamp)
+            if let unchecked = try writeRecord(sealed.payload, firstSequence: sealed.firstSequence, entryCount: sealed.entryCount,
+                                               baseTimestamp: sealed.baseTimestamp) {
+                lock.withLock { uncheckedRecords.append(unchecked) }
+            }
             if !sealed.entryEnds.isEmpty {
                 try collectSamples(sealed.payload, entryEnds: sealed.entryEnds, nextSequence: cut + 1)
             }

@@ -37,6 +37,14 @@ public final class LogWriter: @unchecked Sendable {
         /// Appenders wait while this many bytes are pending, so a slow disk slows them down
         /// rather than filling memory.
         public var pendingByteCountMax: Int
+        /// Decompress each compressed record written and compare it with the entries it holds;
+        /// a mismatch fails the writer (nothing more is written) and is thrown by the next
+        /// `append` or by `close`. For bulk writers that check a new log before using it
+        /// (imports): about one decompression per record, done by the appending thread (in
+        /// `append`, outside the lock, and in `close`), so that it overlaps with the background
+        /// thread's compression of the next record rather than adding to it. When `close`
+        /// returns, every record has been checked.
+        public var verifiesRecords: Bool
 
         public init(
             durability: DurabilityPolicy = .everysec,
@@ -47,7 +55,8 @@ public final class LogWriter: @unchecked Sendable {
             dictionarySampleEntryCount: Int = 4096,
             recordByteCountTarget: Int = 128 * 1024,
             flushIntervalMilliseconds: Int = 2,
-            pendingByteCountMax: Int = 16 * 1024 * 1024
+            pendingByteCountMax: Int = 16 * 1024 * 1024,
+            verifiesRecords: Bool = false
         ) {
             self.durability = durability
             self.segmentByteCountTarget = segmentByteCountTarget
@@ -58,6 +67,7 @@ public final class LogWriter: @unchecked Sendable {
             self.recordByteCountTarget = recordByteCountTarget
             self.flushIntervalMilliseconds = flushIntervalMilliseconds
             self.pendingByteCountMax = pendingByteCountMax
+            self.verifiesRecords = verifiesRecords
         }
     }
 
@@ -105,6 +115,11 @@ public final class LogWriter: @unchecked Sendable {
     /// Bytes of the files the manifest names, the open segment excepted.
     @exclusivity(unchecked) var sealedByteCount = 0
     @exclusivity(unchecked) private var compressor: ZstdCompressor
+    /// With `verifiesRecords`: records written, not yet checked (guarded by `lock`), and what
+    /// checks them (guarded by `verifierLock`: one checking thread at a time).
+    @exclusivity(unchecked) var uncheckedRecords: [UncheckedRecord] = []
+    private let verifierLock = ConditionLock()
+    @exclusivity(unchecked) private var verifier: (decompressor: ZstdDecompressor, buffer: UnsafeMutableRawBufferPointer)?
     @exclusivity(unchecked) private var samples: [UInt8] = []
     @exclusivity(unchecked) private var trainingFinished = false
     @exclusivity(unchecked) private var sampleSizes: [Int] = []
@@ -186,6 +201,11 @@ public final class LogWriter: @unchecked Sendable {
             }.get()
         }
         compressor = ZstdCompressor(level: options.compressionLevel, dictionary: dictionaryBytes)
+        if options.verifiesRecords {
+            let decompressor = ZstdDecompressor()
+            if let dictionaryBytes { decompressor.register(dictionaryID: dictionaryID, bytes: dictionaryBytes) }
+            verifier = (decompressor, UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 16))
+        }
         collectsSamples = options.trainsDictionary && manifest.dictionaries.isEmpty
         recountSealedBytes()
         publishedByteCount = sealedByteCount + segmentFile.byteCount
@@ -215,6 +235,7 @@ public final class LogWriter: @unchecked Sendable {
 
     deinit {
         if !closed { try? close() }
+        verifier?.buffer.deallocate()
     }
 
     // MARK: - Appending
@@ -243,9 +264,76 @@ public final class LogWriter: @unchecked Sendable {
             throw LogError(.entryTooLarge, path: directory, "\(estimate) bytes do not fit in one record")
         }
         let (range, waitsForDurability) = try appendLocked(entries, first: first, estimate: estimate, transaction: transaction)
+        try checkWrittenRecords()
         if waitsForDurability { try progress.wait(for: range.upperBound, durable: true) }
         return range
     }
+
+    /// Appends the entries of `batch`, encoded by the caller, and empties it (keeping its storage).
+    /// Returns the sequence numbers taken.
+    ///
+    /// When nothing is pending, the batch's bytes become the pending record as they are (no
+    /// copy). When entries are pending (the background thread is still busy with an earlier
+    /// record), the batch joins them: its first entry's header is encoded again against the
+    /// entry before it, and the rest is copied as it is (every later entry of the batch is
+    /// relative to the one before it, the same in either place). So the caller goes on encoding
+    /// its next batch instead of waiting, unless the pending entries already reach
+    /// `batchedPendingByteCountMax`. Under `always`, returns once the entries are on disk.
+    @discardableResult
+    public func append(_ batch: inout LogEntryBatch) throws -> ClosedRange<UInt64> {
+        precondition(!batch.hasOpenEntry, "append(batch) with an entry still open")
+        guard batch.entryCount > 0 else { throw LogError(.entryTooLarge, path: directory, "nothing to append") }
+        guard batch.byteCount <= LogLimits.recordUncompressedByteCountMax - 4096, batch.entryCount <= LogLimits.recordEntryCountMax else {
+            throw LogError(.entryTooLarge, path: directory, "a batch of \(batch.entryCount) entries in \(batch.byteCount) bytes does not fit in one record")
+        }
+        let pendingMax = batchedPendingByteCountMax
+        let (range, waitsForDurability) = try lock.withLock { () throws -> (ClosedRange<UInt64>, Bool) in
+            while failure == nil && !closing && pendingEntryCount > 0 && pending.count + batch.byteCount > pendingMax {
+                requestedWritten = max(requestedWritten, nextSequence - 1)
+                lock.signalWork()
+                lock.wait(.progress)
+            }
+            if let failure { throw failure }
+            guard !closing else { throw LogError(.writerClosed, path: directory, "the writer is closed") }
+            if pendingEntryCount == 0 {
+                // The batch's bytes become the pending record as they are.
+                swap(&pending, &batch.bytes)
+                pendingFirstSequence = nextSequence
+                pendingEntryCount = batch.entryCount
+                pendingBaseTimestamp = batch.baseTimestampMilliseconds
+                pendingStartNanoseconds = FileIO.monotonicNanoseconds()
+                pendingEntryEnds.removeAll(keepingCapacity: true)
+                if collectsSamples { swap(&pendingEntryEnds, &batch.entryEnds) }
+            } else {
+                // The batch joins the pending entries: only its first entry's header changes.
+                var first = EntryCodec.DeltaState(baseTimestampMilliseconds: deltaState.previousTimestampMilliseconds)
+                first.previousDb = deltaState.previousDb
+                EntryCodec.encodeHeader(kind: .command, hasReplyHash: false, db: batch.firstEntryDb,
+                                        timestampMilliseconds: batch.baseTimestampMilliseconds, into: &pending, state: &first)
+                let headerByteCount = batch.firstEntryHeaderByteCount
+                batch.bytes.withUnsafeBytes { pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[headerByteCount...])) }
+                pendingEntryCount += batch.entryCount
+                if collectsSamples {
+                    let shift = pending.count - batch.byteCount
+                    pendingEntryEnds.append(contentsOf: batch.entryEnds.lazy.map { $0 + shift })
+                }
+            }
+            deltaState = batch.state
+            let range = nextSequence...(nextSequence + UInt64(batch.entryCount) - 1)
+            nextSequence += UInt64(batch.entryCount)
+            if options.durability == .always { requestedDurable = max(requestedDurable, range.upperBound) }
+            lock.signalWork()
+            return (range, options.durability == .always)
+        }
+        batch.removeAll()
+        try checkWrittenRecords()
+        if waitsForDurability { try progress.wait(for: range.upperBound, durable: true) }
+        return range
+    }
+
+    /// `append(_ batch:)` waits for the background thread once the pending entries would pass
+    /// this many bytes: eight records' worth, so records stay about a megabyte or less.
+    var batchedPendingByteCountMax: Int { min(max(options.recordByteCountTarget, 4096) * 8, LogLimits.recordUncompressedByteCountMax / 2) }
 
     /// Encodes the entries into the pending batch; returns their sequence numbers and whether the
     /// caller must wait for them to be durable.
@@ -365,6 +453,7 @@ public final class LogWriter: @unchecked Sendable {
             Glibc.close(lockFile)
         }
         if let failure = lock.withLock({ failure }) { throw failure }
+        try checkWrittenRecords()
         try segmentFile.sync()
         let written = lock.withLock { writtenSequence }
         progress.publish(written: written, durable: written, failure: nil)
@@ -444,8 +533,9 @@ public final class LogWriter: @unchecked Sendable {
             lock.broadcastProgress()
             lock.unlock()
             let lastSequence = firstSequence + UInt64(entryCount) - 1
+            var unchecked: UncheckedRecord?
             let result = Result {
-                try writeRecord(batch, firstSequence: firstSequence, entryCount: entryCount, baseTimestamp: baseTimestamp)
+                unchecked = try writeRecord(batch, firstSequence: firstSequence, entryCount: entryCount, baseTimestamp: baseTimestamp)
                 if !entryEnds.isEmpty { try collectSamples(batch, entryEnds: entryEnds, nextSequence: lastSequence + 1) }
                 if segmentFile.byteCount >= options.segmentByteCountTarget {
                     try rotate(firstSequence: lastSequence + 1, dictionaryID: segmentFile.header.dictionaryID)
@@ -456,6 +546,7 @@ public final class LogWriter: @unchecked Sendable {
             if case .failure(let error) = result {
                 fail(error)
             } else {
+                if let unchecked { uncheckedRecords.append(unchecked) }
                 writtenSequence = lastSequence
                 publishedByteCount = sealedByteCount + segmentFile.byteCount
                 if syncAfter { finishSync(.success(()), upTo: lastSequence) }
@@ -492,7 +583,9 @@ public final class LogWriter: @unchecked Sendable {
         lock.broadcastProgress()
     }
 
-    func writeRecord(_ payload: [UInt8], firstSequence: UInt64, entryCount: Int, baseTimestamp: Int64) throws {
+    /// Compresses and writes one record; with `verifiesRecords`, returns it to be checked.
+    @discardableResult
+    func writeRecord(_ payload: [UInt8], firstSequence: UInt64, entryCount: Int, baseTimestamp: Int64) throws -> UncheckedRecord? {
         recordBuffer.removeAll(keepingCapacity: true)
         var compressed: [UInt8] = []
         try payload.withUnsafeBytes { try compressor.compress($0, appendingTo: &compressed) }
@@ -511,6 +604,60 @@ public final class LogWriter: @unchecked Sendable {
             payload.withUnsafeBytes { header.append(payload: $0, to: &recordBuffer) }
         }
         try segmentFile.append(recordBuffer)
+        guard useCompressed, options.verifiesRecords else { return nil }
+        return UncheckedRecord(compressed: compressed, payload: payload, firstSequence: firstSequence,
+                               dictionaryID: compressor.usesDictionary ? segmentFile.header.dictionaryID : nil, path: segmentFile.path)
+    }
+
+    /// A record written compressed, kept until the appending thread has checked it.
+    struct UncheckedRecord {
+        var compressed: [UInt8]
+        var payload: [UInt8]
+        var firstSequence: UInt64
+        /// The dictionary it was compressed with, as the segment's header names it.
+        var dictionaryID: UInt32?
+        var path: String
+    }
+
+    /// Checks the records written since the last call (`verifiesRecords`): each must decompress
+    /// to exactly the entries encoded into it. A mismatch fails the writer and is thrown.
+    func checkWrittenRecords() throws {
+        guard options.verifiesRecords else { return }
+        var records: [UncheckedRecord] = []
+        lock.withLock { swap(&records, &uncheckedRecords) }
+        guard !records.isEmpty else { return }
+        verifierLock.lock()
+        defer { verifierLock.unlock() }
+        for record in records {
+            do {
+                try verify(record)
+            } catch {
+                lock.withLock { fail(error) }
+                throw error
+            }
+        }
+    }
+
+    /// Called with `verifierLock` held.
+    private func verify(_ record: UncheckedRecord) throws {
+        guard var state = verifier else { return }
+        let payloadCount = record.payload.count
+        if state.buffer.count < payloadCount {
+            state.buffer.deallocate()
+            state.buffer = .allocate(byteCount: max(payloadCount, state.buffer.count * 2), alignment: 16)
+            verifier = state
+        }
+        let output = UnsafeMutableRawBufferPointer(rebasing: state.buffer[0..<payloadCount])
+        let matches: Bool
+        do {
+            try record.compressed.withUnsafeBytes { try state.decompressor.decompress($0, into: output, dictionaryID: record.dictionaryID) }
+            matches = record.payload.withUnsafeBytes { memcmp($0.baseAddress!, output.baseAddress!, payloadCount) == 0 }
+        } catch {
+            throw LogError(.damaged, path: record.path, "the record from #\(record.firstSequence) does not decompress: \(error); the writer stops")
+        }
+        guard matches else {
+            throw LogError(.damaged, path: record.path, "the record from #\(record.firstSequence) decompresses to other bytes than were compressed; the writer stops")
+        }
     }
 
     // MARK: - Dictionary and rotation
@@ -542,6 +689,9 @@ public final class LogWriter: @unchecked Sendable {
         // every record before stays readable without it.
         try rotate(firstSequence: nextSequence, dictionaryID: id)
         compressor = ZstdCompressor(level: options.compressionLevel, dictionary: dictionary)
+        if options.verifiesRecords {
+            verifierLock.withLock { verifier?.decompressor.register(dictionaryID: id, bytes: dictionary) }
+        }
     }
 
     func rotate(firstSequence: UInt64, dictionaryID: UInt32) throws {

@@ -25,17 +25,8 @@ enum EntryCodec {
 
     /// Appends one entry. The caller has checked it against `LogLimits` (see `validate`).
     static func encode(_ entry: LogEntry, into buffer: inout [UInt8], state: inout DeltaState) {
-        var flags = entry.kind.rawValue
-        if entry.replyHash != nil { flags |= replyHashFlag }
-        if entry.db != state.previousDb { flags |= dbFlag }
-        buffer.append(flags)
-        if entry.db != state.previousDb {
-            buffer.appendVarint(UInt64(entry.db))
-            state.previousDb = entry.db
-        }
-        // Wrapping subtraction: the delta of any two Int64 timestamps round-trips through zigzag.
-        buffer.appendSignedVarint(entry.timestampMilliseconds &- state.previousTimestampMilliseconds)
-        state.previousTimestampMilliseconds = entry.timestampMilliseconds
+        encodeHeader(kind: entry.kind, hasReplyHash: entry.replyHash != nil, db: entry.db,
+                     timestampMilliseconds: entry.timestampMilliseconds, into: &buffer, state: &state)
         buffer.appendVarint(UInt64(entry.arguments.count))
         // Indexing rather than iterating: an iterator copies (retains and releases) each argument.
         for index in entry.arguments.indices {
@@ -47,6 +38,24 @@ enum EntryCodec {
             buffer.append(contentsOf: entry.arguments[index])
         }
         if let hash = entry.replyHash { buffer.appendLittleEndian(hash) }
+    }
+
+    /// Appends an entry's flags, database (when it changes) and timestamp delta: everything
+    /// before its argument count, the only part that depends on the entry before it.
+    @inline(__always)
+    static func encodeHeader(kind: LogEntry.Kind, hasReplyHash: Bool, db: UInt32, timestampMilliseconds: Int64,
+                             into buffer: inout [UInt8], state: inout DeltaState) {
+        var flags = kind.rawValue
+        if hasReplyHash { flags |= replyHashFlag }
+        if db != state.previousDb { flags |= dbFlag }
+        buffer.append(flags)
+        if db != state.previousDb {
+            buffer.appendVarint(UInt64(db))
+            state.previousDb = db
+        }
+        // Wrapping subtraction: the delta of any two Int64 timestamps round-trips through zigzag.
+        buffer.appendSignedVarint(timestampMilliseconds &- state.previousTimestampMilliseconds)
+        state.previousTimestampMilliseconds = timestampMilliseconds
     }
 
     /// Why an entry cannot be written, or nil when it can.

@@ -71,16 +71,20 @@ enum WellKnownTokens {
     static func number(of argument: [UInt8]) -> Int? {
         // Command names are short; skip the lookup for anything longer than the longest token.
         guard argument.count >= 3, argument.count <= 16 else { return nil }
-        return argument.withUnsafeBytes { bytes -> Int? in
-            let table = slots
-            var position = hash(bytes) & (slotCount - 1)
-            while true {
-                let number = Int(table[position])
-                if number < 0 { return nil }
-                let span = storage.spans[number]
-                if span.byteCount == bytes.count, memcmp(span.base!, bytes.baseAddress!, bytes.count) == 0 { return number }
-                position = (position + 1) & (slotCount - 1)
-            }
+        return argument.withUnsafeBytes { number(of: $0) }
+    }
+
+    @inline(__always)
+    static func number(of bytes: UnsafeRawBufferPointer) -> Int? {
+        guard bytes.count >= 3, bytes.count <= 16 else { return nil }
+        let table = slots
+        var position = hash(bytes) & (slotCount - 1)
+        while true {
+            let number = Int(table[position])
+            if number < 0 { return nil }
+            let span = storage.spans[number]
+            if span.byteCount == bytes.count, memcmp(span.base!, bytes.baseAddress!, bytes.count) == 0 { return number }
+            position = (position + 1) & (slotCount - 1)
         }
     }
 

@@ -9,6 +9,16 @@ public struct CRC64: Sendable {
     /// The polynomial in reflected (LSB-first) form.
     static let reflectedPolynomial: UInt64 = 0x95ac_9329_ac4b_c9b5
 
+    /// The eight tables of `tables` one after the other (`flatTables[k * 256 + b]`), allocated
+    /// once and never freed, so the inner loop reads them without bounds checks.
+    static let flatTables: UnsafePointer<UInt64> = {
+        let flat = UnsafeMutablePointer<UInt64>.allocate(capacity: 8 * 256)
+        for k in 0..<8 {
+            for b in 0..<256 { flat[k * 256 + b] = tables[k][b] }
+        }
+        return UnsafePointer(flat)
+    }()
+
     /// `tables[k][b]`: the CRC of byte `b` followed by `k` zero bytes.
     static let tables: [[UInt64]] = {
         var first = [UInt64](repeating: 0, count: 256)
@@ -35,18 +45,19 @@ public struct CRC64: Sendable {
         var crc = value
         let count = bytes.count
         var index = 0
-        Self.tables.withUnsafeBufferPointer { tables in
-            let t0 = tables[0], t1 = tables[1], t2 = tables[2], t3 = tables[3]
-            let t4 = tables[4], t5 = tables[5], t6 = tables[6], t7 = tables[7]
+        // Every table index is masked to 0...255, so the unchecked reads stay inside the tables.
+        let t0 = Self.flatTables, t1 = t0 + 256, t2 = t0 + 512, t3 = t0 + 768
+        let t4 = t0 + 1024, t5 = t0 + 1280, t6 = t0 + 1536, t7 = t0 + 1792
+        if let base = bytes.baseAddress {
             while index + 8 <= count {
-                crc ^= bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self).littleEndian
+                crc ^= base.loadUnaligned(fromByteOffset: index, as: UInt64.self).littleEndian
                 crc = t7[Int(crc & 0xff)] ^ t6[Int((crc >> 8) & 0xff)] ^ t5[Int((crc >> 16) & 0xff)]
                     ^ t4[Int((crc >> 24) & 0xff)] ^ t3[Int((crc >> 32) & 0xff)] ^ t2[Int((crc >> 40) & 0xff)]
                     ^ t1[Int((crc >> 48) & 0xff)] ^ t0[Int(crc >> 56)]
                 index += 8
             }
             while index < count {
-                crc = t0[Int((crc ^ UInt64(bytes[index])) & 0xff)] ^ (crc >> 8)
+                crc = t0[Int((crc ^ UInt64(base.load(fromByteOffset: index, as: UInt8.self))) & 0xff)] ^ (crc >> 8)
                 index += 1
             }
         }

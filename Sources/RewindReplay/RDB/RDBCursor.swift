@@ -10,6 +10,8 @@ struct RDBCursor {
     let fileName: String
     /// The key whose value is being read, for errors.
     var key: [UInt8]?
+    /// The same, when the key is read without copying it (valid while its value is read).
+    var keyBytes: UnsafeBufferPointer<UInt8>?
     /// LZF-compressed strings read so far (for the summary).
     var lzfStringCount = 0
     /// Plain (unpacked) quicklist nodes read so far.
@@ -25,7 +27,7 @@ struct RDBCursor {
     var remaining: Int { end - offset }
 
     func error(_ code: RDBError.Code, at byteOffset: Int? = nil, _ message: String) -> RDBError {
-        RDBError(code, file: fileName, byteOffset: byteOffset ?? offset, key: key, message)
+        RDBError(code, file: fileName, byteOffset: byteOffset ?? offset, key: key ?? keyBytes.map { Array($0) }, message)
     }
 
     /// Fails unless `count` more bytes are present.
@@ -141,6 +143,57 @@ struct RDBCursor {
         return try take(Int(value), what())
     }
 
+    /// A string as bytes without building an array: a slice of the input when it is stored raw,
+    /// else its decimal text or its LZF-decompressed bytes in `scratch`. Valid until `scratch` is
+    /// used again (and while the input lives).
+    @inline(__always)
+    mutating func stringBytes(_ what: @autoclosure () -> String, scratch: RDBScratch) throws -> UnsafeBufferPointer<UInt8> {
+        let start = offset
+        guard offset < end else { throw error(.truncated, "expected the length of \(what()), found the end of the file") }
+        let first = bytes[offset]
+        if first >> 6 == RDBFormat.length6Bit {
+            // The common case: a short raw string.
+            let count = Int(first & 0x3f)
+            guard count < end - offset else { return try stringBytesSlow(what(), scratch: scratch) }
+            offset += 1 + count
+            return UnsafeBufferPointer(rebasing: bytes[(start + 1)..<(start + 1 + count)])
+        }
+        return try stringBytesSlow(what(), scratch: scratch)
+    }
+
+    private mutating func stringBytesSlow(_ what: String, scratch: RDBScratch) throws -> UnsafeBufferPointer<UInt8> {
+        let start = offset
+        let (value, isEncoding) = try lengthOrEncoding(what)
+        if isEncoding {
+            switch value {
+            case RDBFormat.encodingInt8:
+                return scratch.decimal(Int64(Int8(bitPattern: try byte("an 8-bit integer"))))
+            case RDBFormat.encodingInt16:
+                return scratch.decimal(Int64(Int16(bitPattern: try littleEndian(UInt16.self, "a 16-bit integer"))))
+            case RDBFormat.encodingInt32:
+                return scratch.decimal(Int64(Int32(bitPattern: try littleEndian(UInt32.self, "a 32-bit integer"))))
+            case RDBFormat.encodingLZF:
+                lzfStringCount += 1
+                let (input, uncompressed, dataOffset) = try lzfInput(what, start: start)
+                let output = scratch.buffer(byteCount: uncompressed)
+                do {
+                    try LZF.decompress(input, into: output)
+                } catch let failure as LZF.Failure {
+                    throw error(.malformed, at: dataOffset, "\(what): bad LZF data at byte \(failure.inputIndex) of \(input.count): \(failure.message)")
+                }
+                return UnsafeBufferPointer(output)
+            default:
+                throw error(.malformed, at: start, "expected \(what), found the unknown string encoding \(value)")
+            }
+        }
+        guard value <= UInt64(RDBLimits.stringByteCountMax) else {
+            throw error(.tooLarge, at: start, "\(what) claims \(value) bytes, above the 512 MiB string limit")
+        }
+        try need(Int(value), what)
+        defer { offset += Int(value) }
+        return UnsafeBufferPointer(rebasing: bytes[offset..<(offset + Int(value))])
+    }
+
     /// Skips a string without building it.
     mutating func skipString(_ what: @autoclosure () -> String) throws {
         let start = offset
@@ -165,6 +218,16 @@ struct RDBCursor {
     }
 
     private mutating func lzfString(_ what: String, start: Int) throws -> [UInt8] {
+        let (input, uncompressed, dataOffset) = try lzfInput(what, start: start)
+        do {
+            return try LZF.decompress(input, uncompressedByteCount: uncompressed)
+        } catch let failure as LZF.Failure {
+            throw error(.malformed, at: dataOffset, "\(what): bad LZF data at byte \(failure.inputIndex) of \(input.count): \(failure.message)")
+        }
+    }
+
+    /// The compressed bytes of an LZF string (after its encoding marker), checked; the cursor moves past them.
+    private mutating func lzfInput(_ what: String, start: Int) throws -> (UnsafeBufferPointer<UInt8>, Int, Int) {
         let compressed = try length("the compressed length of \(what)")
         let uncompressed = try length("the uncompressed length of \(what)")
         guard compressed <= UInt64(remaining) else {
@@ -177,11 +240,7 @@ struct RDBCursor {
         let input = UnsafeBufferPointer(rebasing: bytes[offset..<(offset + Int(compressed))])
         let dataOffset = offset
         offset += Int(compressed)
-        do {
-            return try LZF.decompress(input, uncompressedByteCount: Int(uncompressed))
-        } catch let failure as LZF.Failure {
-            throw error(.malformed, at: dataOffset, "\(what): bad LZF data at byte \(failure.inputIndex) of \(compressed): \(failure.message)")
-        }
+        return (input, Int(uncompressed), dataOffset)
     }
 
     /// A score as ZSET (type 3) writes it: a length byte then ASCII (253 nan, 254 +inf, 255 -inf).
@@ -219,9 +278,16 @@ enum LZF {
 
     static func decompress(_ input: UnsafeBufferPointer<UInt8>, uncompressedByteCount: Int) throws -> [UInt8] {
         var output = [UInt8](repeating: 0, count: uncompressedByteCount)
+        try output.withUnsafeMutableBufferPointer { try decompress(input, into: $0) }
+        return output
+    }
+
+    /// Decompresses `input` into exactly the bytes of `out`.
+    static func decompress(_ input: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) throws {
+        let uncompressedByteCount = out.count
         var written = 0
         var index = 0
-        try output.withUnsafeMutableBufferPointer { out in
+        do {
             while index < input.count {
                 let control = Int(input[index])
                 index += 1
@@ -230,7 +296,8 @@ enum LZF {
                     let run = control + 1
                     guard index + run <= input.count else { throw Failure(inputIndex: index - 1, message: "a literal run of \(run) bytes runs past the input") }
                     guard written + run <= out.count else { throw Failure(inputIndex: index - 1, message: "output longer than the \(out.count) bytes announced") }
-                    for k in 0..<run { out[written + k] = input[index + k] }
+                    // Both ranges were just checked.
+                    (out.baseAddress! + written).update(from: input.baseAddress! + index, count: run)
                     index += run
                     written += run
                 } else {
@@ -247,18 +314,60 @@ enum LZF {
                     length += 2
                     guard distance <= written else { throw Failure(inputIndex: index - 2, message: "a back reference points before the start of the output") }
                     guard written + length <= out.count else { throw Failure(inputIndex: index - 2, message: "output longer than the \(out.count) bytes announced") }
-                    var from = written - distance
-                    for _ in 0..<length {
-                        out[written] = out[from]
-                        written += 1
-                        from += 1
+                    // Checked above: from >= 0 and written + length <= out.count. A reference may
+                    // overlap what it produces (distance < length: a repeated pattern), so it is
+                    // copied byte by byte, forward; without overlap, at once.
+                    let from = written - distance
+                    let output = out.baseAddress!
+                    if distance >= length {
+                        (output + written).update(from: output + from, count: length)
+                    } else {
+                        for k in 0..<length { output[written + k] = output[from + k] }
                     }
+                    written += length
                 }
             }
         }
         guard written == uncompressedByteCount else {
             throw Failure(inputIndex: input.count, message: "decompressed to \(written) bytes, not the \(uncompressedByteCount) announced")
         }
-        return output
+    }
+}
+
+/// Reusable memory for strings the reader has to build (decimal text of integers, LZF output),
+/// so that reading a value allocates nothing per element. One scratch holds one string at a time.
+final class RDBScratch {
+    private var storage: UnsafeMutableBufferPointer<UInt8>
+
+    init(byteCount: Int = 256) {
+        storage = .allocate(capacity: max(byteCount, 32))
+    }
+
+    deinit { storage.deallocate() }
+
+    /// `byteCount` bytes of storage (their contents undefined), valid until the next call.
+    func buffer(byteCount: Int) -> UnsafeMutableBufferPointer<UInt8> {
+        if storage.count < byteCount {
+            storage.deallocate()
+            storage = .allocate(capacity: max(byteCount, storage.count * 2))
+        }
+        return UnsafeMutableBufferPointer(rebasing: storage[0..<byteCount])
+    }
+
+    /// `value` as decimal text, as `String(value)` writes it.
+    func decimal(_ value: Int64) -> UnsafeBufferPointer<UInt8> {
+        let out = buffer(byteCount: 20)
+        var magnitude = value.magnitude
+        var index = 20
+        repeat {
+            index -= 1
+            out[index] = UInt8(truncatingIfNeeded: 48 &+ magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+        if value < 0 {
+            index -= 1
+            out[index] = 45
+        }
+        return UnsafeBufferPointer(rebasing: out[index..<20])
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RewindLog
 @testable import RewindReplay
 import RewindTestSupport
 import Testing
@@ -7,8 +8,20 @@ import Testing
 /// with an `RDBError`. The large run is `rewind-rdb-bench --fuzz` in tools/.
 @Suite("RDB fuzzing")
 struct RDBFuzzTests {
-    /// Reads `bytes` with and without the checksum check; returns whether the checked read failed.
+    /// Reads `bytes` with and without the checksum check, and through the import's direct
+    /// encoding (entries encoded, then dropped); returns whether the checked read and the import
+    /// both failed.
     static func readNeverTraps(_ bytes: [UInt8]) -> Bool {
+        var importFailed = false
+        do {
+            _ = try bytes.withUnsafeBufferPointer {
+                try RDBImporter.encodeRDB($0, displayName: "fuzz.rdb", options: .init(skipsStreams: true), progress: { _ in }) { $0.removeAll() }
+            }
+        } catch is RDBError {
+            importFailed = true
+        } catch {
+            Issue.record("unexpected error type from the import: \(error)")
+        }
         var checkedFailed = false
         for verifies in [true, false] {
             do {
@@ -21,7 +34,7 @@ struct RDBFuzzTests {
                 Issue.record("unexpected error type: \(error)")
             }
         }
-        return checkedFailed
+        return checkedFailed && importFailed
     }
 
     static func mutations(of file: [UInt8], seed: UInt64, count: Int) {
