@@ -238,8 +238,15 @@ struct SlotMap<Value> {
         let entry = Entry(keyOffset: arena.count, keyLength: UInt32(key.count), value: value)
         // Big maps grow by half instead of doubling: less slack, and a smaller peak while the old
         // and the new buffer are both alive during the copy.
-        if arena.count + key.count > arena.capacity && arena.count >= 4096 {
-            arena.reserveCapacity((arena.count + key.count) * 3 / 2)
+        if arena.count + key.count > arena.capacity {
+            if arena.count >= 4096 {
+                arena.reserveCapacity((arena.count + key.count) * 3 / 2)
+            } else if entries.count < Self.linearLimit {
+                // A small map (most sets and hashes) grows to the size it needs, as a listpack
+                // is reallocated to its size: doubling left a third of every small arena unused,
+                // and in a heap of small chunks unused capacity is resident memory.
+                arena.reserveCapacity(arena.count + key.count)
+            }
         }
         arena.append(contentsOf: key)
         while let free = freeSlotIndexes.last, Int(free) >= entries.count || entries[Int(free)].value != nil {
@@ -252,8 +259,13 @@ struct SlotMap<Value> {
         } else {
             index = entries.count
             precondition(index < Int(UInt32.max) - 1, "a SlotMap holds fewer than 2^32 - 1 entries")
-            if entries.count == entries.capacity && entries.count >= 1024 {
-                entries.reserveCapacity(entries.count + entries.count / 2)
+            if entries.count == entries.capacity {
+                if entries.count >= 1024 {
+                    entries.reserveCapacity(entries.count + entries.count / 2)
+                } else if entries.count < Self.linearLimit {
+                    // Small maps grow a slot at a time (see the arena above).
+                    entries.reserveCapacity(entries.count + 1)
+                }
             }
             entries.append(entry)
         }

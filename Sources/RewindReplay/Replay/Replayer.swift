@@ -518,7 +518,8 @@ private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 enum ProcessMemory {
     /// Makes glibc hand every block of 8 MiB or more straight back to the kernel when it is
     /// freed, for the rest of the process (`mallopt(M_MMAP_THRESHOLD)`), and trim the heap's top
-    /// only past 16 MiB (`M_TRIM_THRESHOLD`; the replay trims every 65,536 entries anyway).
+    /// only past 16 MiB (`M_TRIM_THRESHOLD`; the replay trims every 65,536 entries anyway), with
+    /// one heap for all threads (`M_ARENA_MAX` 1).
     ///
     /// By default glibc raises the mmap threshold to the size of the biggest mapped block freed
     /// so far (up to 32 MiB): once a replay frees its first few-MiB buffer, the biggest arrays of
@@ -538,8 +539,13 @@ enum ProcessMemory {
     private static let once: Void = {
         let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD in malloc.h
         let trimThreshold: Int32 = -1  // M_TRIM_THRESHOLD
+        let arenaMax: Int32 = -8  // M_ARENA_MAX
         _ = glibcMallopt(mmapThreshold, 8 << 20)
         _ = glibcMallopt(trimThreshold, 16 << 20)
+        // One heap for every thread: the reading thread's batches, freed on the applying thread,
+        // went back to a second arena of their own; shared, their chunks are reused for the
+        // state (peak 141.3-141.5 -> 140.0-140.4 MB on the 5M workload, no slower in a quiet A/B).
+        _ = glibcMallopt(arenaMax, 1)
     }()
     #endif
 
