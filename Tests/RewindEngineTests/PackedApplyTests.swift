@@ -27,10 +27,13 @@ struct PackedApplyTests {
         // reading thread does; without, the engine does both itself.
         let commandID = sharedName ? arguments[0].withUnsafeBytes { Keyspace.commandID(forName: $0) } : nil
         let keyHash = sharedName && arguments.count > 1 ? arguments[1].withUnsafeBytes { Keyspace.keyHash($0) } : nil
+        let name = arguments[0]
         return bytes.withUnsafeBytes { buffer in
             ends.withUnsafeBufferPointer { ends in
-                body(PackedCommand(sharedName: sharedName ? arguments[0] : nil, bytes: buffer, ends: ends, firstStart: firstStart,
-                                   commandID: commandID, keyHash: keyHash))
+                withUnsafePointer(to: name) { namePointer in
+                    body(PackedCommand(sharedName: sharedName ? namePointer : nil, bytes: buffer, ends: ends, firstStart: firstStart,
+                                       commandID: commandID, keyHash: keyHash))
+                }
             }
         }
     }

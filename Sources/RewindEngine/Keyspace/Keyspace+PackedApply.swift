@@ -10,7 +10,11 @@ import RewindRESP
 /// `start(i)` is `ends[i - 1]`. The name may instead be given as a shared array (`sharedName`),
 /// in which case argument 0's range is ignored.
 public struct PackedCommand {
-    public let sharedName: [UInt8]?
+    /// Where the shared name is (the caller's array, alive for the call): a pointer rather than the
+    /// array itself, so that applying a command does not touch the name's reference count, which
+    /// the reading thread touches too (two cores taking turns on one cache line).
+    public let sharedNamePointer: UnsafePointer<[UInt8]>?
+    public var sharedName: [UInt8]? { sharedNamePointer?.pointee }
     public let bytes: UnsafeRawBufferPointer
     public let ends: UnsafeBufferPointer<Int>
     public let firstStart: Int
@@ -21,9 +25,9 @@ public struct PackedCommand {
     /// have it computed here.
     public let keyHash: UInt32?
 
-    public init(sharedName: [UInt8]?, bytes: UnsafeRawBufferPointer, ends: UnsafeBufferPointer<Int>, firstStart: Int,
+    public init(sharedName: UnsafePointer<[UInt8]>?, bytes: UnsafeRawBufferPointer, ends: UnsafeBufferPointer<Int>, firstStart: Int,
                 commandID: Int32? = nil, keyHash: UInt32? = nil) {
-        self.sharedName = sharedName
+        self.sharedNamePointer = sharedName
         self.bytes = bytes
         self.ends = ends
         self.firstStart = firstStart

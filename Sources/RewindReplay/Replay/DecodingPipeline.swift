@@ -125,10 +125,13 @@ struct PackedBatch: @unchecked Sendable {
         let entry = entries[index]
         return bytes.withUnsafeBytes { buffer in
             argumentEnds.withUnsafeBufferPointer { ends in
+                sharedNames.withUnsafeBufferPointer { names in
                 let firstStart = entry.firstArgument == 0 ? 0 : ends[entry.firstArgument - 1]
                 let own = UnsafeBufferPointer(rebasing: ends[entry.firstArgument..<(entry.firstArgument + entry.argumentCount)])
-                return body(PackedCommand(sharedName: entry.sharedNameIndex >= 0 ? sharedNames[Int(entry.sharedNameIndex)] : nil, bytes: buffer, ends: own, firstStart: firstStart,
+                let name = entry.sharedNameIndex >= 0 ? names.baseAddress! + Int(entry.sharedNameIndex) : nil
+                return body(PackedCommand(sharedName: name, bytes: buffer, ends: own, firstStart: firstStart,
                                           commandID: entry.commandID, keyHash: entry.hasKeyHash ? entry.keyHash : nil))
+                }
             }
         }
     }
