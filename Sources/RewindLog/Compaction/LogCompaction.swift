@@ -3,6 +3,9 @@
 // docs/COMPACTION.md. The log never interprets the entries it is given: which commands rebuild
 // the state is RewindReplay's business (`Compactor`).
 
+import Dispatch
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -280,6 +283,15 @@ public final class BaseSegmentBuilder {
     private let copiesFiles: Bool
     private var compressor: ZstdCompressor
     private var descriptor: Int32
+    /// Records are compressed and written on a serial queue while the caller encodes the next
+    /// ones (the online rewrite's critical path was encode + compress + write on one thread);
+    /// at most `recordsInFlightMax` wait, so memory stays bounded. The queue's first error is
+    /// kept and thrown by the next `append` or by `finish`.
+    private let recordQueue = DispatchQueue(label: "rewind.base-segment.records")
+    private let recordSlots = DispatchSemaphore(value: BaseSegmentBuilder.recordsInFlightMax)
+    private static let recordsInFlightMax = 2
+    private let failureLock = NSLock()
+    private var queueFailure: Error?
     private var pending: [UInt8] = []
     private var pendingEntryCount = 0
     private var deltaState: EntryCodec.DeltaState
@@ -314,6 +326,8 @@ public final class BaseSegmentBuilder {
         try write(header.encoded())
     }
 
+    // Pending records hold the builder (their closures capture it), so this runs only once the
+    // queue is idle.
     deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
 
     /// The sequence number every snapshot entry carries: the last compacted one.
@@ -321,6 +335,7 @@ public final class BaseSegmentBuilder {
 
     /// Adds one entry of the base. Its `sequence` is ignored: it becomes the cut's.
     public func append(_ entry: LogEntry) throws {
+        try throwQueueFailure()
         if let problem = EntryCodec.validate(entry) { throw LogError(.entryTooLarge, path: targetDirectory, problem) }
         if pendingEntryCount == 0 {
             deltaState = EntryCodec.DeltaState(baseTimestampMilliseconds: entry.timestampMilliseconds)
@@ -334,25 +349,62 @@ public final class BaseSegmentBuilder {
 
     private func flushRecord() throws {
         guard pendingEntryCount > 0 else { return }
+        let payload = pending
+        let entryCountOfRecord = pendingEntryCount
+        let baseTimestamp = pendingBaseTimestamp
+        pending = []
+        pending.reserveCapacity(Self.recordByteCountTarget + Self.recordByteCountTarget / 4)
+        pendingEntryCount = 0
+        recordSlots.wait()
+        recordQueue.async { [self] in
+            defer { recordSlots.signal() }
+            guard currentQueueFailure() == nil else { return }
+            do {
+                try writeRecord(payload, entryCount: entryCountOfRecord, baseTimestamp: baseTimestamp)
+            } catch {
+                failureLock.lock()
+                if queueFailure == nil { queueFailure = error }
+                failureLock.unlock()
+            }
+        }
+    }
+
+    /// Compresses and writes one record (on the record queue).
+    private func writeRecord(_ payload: [UInt8], entryCount: Int, baseTimestamp: Int64) throws {
         compressed.removeAll(keepingCapacity: true)
-        try pending.withUnsafeBytes { try compressor.compress($0, appendingTo: &compressed) }
-        let useCompressed = compressed.count < pending.count
+        try payload.withUnsafeBytes { try compressor.compress($0, appendingTo: &compressed) }
+        let useCompressed = compressed.count < payload.count
         let record = RecordHeader(
-            storedByteCount: UInt32(useCompressed ? compressed.count : pending.count), uncompressedByteCount: UInt32(pending.count),
-            firstSequence: header.firstSequence, entryCount: UInt32(pendingEntryCount),
+            storedByteCount: UInt32(useCompressed ? compressed.count : payload.count), uncompressedByteCount: UInt32(payload.count),
+            firstSequence: header.firstSequence, entryCount: UInt32(entryCount),
             compression: useCompressed ? (compressor.usesDictionary ? .zstdDictionary : .zstd) : .none,
-            baseTimestampMilliseconds: pendingBaseTimestamp, isSnapshot: true)
+            baseTimestampMilliseconds: baseTimestamp, isSnapshot: true)
         recordBuffer.removeAll(keepingCapacity: true)
         if useCompressed {
             compressed.withUnsafeBytes { record.append(payload: $0, to: &recordBuffer) }
         } else {
-            pending.withUnsafeBytes { record.append(payload: $0, to: &recordBuffer) }
+            payload.withUnsafeBytes { record.append(payload: $0, to: &recordBuffer) }
         }
         try write(recordBuffer)
-        pending.removeAll(keepingCapacity: true)
-        pendingEntryCount = 0
         recordCount += 1
         if recordCount == 1 { step(.writingBase) }
+    }
+
+    private func currentQueueFailure() -> Error? {
+        failureLock.lock()
+        defer { failureLock.unlock() }
+        return queueFailure
+    }
+
+    /// Throws what the record queue failed with, if it did.
+    private func throwQueueFailure() throws {
+        if let failure = currentQueueFailure() { throw failure }
+    }
+
+    /// Waits until every record handed to the queue is written; throws its failure if any.
+    private func drainRecords() throws {
+        recordQueue.sync {}
+        try throwQueueFailure()
     }
 
     private func write(_ bytes: [UInt8]) throws {
@@ -364,7 +416,9 @@ public final class BaseSegmentBuilder {
     /// directory, and returns the candidate log. With `--out`, also copies the kept segments and
     /// the dictionaries into the new directory first.
     public func finish() throws -> LogCompaction.Candidate {
+        try throwQueueFailure()
         try flushRecord()
+        try drainRecords()
         guard recordCount > 0 else { throw LogError(.entryTooLarge, path: targetDirectory, "a base needs at least one entry") }
         if !keptRecords.isEmpty {
             let source = try FileIO.readFile(sourcePath, byteCountMax: LogLimits.segmentByteCountMax)
