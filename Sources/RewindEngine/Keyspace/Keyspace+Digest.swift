@@ -54,7 +54,7 @@ extension Keyspace {
             var index = batch.newKey()
             var first = batch.add(key)
             var chainFlags = starts | type
-            forEachElement(of: list.items) { element in
+            list.items.forEachElementBytes { element in
                 if !batch.hasRoom(messages: 1, bytes: DigestBatch.copiedByteCount(element.count)) {
                     batch.chain(key: index, first: first, flags: chainFlags)
                     index = batch.flush(carrying: index)
@@ -120,31 +120,6 @@ extension Keyspace {
         batch.chain(key: index, first: first, flags: flags)
     }
 
-    /// Calls `body` with each element of a list, head to tail, read in place from its chunks
-    /// (PackedList's encoding: `length:uleb128 bytes length:reversed-uleb128`), so no element is
-    /// copied into an array of its own.
-    private func forEachElement(of list: PackedList, _ body: (UnsafeRawBufferPointer) -> Void) {
-        for chunk in list.chunks {
-            chunk.bytes.withUnsafeBytes { bytes in
-                var offset = chunk.start
-                for _ in 0..<chunk.count {
-                    var length = 0
-                    var shift = 0
-                    var position = offset
-                    while true {
-                        let byte = bytes[position]
-                        position += 1
-                        length |= Int(byte & 0x7F) << shift
-                        shift += 7
-                        if byte & 0x80 == 0 { break }
-                    }
-                    body(UnsafeRawBufferPointer(rebasing: bytes[position..<position + length]))
-                    offset = position + length + (position - offset)
-                }
-            }
-        }
-    }
-
     private func digestObjectType(_ value: StoredValue) -> DigestObjectType {
         switch value {
         case .integer, .bytes: return .string
@@ -160,7 +135,7 @@ extension Keyspace {
         switch value {
         case .integer(let integer): mixer.addString(formatInt64(integer))
         case .bytes(let bytes): mixer.addString(bytes)
-        case .list(let list): forEachElement(of: list.items) { mixer.addListElement($0) }
+        case .list(let list): list.items.forEachElementBytes { mixer.addListElement($0) }
         case .hash(let hash): for slot in hash.fields.occupied { mixer.addHashField(slot.key, value: slot.value) }
         case .set(let set): for slot in set.members.occupied { mixer.addSetMember(slot.key) }
         case .sortedSet(let sortedSet): mixer.addSortedSet(sortedSet.elements)

@@ -173,20 +173,29 @@ extension Keyspace {
         return .ok
     }
 
+    /// The collection at `command`'s key for a packed path: the existing box, owned (copied if a
+    /// fork shares it), or a new one from `make` added at the key (`created`). Nil when the key
+    /// holds another type, before anything changed: the dispatcher then answers.
+    private func packedCollection<Box>(_ command: PackedCommand, db: Int, _ existing: (StoredValue) -> Box?,
+                                       make: () -> (Box, StoredValue)) -> (box: Box, created: Bool)? {
+        if let slot = databases[db].entries.findSlot(ofBytes: command.argument(1), hash: command.keyHash) {
+            guard let value = ownedValue(db: db, slotIndex: slot), let box = existing(value) else { return nil }
+            return (box, false)
+        }
+        let (box, value) = make()
+        _ = databases[db].entries.insertNew(keyBytes: command.argument(1), value: value)
+        return (box, true)
+    }
+
     /// `SADD key member...` on an absent key or a set.
     private func packedSadd(_ command: PackedCommand, db: Int) -> RESPValue? {
         let key = command.argument(1)
-        let set: SetValue
-        if let slot = databases[db].entries.findSlot(ofBytes: key, hash: command.keyHash) {
-            guard case .set(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
-            set = existing
-        } else {
-            set = SetValue()
-            _ = databases[db].entries.insertNew(keyBytes: key, value: .set(set))
-            if command.count > 3 {
-                let memberCount = command.count - 2
-                set.members.reserveCapacity(adding: memberCount, keyByteCount: command.ends[command.count - 1] - command.ends[1])
-            }
+        guard let (set, created) = packedCollection(command, db: db, { value -> SetValue? in
+            if case .set(let set) = value { return set }
+            return nil
+        }, make: { let set = SetValue(); return (set, .set(set)) }) else { return nil }
+        if created && command.count > 3 {
+            set.members.reserveCapacity(adding: command.count - 2, keyByteCount: command.ends[command.count - 1] - command.ends[1])
         }
         var added: Int64 = 0
         for index in 2..<command.count {
@@ -203,18 +212,14 @@ extension Keyspace {
     /// `HSET key field value...` and `HMSET` on an absent key or a hash.
     private func packedHset(_ command: PackedCommand, db: Int, isHmset: Bool) -> RESPValue? {
         let key = command.argument(1)
-        let hash: HashValue
-        if let slot = databases[db].entries.findSlot(ofBytes: key, hash: command.keyHash) {
-            guard case .hash(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
-            hash = existing
-        } else {
-            hash = HashValue()
-            _ = databases[db].entries.insertNew(keyBytes: key, value: .hash(hash))
-            if command.count > 4 {
-                var fieldBytes = 0
-                for index in stride(from: 2, to: command.count, by: 2) { fieldBytes += command.argument(index).count }
-                hash.fields.reserveCapacity(adding: (command.count - 2) / 2, keyByteCount: fieldBytes)
-            }
+        guard let (hash, isNew) = packedCollection(command, db: db, { value -> HashValue? in
+            if case .hash(let hash) = value { return hash }
+            return nil
+        }, make: { let hash = HashValue(); return (hash, .hash(hash)) }) else { return nil }
+        if isNew && command.count > 4 {
+            var fieldBytes = 0
+            for index in stride(from: 2, to: command.count, by: 2) { fieldBytes += command.argument(index).count }
+            hash.fields.reserveCapacity(adding: (command.count - 2) / 2, keyByteCount: fieldBytes)
         }
         var created: Int64 = 0
         for index in stride(from: 2, to: command.count, by: 2) {
@@ -234,14 +239,10 @@ extension Keyspace {
     /// `RPUSH`/`LPUSH key element...` on an absent key or a list.
     private func packedPush(_ command: PackedCommand, db: Int, atHead: Bool) -> RESPValue? {
         let key = command.argument(1)
-        let list: ListValue
-        if let slot = databases[db].entries.findSlot(ofBytes: key, hash: command.keyHash) {
-            guard case .list(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
-            list = existing
-        } else {
-            list = ListValue()
-            _ = databases[db].entries.insertNew(keyBytes: key, value: .list(list))
-        }
+        guard let (list, _) = packedCollection(command, db: db, { value -> ListValue? in
+            if case .list(let list) = value { return list }
+            return nil
+        }, make: { let list = ListValue(); return (list, .list(list)) }) else { return nil }
         for index in 2..<command.count {
             if atHead { list.items.prepend(bytes: command.argument(index)) } else { list.items.append(bytes: command.argument(index)) }
         }
@@ -340,15 +341,13 @@ extension Keyspace {
             scores.append(score)
         }
         let key = command.argument(1)
-        let sortedSet: SortedSetValue
-        if let slot = databases[db].entries.findSlot(ofBytes: key, hash: command.keyHash) {
-            guard case .sortedSet(let existing)? = ownedValue(db: db, slotIndex: slot) else { return nil }
-            sortedSet = existing
-        } else {
-            let encoding = SortedSet.preferredEncoding(firstMemberByteCount: command.argument(3).count)
-            sortedSet = SortedSetValue(SortedSet(encoding: encoding))
-            _ = databases[db].entries.insertNew(keyBytes: key, value: .sortedSet(sortedSet))
-        }
+        guard let (sortedSet, _) = packedCollection(command, db: db, { value -> SortedSetValue? in
+            if case .sortedSet(let sortedSet) = value { return sortedSet }
+            return nil
+        }, make: {
+            let sortedSet = SortedSetValue(SortedSet(encoding: SortedSet.preferredEncoding(firstMemberByteCount: command.argument(3).count)))
+            return (sortedSet, .sortedSet(sortedSet))
+        }) else { return nil }
         var added: Int64 = 0, changed = 0
         for pair in 0..<pairCount {
             switch sortedSet.elements.add(Array(command.argument(3 + pair * 2)), score: scores[pair], options: []) {

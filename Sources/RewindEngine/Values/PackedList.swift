@@ -77,7 +77,8 @@ struct PackedList: Sequence {
     }
 
     /// The element starting at `offset`: its bytes' range and the offset after it.
-    private static func element(in bytes: [UInt8], at offset: Int) -> (range: Range<Int>, next: Int) {
+    private static func element<Bytes: RandomAccessCollection>(in bytes: Bytes, at offset: Int) -> (range: Range<Int>, next: Int)
+        where Bytes.Element == UInt8, Bytes.Index == Int {
         var length = 0
         var shift = 0
         var position = offset
@@ -355,6 +356,21 @@ struct PackedList: Sequence {
             }
         }
         return nil
+    }
+
+    /// Calls `body` with each element's bytes, head to tail, read in place from the chunks (no
+    /// array per element: the digest reads lists this way).
+    func forEachElementBytes(_ body: (UnsafeRawBufferPointer) -> Void) {
+        for chunk in chunks {
+            chunk.bytes.withUnsafeBytes { bytes in
+                var offset = chunk.start
+                for _ in 0..<chunk.count {
+                    let (range, next) = Self.element(in: bytes, at: offset)
+                    body(UnsafeRawBufferPointer(rebasing: bytes[range]))
+                    offset = next
+                }
+            }
+        }
     }
 
     // MARK: - Iteration

@@ -102,12 +102,6 @@ extension SortedSet {
             return Swift.min(SkipList.levelMax, 1 + z.trailingZeroBitCount / 2)
         }
 
-        @inline(__always)
-        func precedes(_ nodeIndex: Int, score: Double, member: [UInt8]) -> Bool {
-            let node = nodes[nodeIndex]
-            return SortedSet.precedes(score: node.score, member: node.member, otherScore: score, otherMember: member)
-        }
-
         /// Descends from the header and records, at each level, the last node before
         /// (score, member) in `update` and, with `rank`, that node's rank. The walk reads the
         /// nodes through an unsafe buffer: copying a `Node` out of `nodes` at each step retained and

@@ -288,13 +288,7 @@ public final class LogWriter: @unchecked Sendable {
         }
         let pendingMax = batchedPendingByteCountMax
         let (range, waitsForDurability) = try lock.withLock { () throws -> (ClosedRange<UInt64>, Bool) in
-            while failure == nil && !closing && pendingEntryCount > 0 && pending.count + batch.byteCount > pendingMax {
-                requestedWritten = max(requestedWritten, nextSequence - 1)
-                lock.signalWork()
-                lock.wait(.progress)
-            }
-            if let failure { throw failure }
-            guard !closing else { throw LogError(.writerClosed, path: directory, "the writer is closed") }
+            try waitForRoomLocked { pendingEntryCount > 0 && pending.count + batch.byteCount > pendingMax }
             if pendingEntryCount == 0 {
                 // The batch's bytes become the pending record as they are.
                 swap(&pending, &batch.bytes)
@@ -362,17 +356,23 @@ public final class LogWriter: @unchecked Sendable {
     /// Encodes one append (a command, a group of commands, or a transaction) into the pending
     /// batch, with the lock held, and returns the sequence numbers it took. Waits first while the
     /// batch is too large to take it in the same record.
-    func encodeLocked<Entries: Collection<LogEntry>>(
-        _ entries: Entries, first: LogEntry, estimate: Int, transaction: Bool
-    ) throws -> ClosedRange<UInt64> {
-        // A batch never grows past the record limit: wait for the flusher to take the current one.
-        while failure == nil && !closing && !pending.isEmpty && pending.count + estimate > LogLimits.recordUncompressedByteCountMax / 2 {
+    /// With the lock held: while `isFull` says the pending record has no room, asks the flusher
+    /// to write it and waits; then throws if the writer failed or is closing.
+    func waitForRoomLocked(while isFull: () -> Bool) throws {
+        while failure == nil && !closing && isFull() {
             requestedWritten = max(requestedWritten, nextSequence - 1)
             lock.signalWork()
             lock.wait(.progress)
         }
         if let failure { throw failure }
         guard !closing else { throw LogError(.writerClosed, path: directory, "the writer is closed") }
+    }
+
+    func encodeLocked<Entries: Collection<LogEntry>>(
+        _ entries: Entries, first: LogEntry, estimate: Int, transaction: Bool
+    ) throws -> ClosedRange<UInt64> {
+        // A batch never grows past the record limit: wait for the flusher to take the current one.
+        try waitForRoomLocked { !pending.isEmpty && pending.count + estimate > LogLimits.recordUncompressedByteCountMax / 2 }
         if pendingEntryCount == 0 {
             pendingFirstSequence = nextSequence
             pendingBaseTimestamp = first.timestampMilliseconds
@@ -651,7 +651,7 @@ public final class LogWriter: @unchecked Sendable {
         let matches: Bool
         do {
             try record.compressed.withUnsafeBytes { try state.decompressor.decompress($0, into: output, dictionaryID: record.dictionaryID) }
-            matches = record.payload.withUnsafeBytes { memcmp($0.baseAddress!, output.baseAddress!, payloadCount) == 0 }
+            matches = payloadCount == 0 || record.payload.withUnsafeBytes { memcmp($0.baseAddress!, output.baseAddress!, payloadCount) == 0 }
         } catch {
             throw LogError(.damaged, path: record.path, "the record from #\(record.firstSequence) does not decompress: \(error); the writer stops")
         }

@@ -21,13 +21,7 @@ extension Replayer {
         let summary = try DecodingPipeline.run(reader: reader, from: 1, recovery: recovery, reporter: reporter, applyPacked: { batch, index in
             let entry = batch.entries[index]
             guard entry.kind == .command else { return true }
-            let distance = ReplayRun.prefetchDistance
-            if distance > 0 {
-                let count = batch.entries.count
-                if index + distance < count { batch.prefetch(index + distance, stage: 1, in: keyspace) }
-                if index + distance / 2 < count { batch.prefetch(index + distance / 2, stage: 2, in: keyspace) }
-                if index + distance / 4 < count { batch.prefetch(index + distance / 4, stage: 3, in: keyspace) }
-            }
+            batch.prefetchAhead(of: index, in: keyspace)
             _ = batch.withPackedCommand(index) { keyspace.applyPacked($0, db: entry.db, nowMilliseconds: entry.timestampMilliseconds) }
             applied += 1
             return true

@@ -136,6 +136,19 @@ struct PackedBatch: @unchecked Sendable {
         }
     }
 
+    /// Replay's lookahead from entry `index` (``ReplayRun/prefetchDistance``, 0 for none): the
+    /// key's index bucket of the entry that far ahead, the slot of the one half as far, the key
+    /// and value of the one a quarter as far.
+    @inline(__always)
+    func prefetchAhead(of index: Int, in keyspace: Keyspace) {
+        let distance = ReplayRun.prefetchDistance
+        guard distance > 0 else { return }
+        let count = entries.count
+        if index + distance < count { prefetch(index + distance, stage: 1, in: keyspace) }
+        if index + distance / 2 < count { prefetch(index + distance / 2, stage: 2, in: keyspace) }
+        if index + distance / 4 < count { prefetch(index + distance / 4, stage: 3, in: keyspace) }
+    }
+
     /// Replay's lookahead for entry `index`: `stage` 1 starts loading its key's index bucket,
     /// stage 2 (a few entries later, once the bucket is in) the slot the bucket points at, stage
     /// 3 (later still) the key's bytes and the value's box.

@@ -372,13 +372,7 @@ struct ReplayRun {
             pendingPacked.append((batch, index))
             return true
         }
-        let distance = Self.prefetchDistance
-        if distance > 0 {
-            let count = batch.entries.count
-            if index + distance < count { batch.prefetch(index + distance, stage: 1, in: keyspace) }
-            if index + distance / 2 < count { batch.prefetch(index + distance / 2, stage: 2, in: keyspace) }
-            if index + distance / 4 < count { batch.prefetch(index + distance / 4, stage: 3, in: keyspace) }
-        }
+        batch.prefetchAhead(of: index, in: keyspace)
         applyPackedCommand(batch, index)
         if let checkpoints, summary.readEntryCount - readCountAtCheckpoint >= checkpoints.intervalEntryCount {
             readCountAtCheckpoint = summary.readEntryCount
