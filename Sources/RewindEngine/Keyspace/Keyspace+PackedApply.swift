@@ -176,6 +176,7 @@ extension Keyspace {
     /// The collection at `command`'s key for a packed path: the existing box, owned (copied if a
     /// fork shares it), or a new one from `make` added at the key (`created`). Nil when the key
     /// holds another type, before anything changed: the dispatcher then answers.
+    @inline(__always)
     private func packedCollection<Box>(_ command: PackedCommand, db: Int, _ existing: (StoredValue) -> Box?,
                                        make: () -> (Box, StoredValue)) -> (box: Box, created: Bool)? {
         if let slot = databases[db].entries.findSlot(ofBytes: command.argument(1), hash: command.keyHash) {
