@@ -351,7 +351,7 @@ extension Keyspace {
         }) else { return nil }
         var added: Int64 = 0, changed = 0
         for pair in 0..<pairCount {
-            switch sortedSet.elements.add(Array(command.argument(3 + pair * 2)), score: scores[pair], options: []) {
+            switch sortedSet.elements.add(bytes: command.argument(3 + pair * 2), score: scores[pair]) {
             case .added: added += 1; changed += 1
             case .updated: changed += 1
             case .unchanged, .skipped: break

@@ -108,11 +108,12 @@ public struct SortedSetLexRange: Sendable, Equatable {
     }
 
     /// Redis `sdscmplex`: `-` below everything, `+` above, a bound equal only to itself.
-    private static func compare(_ value: [UInt8], _ bound: Bound) -> Int {
+    private static func compare(_ value: UnsafeRawBufferPointer, _ bound: Bound) -> Int {
         switch bound {
         case .minusInfinity: return 1
         case .plusInfinity: return -1
-        case .inclusive(let bytes), .exclusive(let bytes): return SortedSet.compareMembers(value, bytes)
+        case .inclusive(let bytes), .exclusive(let bytes):
+            return bytes.withUnsafeBytes { SortedSet.compareMembers(value, $0) }
         }
     }
 
@@ -137,12 +138,20 @@ public struct SortedSetLexRange: Sendable, Equatable {
 
     /// Redis `zslLexValueGteMin`.
     public func satisfiesMin(_ member: [UInt8]) -> Bool {
+        member.withUnsafeBytes { satisfiesMin(bytes: $0) }
+    }
+
+    func satisfiesMin(bytes member: UnsafeRawBufferPointer) -> Bool {
         let comparison = Self.compare(member, min)
         return Self.isExclusive(min) ? comparison > 0 : comparison >= 0
     }
 
     /// Redis `zslLexValueLteMax`.
     public func satisfiesMax(_ member: [UInt8]) -> Bool {
+        member.withUnsafeBytes { satisfiesMax(bytes: $0) }
+    }
+
+    func satisfiesMax(bytes member: UnsafeRawBufferPointer) -> Bool {
         let comparison = Self.compare(member, max)
         return Self.isExclusive(max) ? comparison < 0 : comparison <= 0
     }
@@ -152,8 +161,8 @@ extension SortedSet {
     /// The two tests every range is made of, on (score, member).
     struct RangeTest {
         var isEmpty: Bool
-        var satisfiesMin: (Double, [UInt8]) -> Bool
-        var satisfiesMax: (Double, [UInt8]) -> Bool
+        var satisfiesMin: (Double, UnsafeRawBufferPointer) -> Bool
+        var satisfiesMax: (Double, UnsafeRawBufferPointer) -> Bool
 
         init(_ range: SortedSetScoreRange) {
             isEmpty = range.isEmpty
@@ -163,15 +172,19 @@ extension SortedSet {
 
         init(_ range: SortedSetLexRange) {
             isEmpty = range.isEmpty
-            satisfiesMin = { _, member in range.satisfiesMin(member) }
-            satisfiesMax = { _, member in range.satisfiesMax(member) }
+            satisfiesMin = { _, member in range.satisfiesMin(bytes: member) }
+            satisfiesMax = { _, member in range.satisfiesMax(bytes: member) }
         }
     }
 
     // MARK: - Navigation shared by both encodings
 
-    private func minOK(_ test: RangeTest, _ element: Element) -> Bool { test.satisfiesMin(element.score, element.member) }
-    private func maxOK(_ test: RangeTest, _ element: Element) -> Bool { test.satisfiesMax(element.score, element.member) }
+    private func minOK(_ test: RangeTest, _ element: Element) -> Bool {
+        element.member.withUnsafeBytes { test.satisfiesMin(element.score, $0) }
+    }
+    private func maxOK(_ test: RangeTest, _ element: Element) -> Bool {
+        element.member.withUnsafeBytes { test.satisfiesMax(element.score, $0) }
+    }
 
     /// Redis `zslIsInRange`: the range is not empty, the last element reaches the minimum and the
     /// first element is within the maximum.
@@ -268,7 +281,7 @@ extension SortedSet {
 
     private mutating func remove(_ elements: [Element]) {
         if skipList != nil {
-            for element in elements { skipList!.remove(element.member, score: element.score) }
+            for element in elements { remove(element.member) }
         } else if let first = elements.first, let start = compactElements.firstIndex(where: { $0.member == first.member }) {
             compactElements.removeSubrange(start..<(start + elements.count))
         }

@@ -1,94 +1,67 @@
 // The skiplist encoding of SortedSet: Redis 7.0's zskiplist (src/t_zset.c, zsl*), with spans so
-// that rank and element-at-rank are O(log n), stored in arrays with integer links instead of
-// pointers so that the whole structure is a copy-on-write value.
+// that rank and element-at-rank are O(log n). Nodes live in one copy-on-write buffer of words
+// (SortedSet+SkipListStorage.swift) with their levels and member bytes inline, found by member
+// through an open-addressing index in the same storage.
 
 extension SortedSet {
-    /// A skiplist with spans over (score, member), plus a member-to-node dictionary.
+    /// A skiplist with spans over (score, member), plus a member index.
     ///
-    /// Node 0 is the header, which has ``levelMax`` levels and no element. Links are node
-    /// indexes, `-1` meaning none; freed nodes are reused through `freeNodeIndexes`. A level's
-    /// `span` is the number of level-0 steps its forward link jumps, which is what makes ranks
-    /// computable while descending.
+    /// Node 0 is the header, which has ``levelMax`` levels and no element; node numbers are word
+    /// offsets in ``Storage``, and 0 as a link means none. A level's `span` is the number of
+    /// level-0 steps its forward link jumps (for the last link of a level, the steps to the end),
+    /// which is what makes ranks computable while descending.
+    ///
+    /// **Appending.** A member that sorts after the tail (the compactor writes big sets in order,
+    /// and a conversion from the compact encoding inserts in order) reuses the path of the last
+    /// such append, so building n members in order is O(n) instead of O(n log n). The path is
+    /// kept in the header's storage and dropped by any other change to the links.
     struct SkipList: Sendable {
         /// Redis's `ZSKIPLIST_MAXLEVEL`: enough for 2^64 elements at p = 1/4.
         static let levelMax = 32
+        /// Where the append path is stored: one word per level after the header node.
+        static let appendPathOffset = 3 + levelMax
+        /// The first word after the header and the append path.
+        static let firstNodeOffset = appendPathOffset + levelMax
+        /// Removed nodes of fewer words than this are reused by size; larger ones wait for a compaction.
+        static let freeListCount = 64
 
-        /// One level of a node: where it links and how many level-0 steps that skips. Stored as
-        /// 32-bit numbers (a sorted set holds fewer than 2^31 members: each costs far more than
-        /// 2^31 bytes' worth of memory before that), read and written as `Int`.
-        struct Level: Sendable {
-            var storedForward: Int32 = -1
-            var storedSpan: Int32 = 0
-
-            init() {}
-
-            var forward: Int {
-                get { Int(storedForward) }
-                set { storedForward = Int32(newValue) }
-            }
-            var span: Int {
-                get { Int(storedSpan) }
-                set { storedSpan = Int32(newValue) }
-            }
-        }
-
-        /// A node's levels: the first two inside the node, the rest (a node has more than two
-        /// with probability 1/16) in an array. With every level in a separate array, each step
-        /// of a descent was two cache misses (the node for its score, then its levels); with the
-        /// usual levels inline a `Node` is 56 bytes and a step is one (Redis's `zskiplistNode`
-        /// keeps its levels inline for the same reason).
-        struct Levels: Sendable {
-            private var first = Level()
-            private var second = Level()
-            private var rest: [Level] = []
-            private(set) var count: Int
-
-            init(count: Int) {
-                self.count = count
-                if count > 2 { rest = Array(repeating: Level(), count: count - 2) }
-            }
-
-            subscript(index: Int) -> Level {
-                get {
-                    precondition(index >= 0 && index < count, "skiplist level out of range")
-                    switch index {
-                    case 0: return first
-                    case 1: return second
-                    default: return rest[index - 2]
-                    }
-                }
-                set {
-                    precondition(index >= 0 && index < count, "skiplist level out of range")
-                    switch index {
-                    case 0: first = newValue
-                    case 1: second = newValue
-                    default: rest[index - 2] = newValue
-                    }
-                }
-            }
-        }
-
-        struct Node: Sendable {
-            var member: [UInt8]
-            var score: Double
-            var backward: Int = -1
-            var levels: Levels
-        }
-
-        var nodes: [Node] = [Node(member: [], score: 0, levels: Levels(count: levelMax))]
-        var freeNodeIndexes: [Int] = []
-        /// Member to node; hashed a word at a time (``ByteKey``), never iterated.
-        var nodeIndexByMember: [ByteKey: Int] = [:]
-        var tail = -1
+        var storage: Storage
+        var tail: UInt32 = 0
         var count = 0
         /// Levels in use, at least 1.
         var level = 1
         /// State of the per-instance level generator (SplitMix64). Fixed seed: levels only
         /// affect speed, and a fixed seed keeps even that reproducible.
         var randomState: UInt64 = 0x5EED_2E71_0D5E_7000
+        /// Words of removed nodes not reused yet; past half the storage, the nodes are copied
+        /// into a new buffer in order (``compactStorage()``).
+        var garbageWordCount = 0
+        /// Removed nodes by word count, reused last-freed-first.
+        var freeNodes: [[UInt32]] = []
+        /// True when the stored append path is that of the current tail.
+        var appendPathIsValid = false
 
-        func score(of member: [UInt8]) -> Double? {
-            nodeIndexByMember[ByteKey(member)].map { nodes[$0].score }
+        /// An empty skiplist with room for about `capacity` members.
+        init(reservingCapacity capacity: Int = 0) {
+            storage = Storage(wordCapacity: SkipList.firstNodeOffset + capacity * 8,
+                              bucketCount: SkipList.bucketCount(for: capacity))
+        }
+
+        @inline(__always) var pool: Pool { Pool(storage.words) }
+
+        /// Copies the storage when another skiplist value shares it, before a change.
+        @inline(__always)
+        mutating func makeStorageUnique() {
+            if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        }
+
+        /// The node holding `member`, or 0.
+        @inline(__always)
+        func node(of member: UnsafeRawBufferPointer, hash: UInt32) -> UInt32 { storage.find(member, hash: hash) }
+
+        func score(of member: UnsafeRawBufferPointer) -> Double? {
+            let node = storage.find(member, hash: ByteStringHash.hash(member))
+            return node == 0 ? nil : pool.score(node)
         }
 
         /// A level from 1 to 32 with P(level > k) = 4^-k (Redis `zslRandomLevel`, p = 0.25).
@@ -103,199 +76,304 @@ extension SortedSet {
         }
 
         /// Descends from the header and records, at each level, the last node before
-        /// (score, member) in `update` and, with `rank`, that node's rank. The walk reads the
-        /// nodes through an unsafe buffer: copying a `Node` out of `nodes` at each step retained and
-        /// released its member and level arrays (in a profile of the 5M-command replay the
-        /// skiplist's insert and remove were 15% of the samples, half of it reference counting).
+        /// (score, member) in `update` and, with `rank`, that node's rank.
         @inline(__always)
-        private func findPredecessors(score: Double, member: [UInt8], update: UnsafeMutableBufferPointer<Int>,
-                                      rank: UnsafeMutableBufferPointer<Int>?) {
-            let level = level
-            nodes.withUnsafeBufferPointer { nodes in
-                var current = 0
-                for levelIndex in stride(from: level - 1, through: 0, by: -1) {
-                    if let rank { rank[levelIndex] = levelIndex == level - 1 ? 0 : rank[levelIndex + 1] }
-                    while true {
-                        let step = nodes[current].levels[levelIndex]
-                        let forward = step.forward
-                        guard forward >= 0 else { break }
-                        let forwardScore = nodes[forward].score
-                        guard forwardScore < score
-                            || (forwardScore == score && SortedSet.compareMembers(nodes[forward].member, member) < 0) else { break }
-                        if let rank { rank[levelIndex] += step.span }
-                        current = forward
-                    }
-                    update[levelIndex] = current
+        private func findPredecessors(score: Double, member: UnsafeRawBufferPointer,
+                                      update: UnsafeMutablePointer<UInt32>, rank: UnsafeMutablePointer<Int>?) {
+            let pool = self.pool
+            var current: UInt32 = 0
+            var traversed = 0
+            var levelIndex = level - 1
+            while levelIndex >= 0 {
+                while true {
+                    let forward = pool.forward(current, levelIndex)
+                    guard forward != 0 else { break }
+                    let forwardScore = pool.score(forward)
+                    guard forwardScore < score
+                        || (forwardScore == score && SortedSet.compareMembers(pool.member(forward), member) < 0) else { break }
+                    traversed += pool.span(current, levelIndex)
+                    current = forward
+                }
+                update[levelIndex] = current
+                rank?[levelIndex] = traversed
+                levelIndex -= 1
+            }
+        }
+
+        /// The insertion path of (score, member), from the stored append path when it goes after
+        /// the tail and that path is current, otherwise by descending. True when it goes after the tail.
+        @inline(__always)
+        private func insertionPath(score: Double, member: UnsafeRawBufferPointer,
+                                   update: UnsafeMutablePointer<UInt32>, rank: UnsafeMutablePointer<Int>) -> Bool {
+            let pool = self.pool
+            let isAppend = tail == 0 || pool.score(tail) < score
+                || (pool.score(tail) == score && SortedSet.compareMembers(pool.member(tail), member) < 0)
+            if isAppend && appendPathIsValid {
+                for levelIndex in 0..<level {
+                    let (node, nodeRank) = pool.appendPath(levelIndex)
+                    update[levelIndex] = node
+                    rank[levelIndex] = nodeRank
+                }
+                return true
+            }
+            findPredecessors(score: score, member: member, update: update, rank: rank)
+            return isAppend
+        }
+
+        /// Inserts a member known to be absent (Redis `zslInsert`); `hash` is its ``ByteStringHash``.
+        mutating func insert(_ member: UnsafeRawBufferPointer, score: Double, hash: UInt32) {
+            makeStorageUnique()
+            // Scratch arrays on the stack: an insert must not allocate beyond the node itself.
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: SkipList.levelMax) { update in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: SkipList.levelMax) { rank in
+                    let update = update.baseAddress!, rank = rank.baseAddress!
+                    let isAppend = insertionPath(score: score, member: member, update: update, rank: rank)
+                    let newLevel = randomLevel()
+                    let node = allocateNode(wordCount: Pool.wordCount(levelCount: newLevel, memberByteCount: member.count))
+                    pool.initializeNode(node, score: score, hash: hash, levelCount: newLevel, member: member)
+                    link(node, levelCount: newLevel, update: update, rank: rank)
+                    storage.insertIntoIndex(hash: hash, node: node)
+                    finishLink(node, levelCount: newLevel, isAppend: isAppend, update: update, rank: rank)
                 }
             }
         }
 
-        /// Inserts a member known to be absent (Redis `zslInsert`).
-        mutating func insert(_ member: [UInt8], score: Double) {
-            // Scratch arrays on the stack: an insert must not allocate beyond the node itself.
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * SkipList.levelMax) { scratch in
-                scratch.initialize(repeating: 0)
-                insert(member, score: score,
-                       update: UnsafeMutableBufferPointer(rebasing: scratch[0..<SkipList.levelMax]),
-                       rank: UnsafeMutableBufferPointer(rebasing: scratch[SkipList.levelMax...]))
-            }
-        }
-
-        private mutating func insert(_ member: [UInt8], score: Double, update: UnsafeMutableBufferPointer<Int>,
-                                     rank: UnsafeMutableBufferPointer<Int>) {
-            findPredecessors(score: score, member: member, update: update, rank: rank)
-            let newLevel = randomLevel()
+        /// Links `node` after the path (the second half of Redis `zslInsert`).
+        private mutating func link(_ node: UInt32, levelCount newLevel: Int,
+                                   update: UnsafeMutablePointer<UInt32>, rank: UnsafeMutablePointer<Int>) {
+            let pool = self.pool
             if newLevel > level {
                 for levelIndex in level..<newLevel {
                     rank[levelIndex] = 0
                     update[levelIndex] = 0
-                    nodes[0].levels[levelIndex].span = count
+                    pool.setLink(0, levelIndex, forward: 0, span: count)
                 }
                 level = newLevel
             }
-            let node = Node(member: member, score: score, levels: Levels(count: newLevel))
-            let nodeIndex: Int
-            if let reused = freeNodeIndexes.popLast() {
-                nodeIndex = reused
-                nodes[reused] = node
-            } else {
-                nodeIndex = nodes.count
-                nodes.append(node)
-            }
             for levelIndex in 0..<newLevel {
                 let previous = update[levelIndex]
-                nodes[nodeIndex].levels[levelIndex].forward = nodes[previous].levels[levelIndex].forward
-                nodes[previous].levels[levelIndex].forward = nodeIndex
-                nodes[nodeIndex].levels[levelIndex].span =
-                    nodes[previous].levels[levelIndex].span - (rank[0] - rank[levelIndex])
-                nodes[previous].levels[levelIndex].span = rank[0] - rank[levelIndex] + 1
+                let previousSpan = pool.span(previous, levelIndex)
+                pool.setLink(node, levelIndex, forward: pool.forward(previous, levelIndex),
+                             span: previousSpan - (rank[0] - rank[levelIndex]))
+                pool.setLink(previous, levelIndex, forward: node, span: rank[0] - rank[levelIndex] + 1)
             }
-            if newLevel < level {
-                for levelIndex in newLevel..<level { nodes[update[levelIndex]].levels[levelIndex].span += 1 }
+            for levelIndex in newLevel..<level {
+                pool.setSpan(update[levelIndex], levelIndex, pool.span(update[levelIndex], levelIndex) + 1)
             }
-            nodes[nodeIndex].backward = update[0] == 0 ? -1 : update[0]
-            let next = nodes[nodeIndex].levels[0].forward
-            if next >= 0 { nodes[next].backward = nodeIndex } else { tail = nodeIndex }
+            pool.setBackward(node, update[0])
+            let next = pool.forward(node, 0)
+            if next != 0 { pool.setBackward(next, node) } else { tail = node }
             count += 1
-            nodeIndexByMember[ByteKey(member)] = nodeIndex
         }
 
-        /// Removes a present member (Redis `zslDelete` + `zslDeleteNode`). With `keepsIndexEntry`
-        /// the member's dictionary entry stays, for an insert that follows at once (a score
-        /// change): a Dictionary delete and insert cost more than the skiplist moves themselves.
-        mutating func remove(_ member: [UInt8], score: Double, keepsIndexEntry: Bool = false) {
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: SkipList.levelMax) { update in
-                update.initialize(repeating: 0)
-                remove(member, score: score, update: update, keepsIndexEntry: keepsIndexEntry)
-            }
-        }
-
-        private mutating func remove(_ member: [UInt8], score: Double, update: UnsafeMutableBufferPointer<Int>,
-                                     keepsIndexEntry: Bool) {
-            findPredecessors(score: score, member: member, update: update, rank: nil)
-            let target = nodes[update[0]].levels[0].forward
-            guard target >= 0, nodes[target].member == member else {
-                assertionFailure("removing an absent member")
+        /// Stores the append path after an append, or marks it stale after any other insert.
+        @inline(__always)
+        private mutating func finishLink(_ node: UInt32, levelCount: Int, isAppend: Bool,
+                                         update: UnsafeMutablePointer<UInt32>, rank: UnsafeMutablePointer<Int>) {
+            guard isAppend else {
+                appendPathIsValid = false
                 return
             }
+            let pool = self.pool
+            let nodeRank = rank[0] + 1
             for levelIndex in 0..<level {
-                let previous = update[levelIndex]
-                if nodes[previous].levels[levelIndex].forward == target {
-                    nodes[previous].levels[levelIndex].span += nodes[target].levels[levelIndex].span - 1
-                    nodes[previous].levels[levelIndex].forward = nodes[target].levels[levelIndex].forward
+                if levelIndex < levelCount {
+                    pool.setAppendPath(levelIndex, node: node, rank: nodeRank)
                 } else {
-                    nodes[previous].levels[levelIndex].span -= 1
+                    pool.setAppendPath(levelIndex, node: update[levelIndex], rank: rank[levelIndex])
                 }
             }
-            let next = nodes[target].levels[0].forward
-            if next >= 0 { nodes[next].backward = nodes[target].backward } else { tail = nodes[target].backward }
-            while level > 1 && nodes[0].levels[level - 1].forward < 0 { level -= 1 }
-            count -= 1
-            if !keepsIndexEntry { nodeIndexByMember[ByteKey(member)] = nil }
-            nodes[target] = Node(member: [], score: 0, levels: Levels(count: 0))
-            freeNodeIndexes.append(target)
-            if count == 0 {
-                // Release the free list too, so an emptied set does not hold its peak memory.
-                nodes.removeSubrange(1...)
-                freeNodeIndexes = []
-            }
+            appendPathIsValid = true
         }
 
-        /// Changes a present member's score (Redis `zslUpdateScore`): in place when the node keeps
-        /// its position, otherwise remove and insert.
-        mutating func updateScore(of member: [UInt8], from current: Double, to newScore: Double) {
-            guard let nodeIndex = nodeIndexByMember[ByteKey(member)] else { return }
-            let backward = nodes[nodeIndex].backward
-            let forward = nodes[nodeIndex].levels[0].forward
-            let staysAfterBackward = backward < 0 || nodes[backward].score < newScore
-                || (nodes[backward].score == newScore
-                    && SortedSet.compareMembers(nodes[backward].member, member) < 0)
-            let staysBeforeForward = forward < 0 || nodes[forward].score > newScore
-                || (nodes[forward].score == newScore
-                    && SortedSet.compareMembers(nodes[forward].member, member) > 0)
-            if staysAfterBackward && staysBeforeForward {
-                nodes[nodeIndex].score = newScore
+        /// Unlinks `node`, whose predecessors are in `update` (Redis `zslDeleteNode`).
+        private mutating func unlink(_ node: UInt32, update: UnsafeMutablePointer<UInt32>) {
+            let pool = self.pool
+            for levelIndex in 0..<level {
+                let previous = update[levelIndex]
+                if pool.forward(previous, levelIndex) == node {
+                    pool.setLink(previous, levelIndex, forward: pool.forward(node, levelIndex),
+                                 span: pool.span(previous, levelIndex) + pool.span(node, levelIndex) - 1)
+                } else {
+                    pool.setSpan(previous, levelIndex, pool.span(previous, levelIndex) - 1)
+                }
+            }
+            let next = pool.forward(node, 0)
+            if next != 0 { pool.setBackward(next, pool.backward(node)) } else { tail = pool.backward(node) }
+            while level > 1 && pool.forward(0, level - 1) == 0 { level -= 1 }
+            count -= 1
+            appendPathIsValid = false
+        }
+
+        /// Removes a linked node (Redis `zslDelete`) and its index entry.
+        mutating func remove(node: UInt32) {
+            makeStorageUnique()
+            let pool = self.pool
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: SkipList.levelMax) { update in
+                let update = update.baseAddress!
+                findPredecessors(score: pool.score(node), member: pool.member(node), update: update, rank: nil)
+                precondition(pool.forward(update[0], 0) == node, "removing an unlinked sorted set node")
+                unlink(node, update: update)
+            }
+            storage.removeFromIndex(hash: pool.hash(node), node: node)
+            if count == 0 {
+                // Release the storage too, so an emptied set does not hold its peak memory.
+                self = SkipList()
                 return
             }
-            // The insert overwrites the entry the remove kept with the new node's index.
-            remove(member, score: current, keepsIndexEntry: true)
-            insert(member, score: newScore)
+            freeNode(node, wordCount: pool.wordCount(node))
         }
 
-        /// The node at a 0-based index (Redis `zslGetElementByRank` with rank = index + 1).
-        func nodeIndex(atIndex index: Int) -> Int {
+        /// Changes a linked node's score (Redis `zslUpdateScore`): in place when the node keeps
+        /// its position (checked first, so that case needs no descent), otherwise one descent to
+        /// unlink it and one to link the same node, with the same levels, where it now goes.
+        mutating func setScore(node: UInt32, to newScore: Double) {
+            makeStorageUnique()
+            let pool = self.pool
+            let member = pool.member(node)
+            let backward = pool.backward(node)
+            let forward = pool.forward(node, 0)
+            let staysAfterBackward = backward == 0 || pool.score(backward) < newScore
+                || (pool.score(backward) == newScore && SortedSet.compareMembers(pool.member(backward), member) < 0)
+            let staysBeforeForward = forward == 0 || pool.score(forward) > newScore
+                || (pool.score(forward) == newScore && SortedSet.compareMembers(pool.member(forward), member) > 0)
+            if staysAfterBackward && staysBeforeForward {
+                pool.setScore(node, newScore)
+                return
+            }
+            let levelCount = pool.levelCount(node)
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: SkipList.levelMax) { update in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: SkipList.levelMax) { rank in
+                    let update = update.baseAddress!, rank = rank.baseAddress!
+                    findPredecessors(score: pool.score(node), member: member, update: update, rank: nil)
+                    unlink(node, update: update)
+                    pool.setScore(node, newScore)
+                    let isAppend = insertionPath(score: newScore, member: member, update: update, rank: rank)
+                    link(node, levelCount: levelCount, update: update, rank: rank)
+                    finishLink(node, levelCount: levelCount, isAppend: isAppend, update: update, rank: rank)
+                }
+            }
+        }
+
+        // MARK: - Node memory
+
+        private mutating func allocateNode(wordCount: Int) -> UInt32 {
+            if wordCount < freeNodes.count, let reused = freeNodes[wordCount].popLast() {
+                garbageWordCount -= wordCount
+                return reused
+            }
+            return storage.appendWords(wordCount)
+        }
+
+        private mutating func freeNode(_ node: UInt32, wordCount: Int) {
+            garbageWordCount += wordCount
+            if wordCount < SkipList.freeListCount {
+                if freeNodes.isEmpty { freeNodes = Array(repeating: [], count: SkipList.freeListCount) }
+                freeNodes[wordCount].append(node)
+            }
+            if garbageWordCount >= 4096 && garbageWordCount * 2 > storage.wordCount { compactStorage() }
+        }
+
+        /// Copies the linked nodes into a new buffer in level-0 order (which also puts neighbours
+        /// next to each other) and rebuilds the index; node numbers change.
+        mutating func compactStorage() {
+            let old = storage
+            let fresh = Storage(wordCapacity: old.wordCount - garbageWordCount, bucketCount: SkipList.bucketCount(for: count))
+            fresh.words.update(from: old.words, count: SkipList.firstNodeOffset)
+            let oldPool = Pool(old.words)
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: SkipList.levelMax) { last in
+                last.initialize(repeating: 0)
+                var node = oldPool.forward(0, 0)
+                var previous: UInt32 = 0
+                while node != 0 {
+                    let wordCount = oldPool.wordCount(node)
+                    let moved = fresh.appendWords(wordCount)
+                    (fresh.words + Int(moved)).update(from: old.words + Int(node), count: wordCount)
+                    let pool = Pool(fresh.words)
+                    pool.setBackward(moved, previous)
+                    for levelIndex in 0..<pool.levelCount(moved) {
+                        pool.setLink(last[levelIndex], levelIndex, forward: moved, span: pool.span(last[levelIndex], levelIndex))
+                        last[levelIndex] = moved
+                    }
+                    fresh.insertIntoIndex(hash: pool.hash(moved), node: moved)
+                    previous = moved
+                    node = oldPool.forward(node, 0)
+                }
+                let pool = Pool(fresh.words)
+                for levelIndex in 0..<SkipList.levelMax {
+                    pool.setLink(last[levelIndex], levelIndex, forward: 0, span: pool.span(last[levelIndex], levelIndex))
+                }
+                tail = previous
+            }
+            storage = fresh
+            garbageWordCount = 0
+            freeNodes = []
+            appendPathIsValid = false
+        }
+
+        // MARK: - Reading
+
+        /// The node at a 0-based index (Redis `zslGetElementByRank` with rank = index + 1), or 0.
+        func node(atIndex index: Int) -> UInt32 {
+            let pool = self.pool
             let targetRank = index + 1
             var traversed = 0
-            var current = 0
+            var current: UInt32 = 0
             for levelIndex in stride(from: level - 1, through: 0, by: -1) {
                 while true {
-                    let levelValue = nodes[current].levels[levelIndex]
-                    guard levelValue.forward >= 0, traversed + levelValue.span <= targetRank else { break }
-                    traversed += levelValue.span
-                    current = levelValue.forward
+                    let forward = pool.forward(current, levelIndex)
+                    guard forward != 0, traversed + pool.span(current, levelIndex) <= targetRank else { break }
+                    traversed += pool.span(current, levelIndex)
+                    current = forward
                 }
                 if traversed == targetRank { return current }
             }
-            return -1
+            return 0
+        }
+
+        @inline(__always)
+        func element(atNode node: UInt32) -> Element {
+            Element(member: Array(pool.member(node)), score: pool.score(node))
         }
 
         func element(atIndex index: Int) -> Element? {
-            let nodeIndex = nodeIndex(atIndex: index)
-            guard nodeIndex > 0 else { return nil }
-            return Element(member: nodes[nodeIndex].member, score: nodes[nodeIndex].score)
+            let node = node(atIndex: index)
+            return node == 0 ? nil : element(atNode: node)
         }
 
-        /// The 1-based rank of a present member (Redis `zslGetRank`), or nil.
-        func rank(of member: [UInt8], score: Double) -> Int? {
+        /// The 1-based rank of a linked node (Redis `zslGetRank`).
+        func rank(ofNode node: UInt32) -> Int {
+            let pool = self.pool
+            let score = pool.score(node)
+            let member = pool.member(node)
             var rank = 0
-            var current = 0
+            var current: UInt32 = 0
             for levelIndex in stride(from: level - 1, through: 0, by: -1) {
                 while true {
-                    let levelValue = nodes[current].levels[levelIndex]
-                    let forward = levelValue.forward
-                    guard forward >= 0 else { break }
-                    let node = nodes[forward]
-                    guard node.score < score
-                        || (node.score == score && SortedSet.compareMembers(node.member, member) <= 0) else { break }
-                    rank += levelValue.span
+                    let forward = pool.forward(current, levelIndex)
+                    guard forward != 0 else { break }
+                    if forward == node { return rank + pool.span(current, levelIndex) }
+                    let forwardScore = pool.score(forward)
+                    guard forwardScore < score
+                        || (forwardScore == score && SortedSet.compareMembers(pool.member(forward), member) < 0) else { break }
+                    rank += pool.span(current, levelIndex)
                     current = forward
                 }
-                if current > 0 && nodes[current].member == member { return rank }
             }
-            return nil
+            preconditionFailure("rank of an unlinked sorted set node")
         }
 
         /// The number of leading elements for which `isBelow` holds, found by descending as
         /// Redis's `zslFirstInRange` does; with a monotone predicate this is a partition point.
-        func countLeading(while isBelow: (Double, [UInt8]) -> Bool) -> Int {
+        func countLeading(while isBelow: (Double, UnsafeRawBufferPointer) -> Bool) -> Int {
+            let pool = self.pool
             var rank = 0
-            var current = 0
+            var current: UInt32 = 0
             for levelIndex in stride(from: level - 1, through: 0, by: -1) {
                 while true {
-                    let levelValue = nodes[current].levels[levelIndex]
-                    let forward = levelValue.forward
-                    guard forward >= 0, isBelow(nodes[forward].score, nodes[forward].member) else { break }
-                    rank += levelValue.span
+                    let forward = pool.forward(current, levelIndex)
+                    guard forward != 0, isBelow(pool.score(forward), pool.member(forward)) else { break }
+                    rank += pool.span(current, levelIndex)
                     current = forward
                 }
             }
@@ -304,11 +382,11 @@ extension SortedSet {
 
         /// Visits elements from a 0-based index, forward or backward, until `body` returns false.
         func forEach(fromIndex index: Int, reverse: Bool, _ body: (Element) -> Bool) {
-            var current = nodeIndex(atIndex: index)
-            while current > 0 {
-                let node = nodes[current]
-                guard body(Element(member: node.member, score: node.score)) else { return }
-                current = reverse ? node.backward : node.levels[0].forward
+            let pool = self.pool
+            var current = node(atIndex: index)
+            while current != 0 {
+                guard body(element(atNode: current)) else { return }
+                current = reverse ? pool.backward(current) : pool.forward(current, 0)
             }
         }
     }

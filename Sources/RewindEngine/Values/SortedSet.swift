@@ -103,17 +103,30 @@ public struct SortedSet: Sendable {
     ///
     /// - Complexity: O(1) in the skiplist encoding, O(n) with n ≤ 128 when compact.
     public func score(of member: [UInt8]) -> Double? {
+        member.withUnsafeBytes { score(ofBytes: $0) }
+    }
+
+    func score(ofBytes member: UnsafeRawBufferPointer) -> Double? {
         if let skipList { return skipList.score(of: member) }
-        return compactElements.first(where: { $0.member == member })?.score
+        return compactIndex(of: member).map { compactElements[$0].score }
+    }
+
+    /// The index of `member` in the compact elements (Redis `zzlFind`: a scan).
+    func compactIndex(of member: UnsafeRawBufferPointer) -> Int? {
+        compactElements.firstIndex { element in
+            element.member.withUnsafeBytes { SortedSet.membersEqual($0, member) }
+        }
     }
 
     /// The 0-based rank of `member` in ascending order (ZRANK), or nil when absent.
     public func rank(of member: [UInt8]) -> Int? {
-        if let skipList {
-            guard let score = skipList.score(of: member) else { return nil }
-            return skipList.rank(of: member, score: score).map { $0 - 1 }
+        member.withUnsafeBytes { member in
+            if let skipList {
+                let node = skipList.node(of: member, hash: ByteStringHash.hash(member))
+                return node == 0 ? nil : skipList.rank(ofNode: node) - 1
+            }
+            return compactIndex(of: member)
         }
-        return compactElements.firstIndex(where: { $0.member == member })
     }
 
     /// The element at a 0-based ascending rank, or nil when out of range.
@@ -166,24 +179,59 @@ public struct SortedSet: Sendable {
     ///
     /// - Complexity: O(log n) in the skiplist encoding.
     public mutating func add(_ member: [UInt8], score: Double, options: AddOptions = []) -> AddOutcome {
+        member.withUnsafeBytes { add(bytes: $0, array: member, score: score, options: options) }
+    }
+
+    /// ``add(_:score:options:)`` for a member given as bytes (a replayed command's argument): a
+    /// skiplist copies them straight into the new node, and only the compact encoding makes an array.
+    mutating func add(bytes member: UnsafeRawBufferPointer, score: Double, options: AddOptions = []) -> AddOutcome {
+        add(bytes: member, array: nil, score: score, options: options)
+    }
+
+    /// The checks Redis's `zsetAdd` makes on an existing member, in its order: the new score, or
+    /// the outcome when nothing is to change.
+    @inline(__always)
+    private static func resolveExisting(current: Double, score: Double, options: AddOptions) -> (Double?, AddOutcome) {
+        if options.contains(.onlyNew) { return (nil, .skipped) }
+        var newScore = score
+        if options.contains(.increment) {
+            newScore += current
+            if newScore.isNaN { return (nil, .notANumber) }
+        }
+        if (options.contains(.onlyLess) && newScore >= current)
+            || (options.contains(.onlyGreater) && newScore <= current) {
+            return (nil, .skipped)
+        }
+        guard newScore != current else { return (nil, .unchanged(score: newScore)) }
+        return (newScore, .updated(score: newScore))
+    }
+
+    private mutating func add(bytes member: UnsafeRawBufferPointer, array: [UInt8]?, score: Double,
+                              options: AddOptions) -> AddOutcome {
         if score.isNaN { return .notANumber }
-        if let current = self.score(of: member) {
-            if options.contains(.onlyNew) { return .skipped }
-            var newScore = score
-            if options.contains(.increment) {
-                newScore += current
-                if newScore.isNaN { return .notANumber }
+        if skipList != nil {
+            // One hash and one probe whatever happens next.
+            let hash = ByteStringHash.hash(member)
+            let node = skipList!.node(of: member, hash: hash)
+            if node != 0 {
+                let (newScore, outcome) = SortedSet.resolveExisting(current: skipList!.pool.score(node), score: score, options: options)
+                if let newScore { skipList!.setScore(node: node, to: newScore) }
+                return outcome
             }
-            if (options.contains(.onlyLess) && newScore >= current)
-                || (options.contains(.onlyGreater) && newScore <= current) {
-                return .skipped
+            if options.contains(.onlyExisting) { return .skipped }
+            skipList!.insert(member, score: score, hash: hash)
+            return .added(score: score)
+        }
+        if let index = compactIndex(of: member) {
+            let (newScore, outcome) = SortedSet.resolveExisting(current: compactElements[index].score, score: score, options: options)
+            if let newScore {
+                let existing = compactElements.remove(at: index)
+                insertCompact(Element(member: existing.member, score: newScore))
             }
-            guard newScore != current else { return .unchanged(score: newScore) }
-            updateScore(of: member, from: current, to: newScore)
-            return .updated(score: newScore)
+            return outcome
         }
         if options.contains(.onlyExisting) { return .skipped }
-        insertNew(member, score: score)
+        insertNew(member, array: array, score: score)
         return .added(score: score)
     }
 
@@ -192,45 +240,56 @@ public struct SortedSet: Sendable {
     /// - Returns: its score, or nil when it was absent.
     @discardableResult
     public mutating func remove(_ member: [UInt8]) -> Double? {
+        member.withUnsafeBytes { remove(bytes: $0) }
+    }
+
+    @discardableResult
+    mutating func remove(bytes member: UnsafeRawBufferPointer) -> Double? {
         if skipList != nil {
-            guard let score = skipList!.score(of: member) else { return nil }
-            skipList!.remove(member, score: score)
+            let node = skipList!.node(of: member, hash: ByteStringHash.hash(member))
+            guard node != 0 else { return nil }
+            let score = skipList!.pool.score(node)
+            skipList!.remove(node: node)
             return score
         }
-        guard let index = compactElements.firstIndex(where: { $0.member == member }) else { return nil }
+        guard let index = compactIndex(of: member) else { return nil }
         return compactElements.remove(at: index).score
     }
 
-    /// Inserts a member known to be absent, converting the encoding first if needed.
-    mutating func insertNew(_ member: [UInt8], score: Double) {
+    /// Inserts a member known to be absent, converting the encoding first if needed (`array`,
+    /// when given, holds the same bytes as `member`).
+    private mutating func insertNew(_ member: UnsafeRawBufferPointer, array: [UInt8]?, score: Double) {
         if skipList == nil
             && (compactElements.count + 1 > compactEntryCountMax || member.count > compactMemberByteCountMax) {
             convertToSkipList()
         }
         if skipList != nil {
-            skipList!.insert(member, score: score)
+            skipList!.insert(member, score: score, hash: ByteStringHash.hash(member))
             return
         }
-        // Redis's listpack stores an integral score as integer text, which has no -0.
-        let stored = Element(member: member, score: score == 0 ? 0 : score)
-        let index = compactElements.partitioningIndex { SortedSet.precedes($0, stored) == false }
-        compactElements.insert(stored, at: index)
+        insertCompact(Element(member: array ?? Array(member), score: score))
     }
 
-    mutating func updateScore(of member: [UInt8], from current: Double, to newScore: Double) {
-        if skipList != nil {
-            skipList!.updateScore(of: member, from: current, to: newScore)
-            return
+    /// Inserts into the compact elements in order; after the last one in O(1).
+    private mutating func insertCompact(_ element: Element) {
+        // Redis's listpack stores an integral score as integer text, which has no -0.
+        let stored = Element(member: element.member, score: element.score == 0 ? 0 : element.score)
+        if let last = compactElements.last, !SortedSet.precedes(last, stored) {
+            let index = compactElements.partitioningIndex { SortedSet.precedes($0, stored) == false }
+            compactElements.insert(stored, at: index)
+        } else {
+            compactElements.append(stored)
         }
-        _ = remove(member)
-        insertNew(member, score: newScore)
     }
 
     /// Converts to the skiplist encoding (Redis `zsetConvert`); a no-op if already there.
     public mutating func convertToSkipList() {
         guard skipList == nil else { return }
-        var list = SkipList()
-        for element in compactElements { list.insert(element.member, score: element.score) }
+        // The elements are in order, so every insert is an append: O(n) in all.
+        var list = SkipList(reservingCapacity: compactElements.count + 1)
+        for element in compactElements {
+            element.member.withUnsafeBytes { list.insert($0, score: element.score, hash: ByteStringHash.hash($0)) }
+        }
         skipList = list
         compactElements = []
     }
@@ -257,14 +316,7 @@ public struct SortedSet: Sendable {
     /// Compares member bytes as `memcmp` then length, Redis's `sdscmp`.
     @inline(__always)
     static func compareMembers(_ left: [UInt8], _ right: [UInt8]) -> Int {
-        let common = Swift.min(left.count, right.count)
-        let result = left.withUnsafeBufferPointer { leftBuffer in
-            right.withUnsafeBufferPointer { rightBuffer -> Int32 in
-                common == 0 ? 0 : memcmp(leftBuffer.baseAddress!, rightBuffer.baseAddress!, common)
-            }
-        }
-        if result != 0 { return result < 0 ? -1 : 1 }
-        return left.count == right.count ? 0 : (left.count < right.count ? -1 : 1)
+        left.withUnsafeBytes { left in right.withUnsafeBytes { right in compareMembers(left, right) } }
     }
 
     /// True when (score, member) sorts before the other pair.
