@@ -81,6 +81,8 @@ extension SortedSet.SkipList {
                 let fromRank = rankOfNode[node] ?? -1
                 let toRank = rankOfNode[forward] ?? -1
                 precondition(toRank > fromRank && pool.span(node, levelIndex) == toRank - fromRank, "span wrong at level \(levelIndex)")
+                precondition(pool.forwardScore(node, levelIndex).bitPattern == pool.score(forward).bitPattern,
+                             "stale score copy at level \(levelIndex)")
                 node = forward
             }
             // The append path: the last node of each level in use, with its rank.

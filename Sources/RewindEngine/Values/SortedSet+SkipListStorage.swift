@@ -21,13 +21,15 @@ extension SortedSet.SkipList {
     /// | 0 | score (the whole word, a `Double`) | |
     /// | 1 | backward node (0: none) | the member's ``ByteStringHash`` |
     /// | 2 | level count (bits 0-7) | member byte count |
-    /// | 3 ..< 3 + levels | forward node of level i (0: none) | span of level i |
+    /// | 3 + 2i | forward node of level i (0: none) | span of level i |
+    /// | 4 + 2i | the forward node's score (the whole word) | |
     /// | then | member bytes, padded to a word | |
     ///
-    /// A descent step reads the score and the level it follows from one node, usually one cache
-    /// line, as Redis's `zskiplistNode` (levels inline) does; the member is compared in place when
-    /// scores tie. Offset 0 is the header (32 levels, no member), so 0 can mean "none" for both
-    /// links; words 35 ..< 67 keep the append path (``SortedSet/SkipList/appendPathIsValid``).
+    /// A descent decides each step from the link alone (the target's score is copied into it) and
+    /// loads only the nodes it steps to, whose levels are inline, as Redis's `zskiplistNode` keeps
+    /// them; the member is compared in place when scores tie. Offset 0 is the header (32 levels,
+    /// no member), so 0 can mean "none" for both links; words 67 ..< 99 keep the append path
+    /// (``SortedSet/SkipList/appendPathIsValid``).
     ///
     /// **The member index** is open addressing with linear probing over `buckets`, one word per
     /// bucket: the member's 32-bit hash above the node number, 0 for empty. A lookup compares
@@ -195,23 +197,40 @@ extension SortedSet.SkipList {
         @inline(__always) func memberByteCount(_ node: UInt32) -> Int { Int(truncatingIfNeeded: words[Int(node) + 2] >> 32) }
 
         @inline(__always) func forward(_ node: UInt32, _ level: Int) -> UInt32 {
-            UInt32(truncatingIfNeeded: words[Int(node) + 3 + level])
+            UInt32(truncatingIfNeeded: words[Int(node) + 3 + 2 * level])
         }
-        @inline(__always) func span(_ node: UInt32, _ level: Int) -> Int { Int(truncatingIfNeeded: words[Int(node) + 3 + level] >> 32) }
-        @inline(__always) func setLink(_ node: UInt32, _ level: Int, forward: UInt32, span: Int) {
-            words[Int(node) + 3 + level] = UInt64(truncatingIfNeeded: span) << 32 | UInt64(forward)
+        @inline(__always) func span(_ node: UInt32, _ level: Int) -> Int {
+            Int(truncatingIfNeeded: words[Int(node) + 3 + 2 * level] >> 32)
+        }
+        /// The score of `forward(node, level)`, kept in the link: a descent decides whether to
+        /// step without loading the node it may step to (meaningless when the link is 0).
+        @inline(__always) func forwardScore(_ node: UInt32, _ level: Int) -> Double {
+            Double(bitPattern: words[Int(node) + 4 + 2 * level])
+        }
+        @inline(__always) func setForwardScore(_ node: UInt32, _ level: Int, _ score: Double) {
+            words[Int(node) + 4 + 2 * level] = score.bitPattern
+        }
+        @inline(__always) func setLink(_ node: UInt32, _ level: Int, forward: UInt32, span: Int, forwardScore: Double) {
+            words[Int(node) + 3 + 2 * level] = UInt64(truncatingIfNeeded: span) << 32 | UInt64(forward)
+            words[Int(node) + 4 + 2 * level] = forwardScore.bitPattern
+        }
+        /// Changes the link's target, keeping its span and its copy of the target's score.
+        @inline(__always) func setForwardOnly(_ node: UInt32, _ level: Int, _ forward: UInt32) {
+            let index = Int(node) + 3 + 2 * level
+            words[index] = (words[index] & 0xFFFF_FFFF_0000_0000) | UInt64(forward)
         }
         @inline(__always) func setSpan(_ node: UInt32, _ level: Int, _ span: Int) {
-            setLink(node, level, forward: forward(node, level), span: span)
+            let index = Int(node) + 3 + 2 * level
+            words[index] = UInt64(truncatingIfNeeded: span) << 32 | (words[index] & 0xFFFF_FFFF)
         }
 
         @inline(__always) func member(_ node: UInt32) -> UnsafeRawBufferPointer {
-            UnsafeRawBufferPointer(start: words + Int(node) + 3 + levelCount(node), count: memberByteCount(node))
+            UnsafeRawBufferPointer(start: words + Int(node) + 3 + 2 * levelCount(node), count: memberByteCount(node))
         }
 
         /// Words a node with `levelCount` levels and a `memberByteCount`-byte member takes.
         @inline(__always) static func wordCount(levelCount: Int, memberByteCount: Int) -> Int {
-            3 + levelCount + (memberByteCount + 7) / 8
+            3 + 2 * levelCount + (memberByteCount + 7) / 8
         }
 
         @inline(__always) func wordCount(_ node: UInt32) -> Int {
@@ -226,7 +245,7 @@ extension SortedSet.SkipList {
             words[base + 2] = UInt64(member.count) << 32 | UInt64(levelCount)
             let memberWords = (member.count + 7) / 8
             if memberWords > 0 {
-                let start = words + base + 3 + levelCount
+                let start = words + base + 3 + 2 * levelCount
                 start[memberWords - 1] = 0  // the padding
                 if let source = member.baseAddress {
                     UnsafeMutableRawPointer(start).copyMemory(from: source, byteCount: member.count)
