@@ -4,6 +4,7 @@
 //
 //   swift build -c release --product rewind-engine-bench
 //   .build/release/rewind-engine-bench getset [--operations N] [--keys K]
+//   .build/release/rewind-engine-bench zadd [--operations N] [--range R]
 //   .build/release/rewind-engine-bench apply LOG      # prints one line: key=value pairs
 //
 // `getset` measures single-threaded GET/SET through `Keyspace.execute` (the full command path:
@@ -87,6 +88,47 @@ func getSet() {
     print("  engine / naive: \(Double(Int(engineRate / naiveRate * 100)) / 100)x  (checks: \(found + replies))")
 }
 
+/// redis-benchmark's ZADD (`ZADD myzset <rand> element:<rand>`, both below --range) through
+/// `Keyspace.execute`, one thread, beside the naive reference measured in the same run: the same
+/// pairs stored in a `Dictionary<[UInt8], Double>` (the member-to-score half, with no order).
+func zadd() {
+    let operationCount = option("--operations", default: 2_000_000)
+    let range = option("--range", default: 100_000)
+    var state: UInt64 = 0x2545_F491_4F6C_DD1D
+    func next() -> Int {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return Int(state % UInt64(range))
+    }
+    func padded(_ number: Int) -> [UInt8] {
+        let digits = Array(String(number).utf8)
+        return [UInt8](repeating: UInt8(ascii: "0"), count: 12 - digits.count) + digits
+    }
+    let pairs = (0..<operationCount).map { _ in (padded(next()), Array("element:".utf8) + padded(next())) }
+    let zaddName = Array("ZADD".utf8), key = Array("myzset".utf8)
+    let keyspace = Keyspace(randomSeed: 1)
+    var session = ClientSession()
+    var added = 0
+    var start = nanoseconds()
+    for (score, member) in pairs {
+        if case .integer(let count) = keyspace.execute([zaddName, key, score, member], session: &session,
+                                                        nowMilliseconds: 1_700_000_000_000).reply { added += Int(count) }
+    }
+    let engineSeconds = Double(nanoseconds() - start) / 1e9
+    let engineAdded = added
+    // The reference: only the member -> score half, a Dictionary, no order and no commands.
+    var scores: [[UInt8]: Double] = [:]
+    start = nanoseconds()
+    for (scoreText, member) in pairs {
+        let score = Double(String(decoding: scoreText, as: UTF8.self))!
+        if scores.updateValue(score, forKey: member) == nil { added -= 1 }
+    }
+    let naiveSeconds = Double(nanoseconds() - start) / 1e9
+    print("ZADD as redis-benchmark sends it, \(operationCount) operations, scores and members below \(range), one thread:")
+    print("  Keyspace.execute: \(Int(Double(operationCount) / engineSeconds)) ops/s, \(Int(engineSeconds * 1e9 / Double(operationCount))) ns each (\(engineAdded) added)")
+    print("  naive Dictionary<[UInt8], Double> of scores, no order, no commands: \(Int(Double(operationCount) / naiveSeconds)) ops/s (\(scores.count) members; check \(added) = 0)")
+    print("  engine / naive: \(Double(Int(naiveSeconds / engineSeconds * 100)) / 100)x")
+}
+
 func apply(_ path: String) throws {
     let baseline = statusBytes("VmRSS:")
     let keyspace = Keyspace(randomSeed: 0)
@@ -113,8 +155,9 @@ func apply(_ path: String) throws {
 let arguments = CommandLine.arguments
 switch arguments.count > 1 ? arguments[1] : "" {
 case "getset": getSet()
+case "zadd": zadd()
 case "apply" where arguments.count > 2: try apply(arguments[2])
 default:
-    print("usage: rewind-engine-bench getset [--operations N] [--keys K] | apply LOG")
+    print("usage: rewind-engine-bench getset [--operations N] [--keys K] | zadd [--operations N] [--range R] | apply LOG")
     exit(2)
 }
