@@ -182,6 +182,25 @@ struct SortedSetSkipListTests {
         copy._checkInvariants()
     }
 
+    @Test("Member equality (word at a time up to 32 bytes, memcmp beyond) sees a difference at every position")
+    func memberEquality() {
+        for length in 0...40 {
+            let member = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 5) }
+            member.withUnsafeBytes { left in
+                Array(member).withUnsafeBytes { right in #expect(SortedSet.membersEqual(left, right)) }
+            }
+            for position in 0..<length {
+                var other = member
+                other[position] ^= 0x40
+                member.withUnsafeBytes { left in
+                    other.withUnsafeBytes { right in #expect(!SortedSet.membersEqual(left, right), "length \(length) at \(position)") }
+                }
+            }
+            let longer = member + [0]
+            member.withUnsafeBytes { left in longer.withUnsafeBytes { right in #expect(!SortedSet.membersEqual(left, right)) } }
+        }
+    }
+
     @Test("Members of every length up to several words, empty included, are stored and compared in place")
     func memberLengths() {
         var set = SortedSet(encoding: .skiplist)
