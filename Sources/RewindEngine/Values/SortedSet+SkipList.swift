@@ -259,73 +259,17 @@ extension SortedSet {
                 pool.setScore(node, newScore)
                 return
             }
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * SkipList.levelMax) { updates in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: SkipList.levelMax) { update in
                 withUnsafeTemporaryAllocation(of: Int.self, capacity: SkipList.levelMax) { rank in
-                    let update = updates.baseAddress!, rank = rank.baseAddress!
-                    let oldUpdate = update + SkipList.levelMax
-                    findBothPaths(of: node, newScore: newScore, oldUpdate: oldUpdate, newUpdate: update, newRank: rank)
-                    unlink(node, update: oldUpdate)
+                    let update = update.baseAddress!, rank = rank.baseAddress!
+                    findPredecessors(score: pool.score(node), member: member, update: update, rank: nil)
+                    unlink(node, update: update)
                     pool.setScore(node, newScore)
-                    let isAppend = tail == 0 || pool.score(tail) < newScore
-                        || (pool.score(tail) == newScore && SortedSet.compareMembers(pool.member(tail), member) < 0)
+                    let isAppend = insertionPath(score: newScore, member: member, update: update, rank: rank)
                     link(node, levelCount: levelCount, update: update, rank: rank)
                     finishLink(node, levelCount: levelCount, isAppend: isAppend, update: update, rank: rank)
                 }
             }
-        }
-
-        /// The two descents of a move, interleaved step by step so that their node loads overlap
-        /// (each descent alone is a chain of dependent loads): the predecessors of `node` where
-        /// it is (`oldUpdate`), and the insertion path of (newScore, its member) in the list
-        /// without it (`newUpdate`, `newRank`), which passes over `node` as if it were unlinked.
-        private func findBothPaths(of node: UInt32, newScore: Double, oldUpdate: UnsafeMutablePointer<UInt32>,
-                                   newUpdate: UnsafeMutablePointer<UInt32>, newRank: UnsafeMutablePointer<Int>) {
-            let pool = self.pool
-            let oldScore = pool.score(node)
-            let member = pool.member(node)
-            var old: UInt32 = 0, oldTraversed = 0
-            var new: UInt32 = 0, newTraversed = 0
-            var levelIndex = level - 1
-            while levelIndex >= 0 {
-                var oldDone = false, newDone = false
-                while !(oldDone && newDone) {
-                    if !oldDone {
-                        let forward = pool.forward(old, levelIndex)
-                        let forwardScore = pool.forwardScore(old, levelIndex)
-                        if forward != 0 && forward != node && (forwardScore < oldScore
-                            || (forwardScore == oldScore && SortedSet.compareMembers(pool.member(forward), member) < 0)) {
-                            oldTraversed += pool.span(old, levelIndex)
-                            old = forward
-                        } else {
-                            oldDone = true
-                        }
-                    }
-                    if !newDone {
-                        var forward = pool.forward(new, levelIndex)
-                        var forwardScore = pool.forwardScore(new, levelIndex)
-                        var span = pool.span(new, levelIndex)
-                        if forward == node {
-                            forwardScore = pool.forwardScore(node, levelIndex)
-                            span += pool.span(node, levelIndex)
-                            forward = pool.forward(node, levelIndex)
-                        }
-                        if forward != 0 && (forwardScore < newScore
-                            || (forwardScore == newScore && SortedSet.compareMembers(pool.member(forward), member) < 0)) {
-                            newTraversed += span
-                            new = forward
-                        } else {
-                            newDone = true
-                        }
-                    }
-                }
-                oldUpdate[levelIndex] = old
-                newUpdate[levelIndex] = new
-                newRank[levelIndex] = newTraversed
-                levelIndex -= 1
-            }
-            // Ranks above counted `node`; without it, everything after it moves up one.
-            let nodeRank = oldTraversed + 1
-            for levelIndex in 0..<level where newRank[levelIndex] > nodeRank { newRank[levelIndex] -= 1 }
         }
 
         // MARK: - Node memory
