@@ -23,16 +23,16 @@ import Darwin
 ///   Redis's listpack stores an integral score as integer text, so a `-0` score reads back as `0`;
 ///   this encoding normalizes `-0` to `0` for the same reason.
 /// - ``Encoding-swift.enum/skiplist``: a skiplist with spans (O(log n) rank and range) plus a
-///   member-to-node dictionary (O(1) score lookup). It keeps `-0`. A set converts to it when it
+///   member index (O(1) score lookup), both in one copy-on-write storage. It keeps `-0`. A set converts to it when it
 ///   outgrows the compact limits, and never converts back on its own (Redis does not either);
 ///   ``convertToCompactIfFits()`` is the explicit way back, for ZRANGESTORE-style commands.
 ///
-/// **Value semantics.** The set is a struct whose storage is arrays and a dictionary, so copies
-/// share storage until one is mutated (copy-on-write through the standard collections).
+/// **Value semantics.** The set is a struct whose storage is an array or the skiplist's storage
+/// class, so copies share storage until one is mutated (copy-on-write).
 ///
 /// **Determinism.** Skiplist levels come from a per-instance generator with a fixed seed, never
-/// from global randomness; the dictionary is used only for lookups, never iterated for anything
-/// observable, so nothing depends on Swift's per-process hash seed.
+/// from global randomness; the member index is used only for lookups, never iterated for
+/// anything observable, so nothing depends on the per-process hash seed.
 ///
 /// - Complexity: O(log n) insert, remove, score update, rank, and element at rank in the skiplist
 ///   encoding; O(n) with n ≤ 128 in the compact encoding. O(1) score lookup in the skiplist.
