@@ -79,10 +79,14 @@ enum EntryCodec {
         if arguments.count > LogLimits.argumentCountMax {
             return "entry has \(arguments.count) arguments; the limit is \(LogLimits.argumentCountMax)"
         }
-        let tooLong = arguments.withUnsafeBufferPointer { arguments in
-            arguments.first(where: { $0.count > LogLimits.argumentByteCountMax })?.count
+        var tooLong = -1
+        arguments.withUnsafeBufferPointer { arguments in
+            for index in arguments.indices where arguments[index].count > LogLimits.argumentByteCountMax {
+                tooLong = arguments[index].count
+                break
+            }
         }
-        if let tooLong { return "argument of \(tooLong) bytes exceeds the limit of \(LogLimits.argumentByteCountMax)" }
+        if tooLong >= 0 { return "argument of \(tooLong) bytes exceeds the limit of \(LogLimits.argumentByteCountMax)" }
         if kind == .command && arguments.isEmpty { return "a command entry needs at least one argument" }
         return nil
     }
