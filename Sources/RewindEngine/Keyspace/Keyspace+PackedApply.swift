@@ -242,9 +242,7 @@ extension Keyspace {
         var created: Int64 = 0
         for index in stride(from: 2, to: command.count, by: 2) {
             let field = command.argument(index)
-            let value = Array(command.argument(index + 1))
-            let (slot, inserted) = hash.fields.insertIfAbsent(keyBytes: field, value: value)
-            if inserted { created += 1 } else { hash.fields.setValue(value, at: slot) }
+            if hash.fields.insertOrAssign(keyBytes: field, value: Array(command.argument(index + 1))) { created += 1 }
         }
         signalModifiedIfWatched(db: db, key)
         return isHmset ? .ok : .integer(created)

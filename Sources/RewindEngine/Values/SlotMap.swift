@@ -205,7 +205,7 @@ struct SlotMap<Value> {
     // MARK: - Writing
 
     /// Replaces the value of an occupied slot.
-    mutating func setValue(_ value: Value, at slotIndex: Int) {
+    mutating func setValue(_ value: __owned Value, at slotIndex: Int) {
         precondition(entries[slotIndex].value != nil, "setValue on an empty slot")
         entries[slotIndex].value = value
     }
@@ -245,7 +245,7 @@ struct SlotMap<Value> {
     /// probed once for both the lookup and the insert (SADD, HSET).
     /// - Returns: The key's slot, and whether it was inserted (false: present, nothing changed).
     @inline(__always)
-    mutating func insertIfAbsent(keyBytes key: UnsafeRawBufferPointer, value: Value) -> (slotIndex: Int, inserted: Bool) {
+    mutating func insertIfAbsent(keyBytes key: UnsafeRawBufferPointer, value: __owned Value) -> (slotIndex: Int, inserted: Bool) {
         if buckets.isEmpty {
             if let index = slotIndex(ofBytes: key, hash: 0) { return (index, false) }
             return (insertNew(keyBytes: key, value: value), true)
@@ -260,14 +260,31 @@ struct SlotMap<Value> {
         key.withUnsafeBytes { insertNew(keyBytes: $0, value: value) }
     }
 
+    /// Sets `value` at `key`, inserting the key when it is absent (HSET), with one hash and one
+    /// probe; returns whether the key was inserted.
+    @inline(__always)
+    mutating func insertOrAssign(keyBytes key: UnsafeRawBufferPointer, value: __owned Value) -> Bool {
+        let hash = buckets.isEmpty ? 0 : ByteStringHash.hash(key)
+        if let index = slotIndex(ofBytes: key, hash: hash) {
+            entries[index].value = value
+            return false
+        }
+        _ = insertNew(keyBytes: key, value: value, hash: buckets.isEmpty ? nil : hash)
+        return true
+    }
+
     /// Inserts a key, given as raw bytes, known to be absent.
-    mutating func insertNew(keyBytes key: UnsafeRawBufferPointer, value: Value) -> Int {
+    mutating func insertNew(keyBytes key: UnsafeRawBufferPointer, value: __owned Value) -> Int {
         insertNew(keyBytes: key, value: value, hash: nil)
     }
 
     /// ``insertNew(keyBytes:value:)`` with the key's ``ByteStringHash`` when the caller has it
     /// already (a replay computes it on the reading thread), so the key is not hashed again.
-    mutating func insertNew(keyBytes key: UnsafeRawBufferPointer, value: Value, hash knownHash: UInt32?) -> Int {
+    ///
+    /// The value is taken owned (`__owned`): the replay's packed paths build it for this call
+    /// only, and a borrowed one cost a retain to store it and a release after, per key and per
+    /// hash field.
+    mutating func insertNew(keyBytes key: UnsafeRawBufferPointer, value: __owned Value, hash knownHash: UInt32?) -> Int {
         precondition(key.count < Int(UInt32.max), "a key is shorter than 4 GiB")
         let entry = Entry(keyOffset: arena.count, keyLength: UInt32(key.count), value: value)
         // Big maps grow by half instead of doubling: less slack, and a smaller peak while the old

@@ -129,6 +129,10 @@ struct PackedBatch: @unchecked Sendable {
         /// ``Keyspace/keyHash(_:)`` of argument 1, when the command has one (`hasKeyHash`).
         var keyHash: UInt32
         var hasKeyHash: Bool
+        /// From a compaction base's snapshot record, where each key appears once (or once per
+        /// chunk of a big collection): the lookahead then only loads the index bucket the insert
+        /// probes, since there is no slot or value to find (``prefetchAhead(of:in:)``).
+        var isSnapshot: Bool
     }
 
     var entries: [Entry] = []
@@ -148,7 +152,7 @@ struct PackedBatch: @unchecked Sendable {
         bytes = PackedStore(capacity: capacity * 48)
     }
 
-    mutating func append(_ view: EntryView, segmentIndex: Int, byteOffset: Int) {
+    mutating func append(_ view: EntryView, segmentIndex: Int, byteOffset: Int, isSnapshot: Bool = false) {
         let firstArgument = argumentEnds.count
         var sharedNameIndex: Int32 = -1
         var commandID: Int32?
@@ -193,7 +197,7 @@ struct PackedBatch: @unchecked Sendable {
             sequence: view.sequence, timestampMilliseconds: view.timestampMilliseconds, db: Int(view.db), kind: view.kind,
             replyHash: view.replyHash, segmentIndex: segmentIndex, byteOffset: byteOffset,
             firstArgument: firstArgument, argumentCount: argumentEnds.count - firstArgument, sharedNameIndex: sharedNameIndex,
-            commandID: commandID, keyHash: keyHash, hasKeyHash: hasKeyHash))
+            commandID: commandID, keyHash: keyHash, hasKeyHash: hasKeyHash, isSnapshot: isSnapshot))
     }
 
     /// Calls `body` with entry `index`'s arguments as a ``PackedCommand`` over this batch's bytes.
@@ -212,7 +216,8 @@ struct PackedBatch: @unchecked Sendable {
 
     /// Replay's lookahead from entry `index` (``ReplayRun/prefetchDistance``, 0 for none): the
     /// key's index bucket of the entry that far ahead, the slot of the one half as far, the key
-    /// and value of the one a quarter as far.
+    /// and value of the one a quarter as far (for an entry of a snapshot record, only the bucket:
+    /// ``snapshotStageMax``).
     @inline(__always)
     func prefetchAhead(of index: Int, in keyspace: Keyspace) {
         let distance = ReplayRun.prefetchDistance
@@ -231,6 +236,7 @@ struct PackedBatch: @unchecked Sendable {
         entries.withUnsafeBufferPointer { entries in
             let entry = entries[index]
             guard entry.hasKeyHash else { return }
+            if entry.isSnapshot && stage > Self.snapshotStageMax { return }
             switch stage {
             case 1: keyspace.prefetchBucket(keyHash: entry.keyHash, db: entry.db)
             case 2: keyspace.prefetchSlot(keyHash: entry.keyHash, db: entry.db)
@@ -238,6 +244,12 @@ struct PackedBatch: @unchecked Sendable {
             }
         }
     }
+
+    /// The last lookahead stage an entry of a snapshot record gets: its key is new, so the bucket
+    /// its insert probes is worth loading, and there is no slot or value to load. On the 5M
+    /// workload's base, the applying thread took 134-137 ms of CPU so, against 146-149 ms with
+    /// every stage and 146-161 ms with none (docs/COMPACTION.md).
+    static let snapshotStageMax = 1
 
     /// Entry `index` with its arguments copied out of the batch.
     func decoded(_ index: Int) -> DecodedEntry {
@@ -320,6 +332,17 @@ final class BatchQueue: @unchecked Sendable {
     }
 }
 
+/// What the reading thread's two closures share: the batch being filled and the record's place
+/// (two integers: holding the record's info instead cost a copy of it, a retain and release of
+/// its file name, per entry). In a class without exclusivity checks, because captured `var`s
+/// were checked dynamically on every access (4% of the thread's time).
+final class ReadingState {
+    @exclusivity(unchecked) var batch = PackedBatch(capacity: DecodingPipeline.batchEntryCount)
+    @exclusivity(unchecked) var segmentIndex = -1
+    @exclusivity(unchecked) var byteOffset = 0
+    @exclusivity(unchecked) var isSnapshot = false
+}
+
 enum DecodingPipeline {
     /// Entries per batch: large enough that the lock is rare, small enough to stop early cheaply.
     static let batchEntryCount = 512
@@ -339,27 +362,20 @@ enum DecodingPipeline {
                     applyPacked: ((PackedBatch, Int) -> Bool?)? = nil,
                     apply: (DecodedEntry) -> Bool) throws -> LogReader.Summary? {
         let queue = BatchQueue(capacity: batchCountMax)
-        nonisolated(unsafe) var readerCPU = 0
-        var ts0 = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts0)
         struct Cancelled: Error {}
         let thread = Thread {
-            var batch = PackedBatch(capacity: batchEntryCount)
-            // The record's place, kept as two integers: holding the record's info instead cost a
-            // copy of it (a retain and release of its file name) per entry.
-            var segmentIndex = -1, byteOffset = 0
+            let state = ReadingState()
             do {
                 let summary = try reader.forEachEntry(from: from, recovery: recovery, reporter: reporter,
-                                                      onRecord: { segmentIndex = $0.segmentIndex; byteOffset = $0.byteOffset }) { view in
-                    guard segmentIndex >= 0 else { return }
-                    batch.append(view, segmentIndex: segmentIndex, byteOffset: byteOffset)
-                    if batch.entries.count == batchEntryCount {
-                        guard queue.push(batch) else { throw Cancelled() }
-                        batch = PackedBatch(capacity: batchEntryCount)
+                                                      onRecord: { state.segmentIndex = $0.segmentIndex; state.byteOffset = $0.byteOffset; state.isSnapshot = $0.isSnapshot }) { view in
+                    guard state.segmentIndex >= 0 else { return }
+                    state.batch.append(view, segmentIndex: state.segmentIndex, byteOffset: state.byteOffset, isSnapshot: state.isSnapshot)
+                    if state.batch.entries.count == batchEntryCount {
+                        guard queue.push(state.batch) else { throw Cancelled() }
+                        state.batch = PackedBatch(capacity: batchEntryCount)
                     }
                 }
-                if !batch.entries.isEmpty { _ = queue.push(batch) }
-                var ts = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-                readerCPU = Int(ts.tv_sec) * 1_000_000 + Int(ts.tv_nsec) / 1000
+                if !state.batch.entries.isEmpty { _ = queue.push(state.batch) }
                 queue.finish(.success(summary))
             } catch is Cancelled {
                 queue.finish(.success(nil))
@@ -369,15 +385,7 @@ enum DecodingPipeline {
         }
         thread.stackSize = 8 << 20
         thread.start()
-        var waitNanos: UInt64 = 0, popCount = 0
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        var firstBatchNanos: UInt64 = 0
-        while true {
-            let w0 = DispatchTime.now().uptimeNanoseconds
-            guard let batch = queue.pop() else { break }
-            let w1 = DispatchTime.now().uptimeNanoseconds
-            if popCount == 0 { firstBatchNanos = w1 - t0 }
-            waitNanos += w1 - w0; popCount += 1
+        while let batch = queue.pop() {
             for index in batch.entries.indices {
                 let goesOn = applyPacked?(batch, index) ?? apply(batch.decoded(index))
                 if !goesOn {
@@ -385,9 +393,6 @@ enum DecodingPipeline {
                     return nil
                 }
             }
-        }
-        if ProcessInfo.processInfo.environment["REWIND_TRACE_PIPELINE"] != nil {
-            FileHandle.standardError.write("pipeline: \(popCount) batches, first after \(firstBatchNanos / 1000) us, waited \(waitNanos / 1000) us, reader cpu \(readerCPU) us, applier cpu \({ var ts = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return (Int(ts.tv_sec) - Int(ts0.tv_sec)) * 1_000_000 + (Int(ts.tv_nsec) - Int(ts0.tv_nsec)) / 1000 }()) us, total \((DispatchTime.now().uptimeNanoseconds - t0) / 1000) us\n".data(using: .utf8)!)
         }
         return try queue.waitForOutcome().get()
     }

@@ -22,11 +22,12 @@ package enum LoadProfile {
         let reader = try LogReader(directory: log)
         var batches: [PackedBatch] = []
         var batch = PackedBatch(capacity: DecodingPipeline.batchEntryCount)
-        var segmentIndex = -1, byteOffset = 0
+        var segmentIndex = -1, byteOffset = 0, isSnapshot = false
         var start = DispatchTime.now().uptimeNanoseconds
-        _ = try reader.forEachEntry(from: 1, recovery: .tolerateTail, onRecord: { segmentIndex = $0.segmentIndex; byteOffset = $0.byteOffset }) { view in
+        _ = try reader.forEachEntry(from: 1, recovery: .tolerateTail,
+                                    onRecord: { segmentIndex = $0.segmentIndex; byteOffset = $0.byteOffset; isSnapshot = $0.isSnapshot }) { view in
             guard segmentIndex >= 0 else { return }
-            batch.append(view, segmentIndex: segmentIndex, byteOffset: byteOffset)
+            batch.append(view, segmentIndex: segmentIndex, byteOffset: byteOffset, isSnapshot: isSnapshot)
             if batch.entries.count == DecodingPipeline.batchEntryCount {
                 batches.append(batch)
                 batch = PackedBatch(capacity: DecodingPipeline.batchEntryCount)
