@@ -316,8 +316,7 @@ final class ServerCore: @unchecked Sendable {
         for entry in entries {
             switch entry {
             case .command(let command):
-                staged.append(LogEntry(
-                    timestampMilliseconds: now, db: UInt32(command.db), arguments: command.arguments, replyHash: hash()))
+                staged.appendCommand(timestampMilliseconds: now, db: UInt32(command.db), arguments: command.arguments, replyHash: hash())
                 commandCount += 1
             case .transaction(let commands):
                 var transaction: [LogEntry] = []

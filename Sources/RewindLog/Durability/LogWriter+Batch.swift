@@ -16,15 +16,38 @@ extension LogWriter {
     /// let sequences = try writer.append(batch, request: .written)   // 1...5: the markers take numbers too
     /// ```
     public struct Batch: Sendable {
+        /// One command, checkpoint or transaction: the entries that must stay together.
         struct Unit: Sendable {
-            /// Index in `entries` just past the unit's last entry.
+            /// Where its first entry starts in `bytes`, and where its last entry ends.
+            var start: Int
             var end: Int
-            var isTransaction: Bool
+            /// The size of its first entry's header (flags, database, timestamp delta), which the
+            /// writer encodes again when the unit starts a record.
+            var headerByteCount: Int
+            var firstKind: LogEntry.Kind
+            var firstHasReplyHash: Bool
+            var firstDb: UInt32
+            var firstTimestampMilliseconds: Int64
+            /// The database and timestamp of its last entry: the delta state after it.
+            var lastDb: UInt32
+            var lastTimestampMilliseconds: Int64
+            /// Its entries, transaction markers included, and where their ends start in `entryEnds`.
+            var entryCount: Int
+            var firstEntryEnd: Int
         }
 
-        /// The entries in order, transactions' commands included (their markers are not).
-        public private(set) var entries: [LogEntry] = []
+        /// The entries encoded as a record payload holds them (docs/FORMAT.md, "Entries"), each
+        /// header relative to the entry before it in the batch. The writer copies them as they
+        /// are and encodes only the header of the first entry of each run again, against the
+        /// entry before it in the record.
+        var bytes: [UInt8] = []
+        /// Where each entry ends in `bytes`, for the writer's dictionary samples.
+        var entryEnds: [Int] = []
         var units: [Unit] = []
+        private var state = EntryCodec.DeltaState(baseTimestampMilliseconds: 0)
+        /// Why the batch cannot be written (an entry past `LogLimits`), or nil. The append
+        /// refuses the whole batch before appending anything.
+        private(set) var problem: String?
         /// How many sequence numbers the batch takes: its entries, plus two per transaction.
         public private(set) var sequenceCount: UInt64 = 0
 
@@ -35,26 +58,81 @@ extension LogWriter {
 
         /// Adds one entry (a command or a checkpoint) appended on its own.
         public mutating func append(_ entry: LogEntry) {
-            entries.append(entry)
-            units.append(Unit(end: entries.count, isTransaction: false))
+            appendCommand(timestampMilliseconds: entry.timestampMilliseconds, db: entry.db, arguments: entry.arguments,
+                          replyHash: entry.replyHash, kind: entry.kind)
+        }
+
+        /// Adds one command appended on its own, encoding it now: the batch keeps no reference
+        /// to `arguments`.
+        public mutating func appendCommand(timestampMilliseconds: Int64, db: UInt32, arguments: [[UInt8]],
+                                           replyHash: UInt64? = nil, kind: LogEntry.Kind = .command) {
+            let start = bytes.count
+            let header = encode(kind: kind, db: db, timestampMilliseconds: timestampMilliseconds, arguments: arguments, replyHash: replyHash)
+            units.append(Unit(start: start, end: bytes.count, headerByteCount: header, firstKind: kind,
+                              firstHasReplyHash: replyHash != nil, firstDb: db, firstTimestampMilliseconds: timestampMilliseconds,
+                              lastDb: db, lastTimestampMilliseconds: timestampMilliseconds,
+                              entryCount: 1, firstEntryEnd: entryEnds.count - 1))
             sequenceCount += 1
+            checkUnitSize()
         }
 
         /// Adds the commands of one transaction, to be framed as one unit in one record. An empty
         /// collection adds nothing.
         public mutating func appendTransaction(_ transaction: some Sequence<LogEntry>) {
-            let start = entries.count
-            entries.append(contentsOf: transaction)
-            guard entries.count > start else { return }
-            units.append(Unit(end: entries.count, isTransaction: true))
-            sequenceCount += UInt64(entries.count - start) + 2
+            var iterator = transaction.makeIterator()
+            guard let first = iterator.next() else { return }
+            let start = bytes.count
+            let firstEnd = entryEnds.count
+            let header = encode(kind: .transactionBegin, db: first.db, timestampMilliseconds: first.timestampMilliseconds,
+                                arguments: [], replyHash: nil)
+            var count = 2
+            var next: LogEntry? = first
+            while let entry = next {
+                _ = encode(kind: entry.kind, db: entry.db, timestampMilliseconds: entry.timestampMilliseconds,
+                           arguments: entry.arguments, replyHash: entry.replyHash)
+                count += 1
+                next = iterator.next()
+            }
+            // The end marker carries the first command's time and database, as the begin marker does.
+            _ = encode(kind: .transactionEnd, db: first.db, timestampMilliseconds: first.timestampMilliseconds,
+                       arguments: [], replyHash: nil)
+            units.append(Unit(start: start, end: bytes.count, headerByteCount: header, firstKind: .transactionBegin,
+                              firstHasReplyHash: false, firstDb: first.db, firstTimestampMilliseconds: first.timestampMilliseconds,
+                              lastDb: first.db, lastTimestampMilliseconds: first.timestampMilliseconds,
+                              entryCount: count, firstEntryEnd: firstEnd))
+            sequenceCount += UInt64(count)
+            checkUnitSize()
         }
 
         /// Empties the batch, keeping its storage for the next one.
         public mutating func removeAll() {
-            entries.removeAll(keepingCapacity: true)
+            bytes.removeAll(keepingCapacity: true)
+            entryEnds.removeAll(keepingCapacity: true)
             units.removeAll(keepingCapacity: true)
+            problem = nil
             sequenceCount = 0
+        }
+
+        /// Encodes one entry after the last; returns the size of its header.
+        private mutating func encode(kind: LogEntry.Kind, db: UInt32, timestampMilliseconds: Int64,
+                                     arguments: [[UInt8]], replyHash: UInt64?) -> Int {
+            if problem == nil, let reason = EntryCodec.validate(kind: kind, arguments: arguments) { problem = reason }
+            let start = bytes.count
+            EntryCodec.encodeHeader(kind: kind, hasReplyHash: replyHash != nil, db: db, timestampMilliseconds: timestampMilliseconds,
+                                    into: &bytes, state: &state)
+            let header = bytes.count - start
+            EntryCodec.encodeBody(arguments: arguments, replyHash: replyHash, into: &bytes)
+            entryEnds.append(bytes.count)
+            return header
+        }
+
+        /// A unit is written into one record: it must fit in one, with room for a header.
+        private mutating func checkUnitSize() {
+            guard problem == nil, let unit = units.last else { return }
+            let size = unit.end - unit.start
+            if size > LogLimits.recordUncompressedByteCountMax - 4096 {
+                problem = "\(size) bytes do not fit in one record"
+            }
         }
     }
 
@@ -99,48 +177,39 @@ extension LogWriter {
     @discardableResult
     public func append(_ batch: Batch, request: ProgressRequest = .none) throws -> ClosedRange<UInt64> {
         guard !batch.isEmpty else { throw LogError(.entryTooLarge, path: directory, "nothing to append") }
-        var estimates: [Int] = []
-        estimates.reserveCapacity(batch.units.count)
-        var start = 0
-        for unit in batch.units {
-            var estimate = 0
-            // Indexing rather than iterating: an iterator copies (retains and releases) each element.
-            for index in start..<unit.end {
-                if let problem = EntryCodec.validate(batch.entries[index]) { throw LogError(.entryTooLarge, path: directory, problem) }
-                estimate += 24 + batch.entries[index].arguments.count * 10
-                for argument in batch.entries[index].arguments.indices { estimate += batch.entries[index].arguments[argument].count }
-            }
-            guard estimate <= LogLimits.recordUncompressedByteCountMax - 4096 else {
-                throw LogError(.entryTooLarge, path: directory, "\(estimate) bytes do not fit in one record")
-            }
-            estimates.append(estimate)
-            start = unit.end
-        }
-        let (range, waitsForDurability) = try appendBatchLocked(batch, estimates: estimates, request: request)
+        if let problem = batch.problem { throw LogError(.entryTooLarge, path: directory, problem) }
+        let (range, waitsForDurability) = try appendBatchLocked(batch, request: request)
         try checkWrittenRecords()
         if waitsForDurability { try progress.wait(for: range.upperBound, durable: true) }
         return range
     }
 
-    private func appendBatchLocked(_ batch: Batch, estimates: [Int], request: ProgressRequest) throws -> (ClosedRange<UInt64>, Bool) {
+    private func appendBatchLocked(_ batch: Batch, request: ProgressRequest) throws -> (ClosedRange<UInt64>, Bool) {
         lock.lock()
         defer { lock.unlock() }
         let startedEmpty = pendingEntryCount == 0
-        var first: UInt64?
-        var last: UInt64 = 0
-        var start = 0
-        for (index, unit) in batch.units.enumerated() {
-            let entries = batch.entries[start..<unit.end]
-            let range = try encodeLocked(entries, first: entries[entries.startIndex], estimate: estimates[index],
-                                         transaction: unit.isTransaction)
-            if first == nil { first = range.lowerBound }
-            last = range.upperBound
-            start = unit.end
+        let first = nextSequence
+        let recordHalf = batchRecordByteCountMax
+        var index = 0
+        let units = batch.units
+        while index < units.count {
+            // A record never grows past the limit: wait for the flusher to take the current one.
+            try waitForRoomLocked { !pending.isEmpty && pending.count + (units[index].end - units[index].start) > recordHalf }
+            // The run of units that fits in the pending record, copied in one piece.
+            var last = index
+            var size = units[index].end - units[index].start
+            while last + 1 < units.count, pending.count + size + (units[last + 1].end - units[last + 1].start) <= recordHalf {
+                last += 1
+                size += units[last].end - units[last].start
+            }
+            appendRunLocked(of: batch, from: units[index], through: units[last])
+            index = last + 1
         }
-        let range = first!...last
+        let range = first...(nextSequence - 1)
+        let lastSequence = range.upperBound
         switch options.durability {
         case .always:
-            requestedDurable = max(requestedDurable, last)
+            requestedDurable = max(requestedDurable, lastSequence)
             if pendingEntryCount >= flusherWakeEntryCount { lock.signalWork() }
             return (range, true)
         case .everysec, .no:
@@ -151,15 +220,40 @@ extension LogWriter {
             case .later:
                 if pending.count >= options.recordByteCountTarget { lock.signalWork() }
             case .written:
-                requestedWritten = max(requestedWritten, last)
+                requestedWritten = max(requestedWritten, lastSequence)
                 lock.signalWork()
             case .durable:
-                requestedDurable = max(requestedDurable, last)
+                requestedDurable = max(requestedDurable, lastSequence)
                 lock.signalWork()
             }
             waitWhilePendingIsFullLocked()
         }
         return (range, false)
+    }
+
+    /// Adds the units `first` through `last` of `batch` to the pending record: the first unit's
+    /// first header encoded again against the entry before it, the rest copied as it is (each
+    /// later entry is relative to the one before it, the same in either place).
+    private func appendRunLocked(of batch: Batch, from first: Batch.Unit, through last: Batch.Unit) {
+        if pendingEntryCount == 0 {
+            pendingFirstSequence = nextSequence
+            pendingBaseTimestamp = first.firstTimestampMilliseconds
+            pendingStartNanoseconds = FileIO.monotonicNanoseconds()
+            deltaState = EntryCodec.DeltaState(baseTimestampMilliseconds: first.firstTimestampMilliseconds)
+        }
+        EntryCodec.encodeHeader(kind: first.firstKind, hasReplyHash: first.firstHasReplyHash, db: first.firstDb,
+                                timestampMilliseconds: first.firstTimestampMilliseconds, into: &pending, state: &deltaState)
+        let copyStart = first.start + first.headerByteCount
+        let shift = pending.count - copyStart
+        batch.bytes.withUnsafeBytes { pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[copyStart..<last.end])) }
+        deltaState.previousDb = last.lastDb
+        deltaState.previousTimestampMilliseconds = last.lastTimestampMilliseconds
+        let entryCount = last.firstEntryEnd + last.entryCount - first.firstEntryEnd
+        if collectsSamples {
+            for entry in first.firstEntryEnd..<(first.firstEntryEnd + entryCount) { pendingEntryEnds.append(batch.entryEnds[entry] + shift) }
+        }
+        pendingEntryCount += entryCount
+        nextSequence += UInt64(entryCount)
     }
 
     /// Asks the flusher to write (or, with `durable`, write and fdatasync) every entry up to

@@ -86,15 +86,15 @@ public final class LogWriter: @unchecked Sendable {
     @exclusivity(unchecked) var pendingEntryCount = 0
     @exclusivity(unchecked) var pendingFirstSequence: UInt64 = 0
     @exclusivity(unchecked) var pendingBaseTimestamp: Int64 = 0
-    @exclusivity(unchecked) private var pendingStartNanoseconds: UInt64 = 0
+    @exclusivity(unchecked) var pendingStartNanoseconds: UInt64 = 0
     @exclusivity(unchecked) var pendingEntryEnds: [Int] = []
-    @exclusivity(unchecked) private var deltaState = EntryCodec.DeltaState(baseTimestampMilliseconds: 0)
+    @exclusivity(unchecked) var deltaState = EntryCodec.DeltaState(baseTimestampMilliseconds: 0)
     @exclusivity(unchecked) var nextSequence: UInt64
     @exclusivity(unchecked) var writtenSequence: UInt64
     @exclusivity(unchecked) var durableSequence: UInt64
     @exclusivity(unchecked) var requestedWritten: UInt64 = 0
     @exclusivity(unchecked) var requestedDurable: UInt64 = 0
-    @exclusivity(unchecked) private var collectsSamples: Bool
+    @exclusivity(unchecked) var collectsSamples: Bool
     @exclusivity(unchecked) var failure: LogError?
     @exclusivity(unchecked) var closing = false
     @exclusivity(unchecked) private var closed = false
@@ -128,6 +128,10 @@ public final class LogWriter: @unchecked Sendable {
     @exclusivity(unchecked) private var lastBatchEntryCount = 0
     /// Under `always`, appenders wake the flusher once the batch holds this many entries.
     @exclusivity(unchecked) var flusherWakeEntryCount = 1
+    /// How many uncompressed bytes a record collects from a ``Batch`` before the next unit waits
+    /// for the flusher to take it: half the record limit. Settable so tests can make batches
+    /// span records.
+    @exclusivity(unchecked) var batchRecordByteCountMax = LogLimits.recordUncompressedByteCountMax / 2
     /// The longest a batch waits for more writers under `always`: about one fdatasync here.
     static let commitDelayNanoseconds: UInt64 = 150_000
     @exclusivity(unchecked) private var flusher: WorkerThread?

@@ -27,17 +27,28 @@ enum EntryCodec {
     static func encode(_ entry: LogEntry, into buffer: inout [UInt8], state: inout DeltaState) {
         encodeHeader(kind: entry.kind, hasReplyHash: entry.replyHash != nil, db: entry.db,
                      timestampMilliseconds: entry.timestampMilliseconds, into: &buffer, state: &state)
-        buffer.appendVarint(UInt64(entry.arguments.count))
-        // Indexing rather than iterating: an iterator copies (retains and releases) each argument.
-        for index in entry.arguments.indices {
-            if index == 0, let token = WellKnownTokens.number(of: entry.arguments[0]) {
-                buffer.appendVarint(UInt64(token) << 1 | 1)
-                continue
+        encodeBody(arguments: entry.arguments, replyHash: entry.replyHash, into: &buffer)
+    }
+
+    /// Appends an entry's argument count, arguments and reply hash: everything after its header,
+    /// which does not depend on the entries before it.
+    @inline(__always)
+    static func encodeBody(arguments: [[UInt8]], replyHash: UInt64?, into buffer: inout [UInt8]) {
+        buffer.appendVarint(UInt64(arguments.count))
+        // Through buffer pointers: indexing the arrays retains and releases each argument.
+        arguments.withUnsafeBufferPointer { arguments in
+            for index in arguments.indices {
+                arguments[index].withUnsafeBytes { argument in
+                    if index == 0, let token = WellKnownTokens.number(of: argument) {
+                        buffer.appendVarint(UInt64(token) << 1 | 1)
+                        return
+                    }
+                    buffer.appendVarint(UInt64(argument.count) << (index == 0 ? 1 : 0))
+                    buffer.append(contentsOf: argument)
+                }
             }
-            buffer.appendVarint(UInt64(entry.arguments[index].count) << (index == 0 ? 1 : 0))
-            buffer.append(contentsOf: entry.arguments[index])
         }
-        if let hash = entry.replyHash { buffer.appendLittleEndian(hash) }
+        if let hash = replyHash { buffer.appendLittleEndian(hash) }
     }
 
     /// Appends an entry's flags, database (when it changes) and timestamp delta: everything
@@ -60,13 +71,19 @@ enum EntryCodec {
 
     /// Why an entry cannot be written, or nil when it can.
     static func validate(_ entry: LogEntry) -> String? {
-        if entry.arguments.count > LogLimits.argumentCountMax {
-            return "entry has \(entry.arguments.count) arguments; the limit is \(LogLimits.argumentCountMax)"
+        validate(kind: entry.kind, arguments: entry.arguments)
+    }
+
+    @inline(__always)
+    static func validate(kind: LogEntry.Kind, arguments: [[UInt8]]) -> String? {
+        if arguments.count > LogLimits.argumentCountMax {
+            return "entry has \(arguments.count) arguments; the limit is \(LogLimits.argumentCountMax)"
         }
-        for index in entry.arguments.indices where entry.arguments[index].count > LogLimits.argumentByteCountMax {
-            return "argument of \(entry.arguments[index].count) bytes exceeds the limit of \(LogLimits.argumentByteCountMax)"
+        let tooLong = arguments.withUnsafeBufferPointer { arguments in
+            arguments.first(where: { $0.count > LogLimits.argumentByteCountMax })?.count
         }
-        if entry.kind == .command && entry.arguments.isEmpty { return "a command entry needs at least one argument" }
+        if let tooLong { return "argument of \(tooLong) bytes exceeds the limit of \(LogLimits.argumentByteCountMax)" }
+        if kind == .command && arguments.isEmpty { return "a command entry needs at least one argument" }
         return nil
     }
 

@@ -16,7 +16,8 @@ extension Replayer {
     /// - Throws: What the reader throws for damage `recovery` refuses, or an unreadable log.
     public static func applyEveryCommand(of reader: LogReader, recovery: RecoveryMode, reporter: DamageReporter? = nil,
                                          into keyspace: Keyspace) throws -> (summary: LogReader.Summary, appliedCount: Int) {
-        ProcessMemory.returnLargeBlocksWhenFreed()
+        // A server runs on after this: its threads keep their own heaps (see the function).
+        ProcessMemory.returnLargeBlocksWhenFreed(oneArena: false)
         var applied = 0
         let summary = try DecodingPipeline.run(reader: reader, from: 1, recovery: recovery, reporter: reporter, applyPacked: { batch, index in
             let entry = batch.entries[index]

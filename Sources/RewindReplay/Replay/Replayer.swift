@@ -523,19 +523,28 @@ enum ProcessMemory {
     /// the trim threshold at 128 KiB, which made glibc shrink and regrow the heap's top (80,000
     /// more page faults, 0.1 s of system time on the 5M-command workload), hence the second
     /// setting. Measured on that workload: peak 143-144 -> 142-143 MB, no slower (docs/REPLAY.md).
-    static func returnLargeBlocksWhenFreed() {
+    ///
+    /// - Parameter oneArena: Also make every thread share one heap. A replay wants it; a server
+    ///   must not have it: its event loop and its log's flusher would then take the same heap
+    ///   lock for every allocation, and each large buffer the flusher asks for would make glibc
+    ///   consolidate the event loop's freed small blocks (`malloc_consolidate`).
+    static func returnLargeBlocksWhenFreed(oneArena: Bool = true) {
         #if os(Linux)
-        _ = once
+        _ = thresholds
+        if oneArena { _ = sharedArena }
         #endif
     }
 
     #if os(Linux)
-    private static let once: Void = {
+    private static let thresholds: Void = {
         let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD in malloc.h
         let trimThreshold: Int32 = -1  // M_TRIM_THRESHOLD
-        let arenaMax: Int32 = -8  // M_ARENA_MAX
         _ = glibcMallopt(mmapThreshold, 8 << 20)
         _ = glibcMallopt(trimThreshold, 16 << 20)
+    }()
+
+    private static let sharedArena: Void = {
+        let arenaMax: Int32 = -8  // M_ARENA_MAX
         // One heap for every thread: the reading thread's batches, freed on the applying thread,
         // went back to a second arena of their own; shared, their chunks are reused for the
         // state (peak 141.3-141.5 -> 140.0-140.4 MB on the 5M workload, no slower in a quiet A/B).
