@@ -81,6 +81,37 @@ final class DurabilityCommitter: @unchecked Sendable {
         if acknowledgesNow { acknowledged(reached) }
     }
 
+    /// On the event loop, under `always`: writes and fdatasyncs everything appended on this
+    /// thread (``LogWriter/writeAndSyncOnCallingThread()``), as Redis's main thread does before
+    /// it replies, and acknowledges it at once. Saves the round trip through the flusher (two
+    /// thread wake-ups per commit); the event loop is blocked for the fdatasync, as Redis's is.
+    /// Returns false when the committer is not durable or has stopped (use ``request(_:)``).
+    func commitOnCallingThread() -> Bool {
+        guard durable else { return false }
+        pthread_mutex_lock(&mutex)
+        let isStopped = stopped
+        pthread_mutex_unlock(&mutex)
+        guard !isStopped else { return false }
+        let reached: UInt64
+        do {
+            reached = try writer.writeAndSyncOnCallingThread()
+        } catch {
+            pthread_mutex_lock(&mutex)
+            let postsFailure = !failurePosted && !stopped
+            failurePosted = true
+            pthread_mutex_unlock(&mutex)
+            if postsFailure { failed(error) }
+            return true
+        }
+        pthread_mutex_lock(&mutex)
+        let acknowledgesNow = reached > posted && !stopped
+        if acknowledgesNow { posted = reached }
+        if reached > requested { requested = reached }
+        pthread_mutex_unlock(&mutex)
+        if acknowledgesNow { acknowledged(reached) }
+        return true
+    }
+
     /// Off the event loop, at shutdown: waits until every entry up to `sequence` meets the policy,
     /// posts it to the event loop, and stops posting (the event loop is about to stop).
     func stop(after sequence: UInt64) {

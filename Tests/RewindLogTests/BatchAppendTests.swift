@@ -161,6 +161,46 @@ struct BatchAppendTests {
         #expect(try LogReader(directory: directory.path).readAll().entries.count == 6)
     }
 
+    @Test("Writing and syncing on the appender's thread takes turns with the flusher and loses nothing")
+    func writeAndSyncOnCallingThread() throws {
+        let directory = try TemporaryDirectory()
+        // Small segments: the flusher and the appender both rotate them.
+        let writer = try LogWriter.open(directory: directory.path, options: .init(
+            durability: .everysec, segmentByteCountTarget: 16 * 1024, trainsDictionary: false, flushIntervalMilliseconds: 1))
+        let recorder = ProgressRecorder()
+        writer.setProgressHandler { recorder.record($0) }
+        var generator = SeededGenerator(seed: 11)
+        var expected: [LogEntry] = []
+        for round in 0..<300 {
+            var batch = LogWriter.Batch()
+            for unit in 0..<(round % 4 + 1) {
+                let entry = RandomEntries.entry(index: round * 10 + unit, using: &generator, largeArgumentByteCount: 3_000)
+                batch.append(entry)
+                expected.append(entry)
+            }
+            // Every other round the flusher is asked too, so both write records in turn.
+            let range = try writer.append(batch, request: round % 2 == 0 ? .written : .later)
+            if round % 3 != 0 {
+                let durable = try writer.writeAndSyncOnCallingThread()
+                #expect(durable >= range.upperBound)
+                #expect(writer.publishedProgress.durableSequence >= range.upperBound)
+            }
+        }
+        #expect(try writer.writeAndSyncOnCallingThread() == UInt64(expected.count))
+        writer.setProgressHandler(nil)
+        try writer.close()
+        #expect(recorder.all.allSatisfy { $0.failure == nil })
+        let (read, summary) = try LogReader(directory: directory.path).readAll()
+        #expect(summary.damages.isEmpty)
+        #expect(read.map(\.sequence) == Array(1...UInt64(expected.count)))
+        for (got, want) in zip(read, expected) {
+            #expect(got.arguments == want.arguments)
+            #expect(got.timestampMilliseconds == want.timestampMilliseconds)
+            #expect(got.db == want.db)
+        }
+        #expect(try LogReader(directory: directory.path).manifest.segments.count > 1, "segments should have rotated")
+    }
+
     @Test("A failed writer reports its failure to the handler")
     func progressHandlerReportsFailure() throws {
         let directory = try TemporaryDirectory()

@@ -97,6 +97,12 @@ public final class LogWriter: @unchecked Sendable {
     @exclusivity(unchecked) var collectsSamples: Bool
     @exclusivity(unchecked) var failure: LogError?
     @exclusivity(unchecked) var closing = false
+    /// Set while the flusher works on the segment file without the lock.
+    @exclusivity(unchecked) var flusherBusy = false
+    /// Set while the appender writes and syncs on its own thread (``writeAndSyncOnCallingThread()``).
+    @exclusivity(unchecked) var fileBorrowed = false
+    /// Set while the flusher waits for the appender to give the segment file back.
+    @exclusivity(unchecked) var waitsForBorrowedFile = false
     @exclusivity(unchecked) private var closed = false
     // Online compaction (LogWriter+Compaction.swift), guarded by `lock`; the flusher carries
     // the requests out, so the segment file and the manifest stay its own.
@@ -479,8 +485,19 @@ public final class LogWriter: @unchecked Sendable {
                 lock.lock()
                 continue
             }
+            if fileBorrowed {
+                // The appender writes and syncs on its own thread (``writeAndSyncOnCallingThread()``);
+                // it wakes the flusher when it is done, for work that came meanwhile.
+                waitsForBorrowedFile = true
+                lock.wait(.work)
+                waitsForBorrowedFile = false
+                continue
+            }
             if rotationRequest != nil || installRequest != nil {
+                flusherBusy = true
                 carryOutCompactionRequests()
+                flusherBusy = false
+                lock.broadcastProgress()
                 continue
             }
             let syncDue = options.durability == .everysec && durableSequence < writtenSequence
@@ -490,9 +507,11 @@ public final class LogWriter: @unchecked Sendable {
                 if closing { break }
                 if syncDue || (wantsDurable && writtenSequence >= requestedDurable) {
                     let target = writtenSequence
+                    flusherBusy = true
                     lock.unlock()
                     let result = Result { try segmentFile.sync() }
                     lock.lock()
+                    flusherBusy = false
                     finishSync(result, upTo: target)
                     continue
                 }
@@ -522,47 +541,96 @@ public final class LogWriter: @unchecked Sendable {
                 lock.wait(.work, nanoseconds: intervalNanoseconds - age)
                 continue
             }
-            // Take the whole batch; appenders start a new one while this one is written.
-            var batch: [UInt8] = []
-            swap(&batch, &pending)
-            pending.reserveCapacity(batch.count)
-            let firstSequence = pendingFirstSequence
-            let entryCount = pendingEntryCount
-            let baseTimestamp = pendingBaseTimestamp
-            var entryEnds: [Int] = []
-            swap(&entryEnds, &pendingEntryEnds)
-            lastBatchEntryCount = entryCount
-            pendingEntryCount = 0
-            let syncAfter = options.durability == .always || requestedDurable >= firstSequence || syncDue
+            let syncAfter = options.durability == .always || requestedDurable >= pendingFirstSequence || syncDue
+            flusherBusy = true
+            writePendingLocked(syncAfter: syncAfter)
+            flusherBusy = false
             lock.broadcastProgress()
-            lock.unlock()
-            let lastSequence = firstSequence + UInt64(entryCount) - 1
-            var unchecked: UncheckedRecord?
-            let result = Result {
-                unchecked = try writeRecord(batch, firstSequence: firstSequence, entryCount: entryCount, baseTimestamp: baseTimestamp)
-                if !entryEnds.isEmpty { try collectSamples(batch, entryEnds: entryEnds, nextSequence: lastSequence + 1) }
-                if segmentFile.byteCount >= options.segmentByteCountTarget {
-                    try rotate(firstSequence: lastSequence + 1, dictionaryID: segmentFile.header.dictionaryID)
-                }
-                if syncAfter { try segmentFile.sync() }
-            }
-            lock.lock()
-            if case .failure(let error) = result {
-                fail(error)
-            } else {
-                if let unchecked { uncheckedRecords.append(unchecked) }
-                writtenSequence = lastSequence
-                publishedByteCount = sealedByteCount + segmentFile.byteCount
-                if syncAfter { finishSync(.success(()), upTo: lastSequence) }
-                progress.publish(written: writtenSequence, durable: durableSequence, failure: nil)
-                lock.broadcastProgress()
-            }
         }
         lock.broadcastProgress()
         let reports = progress.hasUnreportedProgress
         progress.hasUnreportedProgress = false
         lock.unlock()
         if reports { progress.reportToHandler() }
+    }
+
+    /// Called with the lock held, which it releases while it compresses, writes (and, with
+    /// `syncAfter`, fdatasyncs) every pending entry as one record: the flusher's step, and the
+    /// appender's own in ``writeAndSyncOnCallingThread()``. The caller has made sure nobody else
+    /// uses the segment file meanwhile (`flusherBusy` or `fileBorrowed`).
+    private func writePendingLocked(syncAfter: Bool) {
+        // Take the whole batch; appenders start a new one while this one is written.
+        var batch: [UInt8] = []
+        swap(&batch, &pending)
+        pending.reserveCapacity(batch.count)
+        let firstSequence = pendingFirstSequence
+        let entryCount = pendingEntryCount
+        let baseTimestamp = pendingBaseTimestamp
+        var entryEnds: [Int] = []
+        swap(&entryEnds, &pendingEntryEnds)
+        lastBatchEntryCount = entryCount
+        pendingEntryCount = 0
+        lock.broadcastProgress()
+        lock.unlock()
+        let lastSequence = firstSequence + UInt64(entryCount) - 1
+        var unchecked: UncheckedRecord?
+        let result = Result {
+            unchecked = try writeRecord(batch, firstSequence: firstSequence, entryCount: entryCount, baseTimestamp: baseTimestamp)
+            if !entryEnds.isEmpty { try collectSamples(batch, entryEnds: entryEnds, nextSequence: lastSequence + 1) }
+            if segmentFile.byteCount >= options.segmentByteCountTarget {
+                try rotate(firstSequence: lastSequence + 1, dictionaryID: segmentFile.header.dictionaryID)
+            }
+            if syncAfter { try segmentFile.sync() }
+        }
+        lock.lock()
+        if case .failure(let error) = result {
+            fail(error)
+        } else {
+            if let unchecked { uncheckedRecords.append(unchecked) }
+            writtenSequence = lastSequence
+            publishedByteCount = sealedByteCount + segmentFile.byteCount
+            if syncAfter { finishSync(.success(()), upTo: lastSequence) }
+            progress.publish(written: writtenSequence, durable: durableSequence, failure: nil)
+            lock.broadcastProgress()
+        }
+    }
+
+    /// Writes and fdatasyncs every entry appended so far on the calling thread, and returns the
+    /// last durable sequence number: what Redis's main thread does before it replies under
+    /// `appendfsync always`. The server calls it once per event-loop iteration under `always`
+    /// instead of asking the flusher, which saves the two thread wake-ups of that round trip
+    /// (about 50 µs of every commit on the development machine). The flusher keeps everything
+    /// else (the `everysec` clock, compaction requests) and stands aside meanwhile; if it is in
+    /// the middle of a record, this waits for it. The progress handler is not called for the
+    /// progress made here: the caller has it as the return value.
+    ///
+    /// - Throws: The writer's failure (then also reported to the progress handler), or
+    ///   `.writerClosed`.
+    public func writeAndSyncOnCallingThread() throws -> UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        while flusherBusy && failure == nil && !closing { lock.wait(.progress) }
+        if let failure { throw failure }
+        guard !closing else { throw LogError(.writerClosed, path: directory, "the writer is closed") }
+        fileBorrowed = true
+        let reportedBefore = progress.hasUnreportedProgress
+        if pendingEntryCount > 0 {
+            writePendingLocked(syncAfter: true)
+        } else if durableSequence < writtenSequence {
+            let target = writtenSequence
+            lock.unlock()
+            let result = Result { try segmentFile.sync() }
+            lock.lock()
+            finishSync(result, upTo: target)
+        }
+        fileBorrowed = false
+        if waitsForBorrowedFile { lock.signalWork() }
+        if let failure {
+            lock.signalWork()  // the flusher reports the failure to the handler and stops
+            throw failure
+        }
+        if !reportedBefore { progress.hasUnreportedProgress = false }
+        return durableSequence
     }
 
     /// Called with the lock held.
