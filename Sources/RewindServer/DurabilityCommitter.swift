@@ -81,20 +81,20 @@ final class DurabilityCommitter: @unchecked Sendable {
         if acknowledgesNow { acknowledged(reached) }
     }
 
-    /// On the event loop, under `always`: writes and fdatasyncs everything appended on this
-    /// thread (``LogWriter/writeAndSyncOnCallingThread()``), as Redis's main thread does before
-    /// it replies, and acknowledges it at once. Saves the round trip through the flusher (two
-    /// thread wake-ups per commit); the event loop is blocked for the fdatasync, as Redis's is.
-    /// Returns false when the committer is not durable or has stopped (use ``request(_:)``).
+    /// On the event loop: writes (under `always`, writes and fdatasyncs) everything appended on
+    /// this thread (``LogWriter/writeOnCallingThread()``, ``LogWriter/writeAndSyncOnCallingThread()``),
+    /// as Redis's main thread does before it replies, and acknowledges it at once. Saves the
+    /// round trip through the flusher (two thread wake-ups per commit); the event loop is
+    /// blocked for the write (and the fdatasync), as Redis's is. Returns false when the
+    /// committer has stopped (use ``request(_:)``).
     func commitOnCallingThread() -> Bool {
-        guard durable else { return false }
         pthread_mutex_lock(&mutex)
         let isStopped = stopped
         pthread_mutex_unlock(&mutex)
         guard !isStopped else { return false }
         let reached: UInt64
         do {
-            reached = try writer.writeAndSyncOnCallingThread()
+            reached = try durable ? writer.writeAndSyncOnCallingThread() : writer.writeOnCallingThread()
         } catch {
             pthread_mutex_lock(&mutex)
             let postsFailure = !failurePosted && !stopped

@@ -201,6 +201,27 @@ struct BatchAppendTests {
         #expect(try LogReader(directory: directory.path).manifest.segments.count > 1, "segments should have rotated")
     }
 
+    @Test("A write on the appender's thread under everysec is synced by the flusher within about a second")
+    func writeOnCallingThreadIsSyncedByTheClock() throws {
+        let directory = try TemporaryDirectory()
+        let writer = try LogWriter.open(directory: directory.path, options: .init(durability: .everysec, trainsDictionary: false))
+        for round in 0..<3 {
+            var batch = LogWriter.Batch()
+            batch.append(.command(["SET", "k\(round)", "v"], at: 1))
+            let range = try writer.append(batch, request: .later)
+            #expect(try writer.writeOnCallingThread() == range.upperBound)
+            #expect(writer.publishedProgress.writtenSequence == range.upperBound)
+            // Nothing woke the flusher but the write itself: its everysec clock must run.
+            let deadline = FileIO.monotonicNanoseconds() + 5_000_000_000
+            while writer.publishedProgress.durableSequence < range.upperBound && FileIO.monotonicNanoseconds() < deadline {
+                usleep(10_000)
+            }
+            #expect(writer.publishedProgress.durableSequence >= range.upperBound, "round \(round): not synced within 5 s")
+        }
+        try writer.close()
+        #expect(try LogReader(directory: directory.path).readAll().entries.count == 3)
+    }
+
     @Test("A failed writer reports its failure to the handler")
     func progressHandlerReportsFailure() throws {
         let directory = try TemporaryDirectory()

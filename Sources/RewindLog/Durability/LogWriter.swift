@@ -607,6 +607,18 @@ public final class LogWriter: @unchecked Sendable {
     /// - Throws: The writer's failure (then also reported to the progress handler), or
     ///   `.writerClosed`.
     public func writeAndSyncOnCallingThread() throws -> UInt64 {
+        try writeOnCallingThread(sync: true)
+    }
+
+    /// Writes every entry appended so far to the OS on the calling thread, and returns the last
+    /// written sequence number: Redis's `write()` of its AOF buffer before it replies under
+    /// `everysec`. The sync stays the flusher's, at most a second later. See
+    /// ``writeAndSyncOnCallingThread()``.
+    public func writeOnCallingThread() throws -> UInt64 {
+        try writeOnCallingThread(sync: false)
+    }
+
+    private func writeOnCallingThread(sync: Bool) throws -> UInt64 {
         lock.lock()
         defer { lock.unlock() }
         while flusherBusy && failure == nil && !closing { lock.wait(.progress) }
@@ -614,9 +626,10 @@ public final class LogWriter: @unchecked Sendable {
         guard !closing else { throw LogError(.writerClosed, path: directory, "the writer is closed") }
         fileBorrowed = true
         let reportedBefore = progress.hasUnreportedProgress
+        let allDurableBefore = durableSequence >= writtenSequence
         if pendingEntryCount > 0 {
-            writePendingLocked(syncAfter: true)
-        } else if durableSequence < writtenSequence {
+            writePendingLocked(syncAfter: sync)
+        } else if sync && durableSequence < writtenSequence {
             let target = writtenSequence
             lock.unlock()
             let result = Result { try segmentFile.sync() }
@@ -624,13 +637,15 @@ public final class LogWriter: @unchecked Sendable {
             finishSync(result, upTo: target)
         }
         fileBorrowed = false
-        if waitsForBorrowedFile { lock.signalWork() }
+        // The flusher waits for the file back, or, with nothing left to sync, without a clock:
+        // it must start the everysec one for what was just written.
+        if waitsForBorrowedFile || (!sync && allDurableBefore && durableSequence < writtenSequence) { lock.signalWork() }
         if let failure {
             lock.signalWork()  // the flusher reports the failure to the handler and stops
             throw failure
         }
         if !reportedBefore { progress.hasUnreportedProgress = false }
-        return durableSequence
+        return sync ? durableSequence : writtenSequence
     }
 
     /// Called with the lock held.
