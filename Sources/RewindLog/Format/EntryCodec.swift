@@ -152,6 +152,8 @@ enum EntryCodec {
         scratch.entries.removeAll(keepingCapacity: true)
         var cursor = ByteCursor(payload)
         var state = DeltaState(baseTimestampMilliseconds: baseTimestampMilliseconds)
+        let tokenSpans = WellKnownTokens.spans
+        assert(tokenSpans.count == WellKnownTokens.count)
         for entryIndex in 0..<entryCount {
             func fail(_ reason: String) -> DecodeFailure { DecodeFailure(reason: reason, entryIndex: entryIndex) }
             guard let flags = cursor.readByte() else { throw fail("payload ends before entry \(entryIndex)") }
@@ -172,8 +174,8 @@ enum EntryCodec {
             for argumentIndex in 0..<argumentCount {
                 guard let raw = cursor.readVarint() else { throw fail("bad argument length") }
                 if argumentIndex == 0 && raw & 1 == 1 {
-                    guard raw >> 1 < UInt64(WellKnownTokens.count) else { throw fail("unknown token \(raw >> 1)") }
-                    scratch.spans.append(WellKnownTokens.span(Int(raw >> 1)))
+                    guard raw >> 1 < UInt64(tokenSpans.count) else { throw fail("unknown token \(raw >> 1)") }
+                    scratch.spans.append(tokenSpans[Int(raw >> 1)])
                     continue
                 }
                 let length = argumentIndex == 0 ? raw >> 1 : raw
