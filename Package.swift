@@ -78,6 +78,7 @@ let package = Package(
             dependencies: ["RewindBenchSupport", "RewindLog", "RewindReplay", "RewindEngine", "RewindServer", .product(name: "Logging", package: "swift-log")],
             path: "tools/bisect-bench"),
         .executableTarget(name: "rewind-compact-bench", dependencies: ["RewindBenchSupport", "RewindLog", "RewindReplay", "RewindSpawn"], path: "tools/compact-bench"),
+        .executableTarget(name: "rewind-load-bench", dependencies: ["RewindBenchSupport", "RewindReplay"], path: "tools/load-bench"),
         .executableTarget(name: "rewind-rdb-bench", dependencies: ["RewindBenchSupport", "RewindLog", "RewindReplay", "RewindEngine"], path: "tools/rdb-bench"),
         .executableTarget(name: "rewind-digest-bench", dependencies: ["RewindBenchSupport", "RewindReplay", "RewindEngine"], path: "tools/digest-bench"),
         .executableTarget(name: "rewind-engine-bench", dependencies: ["RewindEngine", "RewindLog"], path: "tools/engine-bench"),

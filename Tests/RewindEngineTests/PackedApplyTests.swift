@@ -46,7 +46,19 @@ struct PackedApplyTests {
                            "-9223372036854775808", "9223372036854775808", "999999999999999", "1000000000000000", "0x10", ""])
         let value = pick(["v", "", "12", "-7", "hello world", String(repeating: "x", count: 70), "9223372036854775807", "3.0", "\u{0}bin"])
         func name(_ upper: String) -> String { pick([upper, upper.lowercased(), String(upper.prefix(1)) + upper.dropFirst().lowercased()]) }
-        switch random.next() % 14 {
+        switch random.next() % 18 {
+        case 14:
+            // The form every expiring SET is logged in, and forms the packed path must refuse.
+            return [name("SET"), key, value, pick(["PXAT", "pxat", "PxAt", "PX", "EXAT", "PXA", "NX"]),
+                    pick([number, "1800000000000", "1000", "1"])]
+        case 15:
+            // Many members at once (a new key's set is built at its final size), duplicates included.
+            return [name("SADD"), pick([key, "new:\(random.next() % 50)"])]
+                + (0..<Int(1 + random.next() % 24)).map { _ in pick(["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "", "12", "-3", "m\(random.next() % 40)"]) }
+        case 16:
+            return [name(pick(["HSET", "HMSET"])), pick([key, "new:\(random.next() % 50)"])]
+                + (0..<Int(1 + random.next() % 14)).flatMap { _ in [pick(["f", "g", "h", "i", "j", "k", "l", "m", "n", "f\(random.next() % 30)"]), value] }
+        case 17: return [name("PERSIST"), key]
         case 0: return [name("SET"), key, value] + (random.next() % 5 == 0 ? [pick(["NX", "XX", "KEEPTTL", "GET", "EX"])] : [])
         case 1: return [name("SADD"), key] + (0..<Int(random.next() % 4)).map { _ in pick(["a", "b", "c", "", "12"]) }
         case 2: return [name(pick(["HSET", "HMSET"])), key] + (0..<Int(random.next() % 5)).map { _ in pick(["f", "g", "v", "1"]) }

@@ -18,6 +18,49 @@ import Testing
         return (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next(below: 4)) }
     }
 
+    @Test("Appending many elements at once makes exactly the chunks one-at-a-time appends make", arguments: [21 as UInt64, 22, 23, 24])
+    func bulkAppendMatchesSingleAppends(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        var bulk = PackedList()
+        var single = PackedList()
+        for step in 0..<400 {
+            // Start from every kind of last chunk: absent, partly filled, with a dead prefix or
+            // head room (pops and prepends), full by count or by bytes.
+            switch random.next(below: 6) {
+            case 0:
+                let element = Self.element(&random)
+                bulk.prepend(element)
+                single.prepend(element)
+            case 1:
+                _ = bulk.popFirst()
+                _ = single.popFirst()
+            default:
+                let count = Int(random.next(below: 5) == 0 ? random.next(below: 700) : random.next(below: 40))
+                let elements = (0..<count).map { _ in Self.element(&random) }
+                // The elements back to back in one buffer, as a replay batch holds them.
+                let flat = elements.flatMap { $0 }
+                var ends: [Int] = []
+                for element in elements { ends.append((ends.last ?? 0) + element.count) }
+                flat.withUnsafeBytes { buffer in
+                    bulk.append(contentsOf: ends.indices.lazy.map { index in
+                        UnsafeRawBufferPointer(rebasing: buffer[(index == 0 ? 0 : ends[index - 1])..<ends[index]])
+                    })
+                }
+                for element in elements { single.append(element) }
+            }
+            // Compared as booleans: a failure would otherwise print megabytes of chunk bytes.
+            let sameCount = bulk.count == single.count
+            let sameChunks = bulk.chunks.map(\.count) == single.chunks.map(\.count)
+            let sameBytes = bulk.chunks.map { Array($0.bytes[$0.start...]) } == single.chunks.map { Array($0.bytes[$0.start...]) }
+            let sameElements = Array(bulk) == Array(single)
+            #expect(sameCount, "step \(step): \(bulk.count) elements, one at a time \(single.count)")
+            #expect(sameChunks, "step \(step): chunk element counts differ")
+            #expect(sameBytes, "step \(step): chunk bytes differ")
+            #expect(sameElements, "step \(step): elements differ")
+            if !(sameCount && sameChunks && sameBytes && sameElements) { return }
+        }
+    }
+
     @Test(arguments: [11 as UInt64, 12, 13])
     func randomOperationsMatchADeque(seed: UInt64) {
         var random = SplitMix64(seed: seed)

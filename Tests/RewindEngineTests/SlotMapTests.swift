@@ -12,6 +12,43 @@ import Testing
         return bytes
     }
 
+    @Test("insertIfAbsent, insertOrAssign and a reserved index leave the same slots as set", arguments: [5 as UInt64, 6, 7])
+    func oneProbeInsertsMatchSet(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        var reference = SlotMap<Int>()
+        var map = SlotMap<Int>()
+        let universe = [5, 30, 2_000][Int(seed % 3)]
+        for step in 0..<20_000 {
+            let number = random.next(below: UInt64(universe))
+            let key = Self.key(number, length: Int(number % 41))
+            switch random.next(below: 12) {
+            case 0:
+                // As a replayed SADD/HSET on a new key reserves room (duplicates make it roomier
+                // than needed; an index may appear below the linear limit).
+                let adding = Int(random.next(below: 40))
+                map.reserveCapacity(adding: adding, keyByteCount: adding * 8)
+            case 1..<5:
+                let inserted = key.withUnsafeBytes { map.insertIfAbsent(keyBytes: $0, value: step) }
+                let present = reference.slotIndex(of: key)
+                if present == nil { reference.set(step, forKey: key) }
+                #expect(inserted.inserted == (present == nil))
+                #expect(inserted.slotIndex == reference.slotIndex(of: key))
+            case 5..<9:
+                let inserted = key.withUnsafeBytes { map.insertOrAssign(keyBytes: $0, value: step) }
+                #expect(inserted == reference.set(step, forKey: key).inserted)
+            default:
+                #expect(map.removeValue(forKey: key) == reference.removeValue(forKey: key))
+            }
+            if step % 97 == 0 || map.count < 12 {
+                let same = Array(map.occupied).map { [$0.key, [UInt8(truncatingIfNeeded: $0.value)]] }
+                    == Array(reference.occupied).map { [$0.key, [UInt8(truncatingIfNeeded: $0.value)]] }
+                #expect(same, "step \(step): slots differ")
+                #expect(map.generation == reference.generation)
+                if !same { return }
+            }
+        }
+    }
+
     @Test(arguments: [1 as UInt64, 2, 3, 4])
     func randomOperationsMatchADictionary(seed: UInt64) {
         var random = SplitMix64(seed: seed)

@@ -17,7 +17,9 @@ extension Keyspace {
     public func execute(_ arguments: [[UInt8]], session: inout ClientSession,
                         nowMilliseconds: Int64) -> CommandResult {
         let outcome = dispatch(arguments, session: &session, nowMilliseconds: nowMilliseconds)
-        let commands = outcome.propagated
+        // The usual write: one command, put in the one array the result needs.
+        if let single = outcome.single { return CommandResult(reply: outcome.reply, propagated: [.command(single)]) }
+        let commands = outcome.commands
         let entries: [LoggedEntry]
         if commands.isEmpty {
             entries = []
@@ -51,8 +53,14 @@ extension Keyspace {
     /// What one dispatched command produced.
     struct DispatchOutcome {
         var reply: RESPValue
-        var propagated: [LoggedCommand] = []
+        /// What the command propagated, unless it is `single`.
+        var commands: [LoggedCommand] = []
         var isTransaction = false
+        /// The one command propagated, when that is all (then `commands` is empty).
+        var single: LoggedCommand?
+
+        /// Every command propagated, in order.
+        var propagated: [LoggedCommand] { single.map { [$0] } ?? commands }
     }
 
     /// Looks the command up, checks arity, queues it inside MULTI, or runs it.
@@ -83,7 +91,10 @@ extension Keyspace {
         }
         session = context.session
         guard collectingPropagation else { return DispatchOutcome(reply: reply) }
-        return DispatchOutcome(reply: reply, propagated: context.finishedPropagation(),
+        if context.propagated.isEmpty && !context.propagatesAsTransaction, let single = context.onlyPropagatedCommand() {
+            return DispatchOutcome(reply: reply, single: single)
+        }
+        return DispatchOutcome(reply: reply, commands: context.finishedPropagation(),
                                isTransaction: context.propagatesAsTransaction)
     }
 

@@ -90,6 +90,13 @@ struct CommandContext {
     }
 
     /// The entries of this call: the also-propagated ones, then the command if it changed anything.
+    /// The command itself as it is logged, when it changed something and logs nothing else
+    /// (`propagated` is empty): what ``finishedPropagation()`` would return alone, without the array.
+    func onlyPropagatedCommand() -> LoggedCommand? {
+        guard dirty > 0, !preventPropagation, propagated.isEmpty else { return nil }
+        return LoggedCommand(db: db, arguments: rewrittenArguments ?? arguments)
+    }
+
     func finishedPropagation() -> [LoggedCommand] {
         guard dirty > 0, !preventPropagation else { return propagated }
         let command = LoggedCommand(db: db, arguments: rewrittenArguments ?? arguments)

@@ -139,7 +139,7 @@ extension Keyspace {
         guard let index else { return nil }
         switch Self.packedPaths[index] {
         case .none: return nil
-        case .set: return command.count == 3 ? packedSet(command, db: db) : nil
+        case .set: return command.count == 3 || command.count == 5 ? packedSet(command, db: db) : nil
         case .sadd: return command.count >= 3 ? packedSadd(command, db: db) : nil
         case .hset: return command.count >= 4 && command.count % 2 == 0 ? packedHset(command, db: db, isHmset: CommandTable.all[index].name == "hmset") : nil
         case .rpush: return command.count >= 3 ? packedPush(command, db: db, atHead: false) : nil
@@ -152,8 +152,17 @@ extension Keyspace {
         }
     }
 
-    /// `SET key value`: ``setKey(db:_:_:keepingTTL:)`` with the value in its compact form.
-    private func packedSet(_ command: PackedCommand, db: Int) -> RESPValue {
+    /// `SET key value`, and `SET key value PXAT ms` (the form every expiring SET is logged in, and
+    /// a compaction base writes for a string with a TTL): ``setGeneric(_:key:value:options:okReply:abortReply:)``
+    /// with the value in its compact form. Anything else with five arguments (another option, a
+    /// time that is not a positive integer) goes to the dispatcher, which answers it.
+    private func packedSet(_ command: PackedCommand, db: Int) -> RESPValue? {
+        var expiresAt: Int64?
+        if command.count == 5 {
+            // A replay sets the time even when it has passed (``isAlreadyExpired(_:_:)``).
+            guard Self.isPXAT(command.argument(3)), let when = parseInt64(command.argument(4)), when > 0 else { return nil }
+            expiresAt = when
+        }
         let key = command.argument(1)
         let valueBytes = command.argument(2)
         let value: StoredValue
@@ -167,10 +176,22 @@ extension Keyspace {
             database.entries.setValue(value, at: slot)
             if !database.expires.isEmpty { database.expires.removeValue(forKeyBytes: key) }
         } else {
-            _ = database.entries.insertNew(keyBytes: key, value: value)
+            _ = database.entries.insertNew(keyBytes: key, value: value, hash: command.keyHash)
+        }
+        if let expiresAt {
+            // Removed above and added again, as the dispatcher does it, so the TTL table's slot
+            // order (which active expiry samples) is the dispatcher's too.
+            let (slot, inserted) = database.expires.insertIfAbsent(keyBytes: key, value: expiresAt)
+            if !inserted { database.expires.setValue(expiresAt, at: slot) }
         }
         signalModifiedIfWatched(db: db, key)
         return .ok
+    }
+
+    /// Whether `bytes` spell PXAT in any case.
+    @inline(__always)
+    private static func isPXAT(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bytes.count == 4 && bytes[0] | 0x20 == 0x70 && bytes[1] | 0x20 == 0x78 && bytes[2] | 0x20 == 0x61 && bytes[3] | 0x20 == 0x74
     }
 
     /// The collection at `command`'s key for a packed path: the existing box, owned (copied if a
@@ -184,7 +205,7 @@ extension Keyspace {
             return (box, false)
         }
         let (box, value) = make()
-        _ = databases[db].entries.insertNew(keyBytes: command.argument(1), value: value)
+        _ = databases[db].entries.insertNew(keyBytes: command.argument(1), value: value, hash: command.keyHash)
         return (box, true)
     }
 
@@ -199,12 +220,8 @@ extension Keyspace {
             set.members.reserveCapacity(adding: command.count - 2, keyByteCount: command.ends[command.count - 1] - command.ends[1])
         }
         var added: Int64 = 0
-        for index in 2..<command.count {
-            let member = command.argument(index)
-            if set.members.findSlot(ofBytes: member) == nil {
-                _ = set.members.insertNew(keyBytes: member, value: ())
-                added += 1
-            }
+        for index in 2..<command.count where set.members.insertIfAbsent(keyBytes: command.argument(index), value: ()).inserted {
+            added += 1
         }
         if added > 0 { signalModifiedIfWatched(db: db, key) }
         return .integer(added)
@@ -225,13 +242,7 @@ extension Keyspace {
         var created: Int64 = 0
         for index in stride(from: 2, to: command.count, by: 2) {
             let field = command.argument(index)
-            let value = Array(command.argument(index + 1))
-            if let slot = hash.fields.findSlot(ofBytes: field) {
-                hash.fields.setValue(value, at: slot)
-            } else {
-                _ = hash.fields.insertNew(keyBytes: field, value: value)
-                created += 1
-            }
+            if hash.fields.insertOrAssign(keyBytes: field, value: Array(command.argument(index + 1))) { created += 1 }
         }
         signalModifiedIfWatched(db: db, key)
         return isHmset ? .ok : .integer(created)
@@ -244,8 +255,10 @@ extension Keyspace {
             if case .list(let list) = value { return list }
             return nil
         }, make: { let list = ListValue(); return (list, .list(list)) }) else { return nil }
-        for index in 2..<command.count {
-            if atHead { list.items.prepend(bytes: command.argument(index)) } else { list.items.append(bytes: command.argument(index)) }
+        if atHead {
+            for index in 2..<command.count { list.items.prepend(bytes: command.argument(index)) }
+        } else {
+            list.items.append(contentsOf: (2..<command.count).lazy.map { command.argument($0) })
         }
         signalModifiedIfWatched(db: db, key)
         return .integer(Int64(list.items.count))

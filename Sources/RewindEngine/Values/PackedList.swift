@@ -131,6 +131,84 @@ struct PackedList: Sequence {
         count += 1
     }
 
+    /// Appends many elements given as raw bytes (a replayed RPUSH's arguments), chunk by chunk:
+    /// the same chunks, element for element, as ``append(bytes:)`` one at a time would make (the
+    /// last chunk filled first, then new ones by the same limits), but each chunk's encodings are
+    /// written in one pass into a buffer of the size they need, with no array append per element
+    /// and no shrinking copy afterwards.
+    mutating func append<Elements: Collection>(contentsOf elements: Elements) where Elements.Element == UnsafeRawBufferPointer {
+        var index = elements.startIndex
+        let end = elements.endIndex
+        /// How many elements from `index` on fit beside `count` elements and `liveBytes` bytes (at
+        /// least one when `first`), and their encoded size.
+        func fitting(from index: Elements.Index, count: Int, liveBytes: Int, first: Bool) -> (count: Int, bytes: Int, end: Elements.Index) {
+            var taken = 0, bytes = 0, position = index
+            while position != end, count + taken < Self.chunkElementLimit {
+                let size = Self.encodedByteCount(elements[position].count)
+                if !(first && taken == 0) && liveBytes + bytes + size > Self.chunkByteLimit { break }
+                bytes += size
+                taken += 1
+                elements.formIndex(after: &position)
+            }
+            return (taken, bytes, position)
+        }
+        if let last = chunks.last {
+            let (taken, bytes, next) = fitting(from: index, count: last.count, liveBytes: last.liveByteCount, first: false)
+            if taken > 0 {
+                let chunkIndex = chunks.count - 1
+                let oldCount = chunks[chunkIndex].bytes.count
+                chunks[chunkIndex].bytes.append(contentsOf: repeatElement(0, count: bytes))
+                chunks[chunkIndex].bytes.withUnsafeMutableBytes { buffer in
+                    var offset = oldCount
+                    var position = index
+                    while position != next {
+                        offset += Self.writeEncoded(elements[position], to: buffer.baseAddress! + offset)
+                        elements.formIndex(after: &position)
+                    }
+                }
+                chunks[chunkIndex].count += taken
+                count += taken
+                index = next
+            }
+        }
+        while index != end {
+            if !chunks.isEmpty { shrinkToFit(chunks.count - 1) }
+            let (taken, bytes, next) = fitting(from: index, count: 0, liveBytes: 0, first: true)
+            let encoded = [UInt8](unsafeUninitializedCapacity: bytes) { buffer, initialized in
+                var offset = 0
+                var position = index
+                while position != next {
+                    offset += Self.writeEncoded(elements[position], to: UnsafeMutableRawPointer(buffer.baseAddress!) + offset)
+                    elements.formIndex(after: &position)
+                }
+                initialized = offset
+            }
+            chunks.append(Chunk(bytes: encoded, start: 0, count: taken))
+            count += taken
+            index = next
+        }
+    }
+
+    /// Writes `element`'s encoding at `target` (room for ``encodedByteCount(_:)`` bytes); returns
+    /// how many bytes it wrote.
+    @inline(__always)
+    private static func writeEncoded(_ element: UnsafeRawBufferPointer, to target: UnsafeMutableRawPointer) -> Int {
+        var prefixCount = 0
+        var length = element.count
+        repeat {
+            let low = UInt8(length & 0x7F)
+            length >>= 7
+            target.storeBytes(of: length > 0 ? low | 0x80 : low, toByteOffset: prefixCount, as: UInt8.self)
+            prefixCount += 1
+        } while length > 0
+        if element.count > 0 { (target + prefixCount).copyMemory(from: element.baseAddress!, byteCount: element.count) }
+        let suffix = target + prefixCount + element.count
+        for index in 0..<prefixCount {
+            suffix.storeBytes(of: target.load(fromByteOffset: prefixCount - 1 - index, as: UInt8.self), toByteOffset: index, as: UInt8.self)
+        }
+        return 2 * prefixCount + element.count
+    }
+
     /// Gives back the spare capacity of a chunk that pushes no longer grow (a new chunk was
     /// started beside it): the array's doubling slack, or the head room left for LPUSH. Lists
     /// built by pushes are most of their chunks' bytes in this state, and the slack was 10-25%

@@ -205,7 +205,7 @@ struct SlotMap<Value> {
     // MARK: - Writing
 
     /// Replaces the value of an occupied slot.
-    mutating func setValue(_ value: Value, at slotIndex: Int) {
+    mutating func setValue(_ value: __owned Value, at slotIndex: Int) {
         precondition(entries[slotIndex].value != nil, "setValue on an empty slot")
         entries[slotIndex].value = value
     }
@@ -222,9 +222,37 @@ struct SlotMap<Value> {
 
     /// Makes room for `count` more entries whose keys total `keyByteCount` bytes, so that filling
     /// a new map from one command (a replayed SADD or HSET with many members) allocates once.
+    /// When the map will be past ``linearLimit`` slots, its index is built now at the size it
+    /// will need, so the inserts neither build it at the ninth key nor grow it by doubling
+    /// (each growth a new array); duplicates among the keys only leave it roomier.
     mutating func reserveCapacity(adding count: Int, keyByteCount: Int) {
         entries.reserveCapacity(entries.count + count)
         arena.reserveCapacity(arena.count + keyByteCount)
+        let final = Int(liveCount) + count
+        if final > Self.linearLimit {
+            var capacity = max(16, buckets.count)
+            while final * 4 > capacity * 3 { capacity *= 2 }
+            if capacity > buckets.count {
+                buckets = Array(repeating: 0, count: capacity)
+                for index in entries.indices where entries[index].value != nil {
+                    insertIntoIndex(hash: keyHash(entries[index]), slotIndex: index)
+                }
+            }
+        }
+    }
+
+    /// Inserts `value` at `key` unless the key is present: the key is hashed once and the index
+    /// probed once for both the lookup and the insert (SADD, HSET).
+    /// - Returns: The key's slot, and whether it was inserted (false: present, nothing changed).
+    @inline(__always)
+    mutating func insertIfAbsent(keyBytes key: UnsafeRawBufferPointer, value: __owned Value) -> (slotIndex: Int, inserted: Bool) {
+        if buckets.isEmpty {
+            if let index = slotIndex(ofBytes: key, hash: 0) { return (index, false) }
+            return (insertNew(keyBytes: key, value: value), true)
+        }
+        let hash = ByteStringHash.hash(key)
+        if let index = slotIndex(ofBytes: key, hash: hash) { return (index, false) }
+        return (insertNew(keyBytes: key, value: value, hash: hash), true)
     }
 
     /// Inserts a key known to be absent.
@@ -232,8 +260,31 @@ struct SlotMap<Value> {
         key.withUnsafeBytes { insertNew(keyBytes: $0, value: value) }
     }
 
+    /// Sets `value` at `key`, inserting the key when it is absent (HSET), with one hash and one
+    /// probe; returns whether the key was inserted.
+    @inline(__always)
+    mutating func insertOrAssign(keyBytes key: UnsafeRawBufferPointer, value: __owned Value) -> Bool {
+        let hash = buckets.isEmpty ? 0 : ByteStringHash.hash(key)
+        if let index = slotIndex(ofBytes: key, hash: hash) {
+            entries[index].value = value
+            return false
+        }
+        _ = insertNew(keyBytes: key, value: value, hash: buckets.isEmpty ? nil : hash)
+        return true
+    }
+
     /// Inserts a key, given as raw bytes, known to be absent.
-    mutating func insertNew(keyBytes key: UnsafeRawBufferPointer, value: Value) -> Int {
+    mutating func insertNew(keyBytes key: UnsafeRawBufferPointer, value: __owned Value) -> Int {
+        insertNew(keyBytes: key, value: value, hash: nil)
+    }
+
+    /// ``insertNew(keyBytes:value:)`` with the key's ``ByteStringHash`` when the caller has it
+    /// already (a replay computes it on the reading thread), so the key is not hashed again.
+    ///
+    /// The value is taken owned (`__owned`): the replay's packed paths build it for this call
+    /// only, and a borrowed one cost a retain to store it and a release after, per key and per
+    /// hash field.
+    mutating func insertNew(keyBytes key: UnsafeRawBufferPointer, value: __owned Value, hash knownHash: UInt32?) -> Int {
         precondition(key.count < Int(UInt32.max), "a key is shorter than 4 GiB")
         let entry = Entry(keyOffset: arena.count, keyLength: UInt32(key.count), value: value)
         // Big maps grow by half instead of doubling: less slack, and a smaller peak while the old
@@ -272,7 +323,7 @@ struct SlotMap<Value> {
         liveCount += 1
         if !buckets.isEmpty {
             if Int(liveCount) * 4 > buckets.count * 3 { growIndex() }
-            insertIntoIndex(hash: ByteStringHash.hash(key), slotIndex: index)
+            insertIntoIndex(hash: knownHash ?? ByteStringHash.hash(key), slotIndex: index)
         } else if entries.count > Self.linearLimit {
             rebuildIndex()
         }

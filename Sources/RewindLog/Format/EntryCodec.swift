@@ -79,10 +79,14 @@ enum EntryCodec {
         if arguments.count > LogLimits.argumentCountMax {
             return "entry has \(arguments.count) arguments; the limit is \(LogLimits.argumentCountMax)"
         }
-        let tooLong = arguments.withUnsafeBufferPointer { arguments in
-            arguments.first(where: { $0.count > LogLimits.argumentByteCountMax })?.count
+        var tooLong = -1
+        arguments.withUnsafeBufferPointer { arguments in
+            for index in arguments.indices where arguments[index].count > LogLimits.argumentByteCountMax {
+                tooLong = arguments[index].count
+                break
+            }
         }
-        if let tooLong { return "argument of \(tooLong) bytes exceeds the limit of \(LogLimits.argumentByteCountMax)" }
+        if tooLong >= 0 { return "argument of \(tooLong) bytes exceeds the limit of \(LogLimits.argumentByteCountMax)" }
         if kind == .command && arguments.isEmpty { return "a command entry needs at least one argument" }
         return nil
     }
@@ -148,6 +152,8 @@ enum EntryCodec {
         scratch.entries.removeAll(keepingCapacity: true)
         var cursor = ByteCursor(payload)
         var state = DeltaState(baseTimestampMilliseconds: baseTimestampMilliseconds)
+        let tokenSpans = WellKnownTokens.spans
+        assert(tokenSpans.count == WellKnownTokens.count)
         for entryIndex in 0..<entryCount {
             func fail(_ reason: String) -> DecodeFailure { DecodeFailure(reason: reason, entryIndex: entryIndex) }
             guard let flags = cursor.readByte() else { throw fail("payload ends before entry \(entryIndex)") }
@@ -168,8 +174,8 @@ enum EntryCodec {
             for argumentIndex in 0..<argumentCount {
                 guard let raw = cursor.readVarint() else { throw fail("bad argument length") }
                 if argumentIndex == 0 && raw & 1 == 1 {
-                    guard raw >> 1 < UInt64(WellKnownTokens.count) else { throw fail("unknown token \(raw >> 1)") }
-                    scratch.spans.append(WellKnownTokens.span(Int(raw >> 1)))
+                    guard raw >> 1 < UInt64(tokenSpans.count) else { throw fail("unknown token \(raw >> 1)") }
+                    scratch.spans.append(tokenSpans[Int(raw >> 1)])
                     continue
                 }
                 let length = argumentIndex == 0 ? raw >> 1 : raw

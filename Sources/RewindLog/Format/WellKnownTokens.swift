@@ -90,6 +90,10 @@ enum WellKnownTokens {
 
     static func span(_ number: Int) -> ArgumentSpan { storage.spans[number] }
 
+    /// Every token's span, by number (``count`` of them): a decoder takes it once per record
+    /// rather than going through the lazily initialised storage for each token it meets.
+    static var spans: [ArgumentSpan] { storage.spans }
+
     /// One array per token, made once: an argument stored as a token is handed out as this shared
     /// array (a retain) instead of a new copy (an allocation, and a free later) per entry.
     private static let arrays: [[UInt8]] = storage.spans.map { Array(UnsafeRawBufferPointer(start: $0.base, count: $0.byteCount)) }

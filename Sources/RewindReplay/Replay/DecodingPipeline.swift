@@ -44,6 +44,64 @@ extension DecodedEntry {
     }
 }
 
+/// A growable buffer of plain values (bytes, offsets) owned by one ``PackedBatch``: appending
+/// is a bounds check and a copy, with none of an array's uniqueness checks per call (those, and
+/// the generic `append(contentsOf:)`, were a fifth of the reading thread's time on a
+/// compaction base). Written only by the reading thread until the batch is handed over, then
+/// only read.
+final class PackedStore<Element>: @unchecked Sendable {
+    private(set) var base: UnsafeMutablePointer<Element>
+    private(set) var count = 0
+    private(set) var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    /// Makes room for `extra` more elements (doubling, so appends stay amortized O(1)).
+    @inline(__always)
+    func reserve(adding extra: Int) {
+        if extra > capacity - count { grow(to: count + extra) }
+    }
+
+    private func grow(to needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newBase = UnsafeMutablePointer<Element>.allocate(capacity: newCapacity)
+        newBase.moveInitialize(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    /// Appends one element; room must have been reserved.
+    @inline(__always)
+    func appendReserved(_ element: Element) {
+        assert(count < capacity)
+        (base + count).initialize(to: element)
+        count += 1
+    }
+
+    var buffer: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: base, count: count) }
+}
+
+extension PackedStore where Element == UInt8 {
+    /// Appends bytes; room must have been reserved.
+    @inline(__always)
+    func appendReserved(_ bytes: UnsafeRawBufferPointer) {
+        assert(bytes.count <= capacity - count)
+        if let source = bytes.baseAddress, bytes.count > 0 {
+            UnsafeMutableRawPointer(base + count).copyMemory(from: source, byteCount: bytes.count)
+        }
+        count += bytes.count
+    }
+
+    var rawBuffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+}
+
 /// Entries decoded on the reading thread, packed for the applying thread: every argument's bytes
 /// back to back in one buffer, so the reading thread allocates one buffer per batch and the
 /// applying thread makes (and later frees) each argument's array itself. Handing over an array
@@ -71,74 +129,95 @@ struct PackedBatch: @unchecked Sendable {
         /// ``Keyspace/keyHash(_:)`` of argument 1, when the command has one (`hasKeyHash`).
         var keyHash: UInt32
         var hasKeyHash: Bool
+        /// From a compaction base's snapshot record, where each key appears once (or once per
+        /// chunk of a big collection): the lookahead then only loads the index bucket the insert
+        /// probes, since there is no slot or value to find (``prefetchAhead(of:in:)``).
+        var isSnapshot: Bool
     }
 
     var entries: [Entry] = []
-    var bytes: [UInt8] = []
+    /// Every argument's bytes, back to back (a shared name's are not copied).
+    let bytes: PackedStore<UInt8>
     /// The shared first arguments (command names) this batch's entries use, each once.
     var sharedNames: [[UInt8]] = []
+    /// For each of ``sharedNames``: where the reader's token is (an argument that points there is
+    /// that name, found without comparing bytes) and the command it names.
+    private var sharedNameTokens: [(base: UnsafeRawPointer, commandID: Int32)] = []
     /// The end offset in ``bytes`` of each argument; an argument starts where the previous ends.
-    var argumentEnds: [Int] = []
+    let argumentEnds: PackedStore<Int>
 
     init(capacity: Int) {
         entries.reserveCapacity(capacity)
-        argumentEnds.reserveCapacity(capacity * 4)
-        bytes.reserveCapacity(capacity * 48)
+        argumentEnds = PackedStore(capacity: capacity * 4)
+        bytes = PackedStore(capacity: capacity * 48)
     }
 
-    mutating func append(_ view: EntryView, record: LogReader.RecordInfo) {
+    mutating func append(_ view: EntryView, segmentIndex: Int, byteOffset: Int, isSnapshot: Bool = false) {
         let firstArgument = argumentEnds.count
-        var shared: [UInt8]?
         var sharedNameIndex: Int32 = -1
         var commandID: Int32?
         var keyHash: UInt32 = 0
         var hasKeyHash = false
         if view.kind == .command || view.kind == .checkpoint {
-            shared = view.sharedFirstArgument
-            if let name = shared {
-                if let found = sharedNames.lastIndex(where: { $0 == name }) {
-                    sharedNameIndex = Int32(found)
-                } else {
+            let arguments = view.arguments
+            let count = arguments.count
+            var firstCopied = 0
+            if count > 0 {
+                let name = arguments[0]
+                if let base = name.baseAddress, let known = sharedNameTokens.firstIndex(where: { $0.base == base }) {
+                    sharedNameIndex = Int32(known)
+                    if view.kind == .command { commandID = sharedNameTokens[known].commandID }
+                    firstCopied = 1
+                } else if let shared = view.sharedFirstArgument, let base = name.baseAddress {
                     sharedNameIndex = Int32(sharedNames.count)
-                    sharedNames.append(name)
+                    let id = Keyspace.commandID(forName: name)
+                    sharedNames.append(shared)
+                    sharedNameTokens.append((base, id))
+                    if view.kind == .command { commandID = id }
+                    firstCopied = 1
+                } else if view.kind == .command {
+                    commandID = Keyspace.commandID(forName: name)
                 }
             }
-            if view.kind == .command, view.arguments.count > 0 { commandID = Keyspace.commandID(forName: view.arguments[0]) }
-            if view.kind == .command, view.arguments.count > 1 {
-                keyHash = Keyspace.keyHash(view.arguments[1])
+            if view.kind == .command, count > 1 {
+                keyHash = Keyspace.keyHash(arguments[1])
                 hasKeyHash = true
             }
-            for index in view.arguments.indices {
-                if index > 0 || shared == nil { bytes.append(contentsOf: view.arguments[index]) }
-                argumentEnds.append(bytes.count)
+            var byteCount = 0
+            for index in firstCopied..<max(count, firstCopied) { byteCount += arguments[index].count }
+            bytes.reserve(adding: byteCount)
+            argumentEnds.reserve(adding: count)
+            if firstCopied == 1 { argumentEnds.appendReserved(bytes.count) }
+            for index in firstCopied..<max(count, firstCopied) {
+                bytes.appendReserved(arguments[index])
+                argumentEnds.appendReserved(bytes.count)
             }
         }
         entries.append(Entry(
             sequence: view.sequence, timestampMilliseconds: view.timestampMilliseconds, db: Int(view.db), kind: view.kind,
-            replyHash: view.replyHash, segmentIndex: record.segmentIndex, byteOffset: record.byteOffset,
+            replyHash: view.replyHash, segmentIndex: segmentIndex, byteOffset: byteOffset,
             firstArgument: firstArgument, argumentCount: argumentEnds.count - firstArgument, sharedNameIndex: sharedNameIndex,
-            commandID: commandID, keyHash: keyHash, hasKeyHash: hasKeyHash))
+            commandID: commandID, keyHash: keyHash, hasKeyHash: hasKeyHash, isSnapshot: isSnapshot))
     }
 
     /// Calls `body` with entry `index`'s arguments as a ``PackedCommand`` over this batch's bytes.
     func withPackedCommand<Result>(_ index: Int, _ body: (PackedCommand) -> Result) -> Result {
         let entry = entries[index]
-        return bytes.withUnsafeBytes { buffer in
-            argumentEnds.withUnsafeBufferPointer { ends in
-                sharedNames.withUnsafeBufferPointer { names in
-                let firstStart = entry.firstArgument == 0 ? 0 : ends[entry.firstArgument - 1]
-                let own = UnsafeBufferPointer(rebasing: ends[entry.firstArgument..<(entry.firstArgument + entry.argumentCount)])
-                let name = entry.sharedNameIndex >= 0 ? names.baseAddress! + Int(entry.sharedNameIndex) : nil
-                return body(PackedCommand(sharedName: name, bytes: buffer, ends: own, firstStart: firstStart,
-                                          commandID: entry.commandID, keyHash: entry.hasKeyHash ? entry.keyHash : nil))
-                }
-            }
+        let buffer = bytes.rawBuffer
+        let ends = argumentEnds.buffer
+        return sharedNames.withUnsafeBufferPointer { names in
+            let firstStart = entry.firstArgument == 0 ? 0 : ends[entry.firstArgument - 1]
+            let own = UnsafeBufferPointer(rebasing: ends[entry.firstArgument..<(entry.firstArgument + entry.argumentCount)])
+            let name = entry.sharedNameIndex >= 0 ? names.baseAddress! + Int(entry.sharedNameIndex) : nil
+            return body(PackedCommand(sharedName: name, bytes: buffer, ends: own, firstStart: firstStart,
+                                      commandID: entry.commandID, keyHash: entry.hasKeyHash ? entry.keyHash : nil))
         }
     }
 
     /// Replay's lookahead from entry `index` (``ReplayRun/prefetchDistance``, 0 for none): the
     /// key's index bucket of the entry that far ahead, the slot of the one half as far, the key
-    /// and value of the one a quarter as far.
+    /// and value of the one a quarter as far (for an entry of a snapshot record, only the bucket:
+    /// ``snapshotStageMax``).
     @inline(__always)
     func prefetchAhead(of index: Int, in keyspace: Keyspace) {
         let distance = ReplayRun.prefetchDistance
@@ -157,6 +236,7 @@ struct PackedBatch: @unchecked Sendable {
         entries.withUnsafeBufferPointer { entries in
             let entry = entries[index]
             guard entry.hasKeyHash else { return }
+            if entry.isSnapshot && stage > Self.snapshotStageMax { return }
             switch stage {
             case 1: keyspace.prefetchBucket(keyHash: entry.keyHash, db: entry.db)
             case 2: keyspace.prefetchSlot(keyHash: entry.keyHash, db: entry.db)
@@ -165,20 +245,26 @@ struct PackedBatch: @unchecked Sendable {
         }
     }
 
+    /// The last lookahead stage an entry of a snapshot record gets: its key is new, so the bucket
+    /// its insert probes is worth loading, and there is no slot or value to load. On the 5M
+    /// workload's base, the applying thread took 134-137 ms of CPU so, against 146-149 ms with
+    /// every stage and 146-161 ms with none (docs/COMPACTION.md).
+    static let snapshotStageMax = 1
+
     /// Entry `index` with its arguments copied out of the batch.
     func decoded(_ index: Int) -> DecodedEntry {
         let entry = entries[index]
         var arguments: [[UInt8]] = []
         arguments.reserveCapacity(entry.argumentCount)
-        bytes.withUnsafeBytes { buffer in
-            for argument in entry.firstArgument..<(entry.firstArgument + entry.argumentCount) {
-                if argument == entry.firstArgument, entry.sharedNameIndex >= 0 {
-                    arguments.append(sharedNames[Int(entry.sharedNameIndex)])
-                    continue
-                }
-                let start = argument == 0 ? 0 : argumentEnds[argument - 1]
-                arguments.append(Array(UnsafeRawBufferPointer(rebasing: buffer[start..<argumentEnds[argument]])))
+        let buffer = bytes.rawBuffer
+        let ends = argumentEnds.buffer
+        for argument in entry.firstArgument..<(entry.firstArgument + entry.argumentCount) {
+            if argument == entry.firstArgument, entry.sharedNameIndex >= 0 {
+                arguments.append(sharedNames[Int(entry.sharedNameIndex)])
+                continue
             }
+            let start = argument == 0 ? 0 : ends[argument - 1]
+            arguments.append(Array(UnsafeRawBufferPointer(rebasing: buffer[start..<ends[argument]])))
         }
         return DecodedEntry(sequence: entry.sequence, timestampMilliseconds: entry.timestampMilliseconds, db: entry.db, kind: entry.kind,
                             arguments: arguments, replyHash: entry.replyHash, segmentIndex: entry.segmentIndex, byteOffset: entry.byteOffset)
@@ -246,9 +332,26 @@ final class BatchQueue: @unchecked Sendable {
     }
 }
 
+/// What the reading thread's two closures share: the batch being filled and the record's place
+/// (two integers: holding the record's info instead cost a copy of it, a retain and release of
+/// its file name, per entry). In a class without exclusivity checks, because captured `var`s
+/// were checked dynamically on every access (4% of the thread's time).
+final class ReadingState {
+    @exclusivity(unchecked) var batch = PackedBatch(capacity: DecodingPipeline.batchEntryCount)
+    @exclusivity(unchecked) var segmentIndex = -1
+    @exclusivity(unchecked) var byteOffset = 0
+    @exclusivity(unchecked) var isSnapshot = false
+}
+
 enum DecodingPipeline {
     /// Entries per batch: large enough that the lock is rare, small enough to stop early cheaply.
     static let batchEntryCount = 512
+    /// Entries per batch while reading a base segment's snapshot records. The hand-over costs a
+    /// wake-up of the other thread (a futex call and a context switch on each side); a base's
+    /// entries are few and each rebuilds a whole key, so bigger batches are cheap there: on the
+    /// 5M workload's base, 2,048 made 550 context switches instead of 2,650 and the process took
+    /// 434-482 ms of CPU instead of 463-482 ms (about 1.3 MB more held while the base is read).
+    static let snapshotBatchEntryCount = 2048
     /// Batches in flight: bounds the memory held ahead of the applier (about 165 bytes an entry:
     /// 512 x 3 keeps it near 0.25 MB; 1,024 x 4 peaked 0.3 MB higher on the 5M workload, no
     /// faster; 4,096 x 8 showed as 8 MB more RSS).
@@ -267,18 +370,18 @@ enum DecodingPipeline {
         let queue = BatchQueue(capacity: batchCountMax)
         struct Cancelled: Error {}
         let thread = Thread {
-            var batch = PackedBatch(capacity: batchEntryCount)
-            var record: LogReader.RecordInfo?
+            let state = ReadingState()
             do {
-                let summary = try reader.forEachEntry(from: from, recovery: recovery, reporter: reporter, onRecord: { record = $0 }) { view in
-                    guard let record else { return }
-                    batch.append(view, record: record)
-                    if batch.entries.count == batchEntryCount {
-                        guard queue.push(batch) else { throw Cancelled() }
-                        batch = PackedBatch(capacity: batchEntryCount)
+                let summary = try reader.forEachEntry(from: from, recovery: recovery, reporter: reporter,
+                                                      onRecord: { state.segmentIndex = $0.segmentIndex; state.byteOffset = $0.byteOffset; state.isSnapshot = $0.isSnapshot }) { view in
+                    guard state.segmentIndex >= 0 else { return }
+                    state.batch.append(view, segmentIndex: state.segmentIndex, byteOffset: state.byteOffset, isSnapshot: state.isSnapshot)
+                    if state.batch.entries.count >= (state.isSnapshot ? snapshotBatchEntryCount : batchEntryCount) {
+                        guard queue.push(state.batch) else { throw Cancelled() }
+                        state.batch = PackedBatch(capacity: batchEntryCount)
                     }
                 }
-                if !batch.entries.isEmpty { _ = queue.push(batch) }
+                if !state.batch.entries.isEmpty { _ = queue.push(state.batch) }
                 queue.finish(.success(summary))
             } catch is Cancelled {
                 queue.finish(.success(nil))
