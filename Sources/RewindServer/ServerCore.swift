@@ -225,6 +225,7 @@ final class ServerCore: @unchecked Sendable {
 
     /// Runs a command in the engine, logs what it propagated and queues its reply.
     func execute(_ arguments: [[UInt8]], connection: ConnectionHandler, now: Int64) {
+        if executeUsualWrite(arguments, connection: connection, now: now) { return }
         if isReadOnly, isWrite(arguments) {
             // Redis's answer on a read-only replica; inside MULTI it also dooms EXEC.
             statistics.errorReplies += 1
@@ -243,6 +244,29 @@ final class ServerCore: @unchecked Sendable {
         let result = keyspace.execute(arguments, session: &connection.session, nowMilliseconds: now)
         finish(result, arguments: arguments, hashedReply: result.reply, wasInTransaction: wasInTransaction,
                connection: connection, now: now)
+    }
+
+    /// SET, INCR, LPUSH, RPUSH, SADD, HSET and HMSET in their simple forms, on keys without a
+    /// TTL, through the engine's packed path (``Keyspace/executeUsualWrite(_:db:)``) rather than
+    /// its dispatcher, when nothing else has to see the command: outside MULTI, with no client
+    /// blocked on a key, no replica stream, no reply hashes to record, a writable log. Returns
+    /// false when it did nothing; `execute` then runs the command as usual.
+    private func executeUsualWrite(_ arguments: [[UInt8]], connection: ConnectionHandler, now: Int64) -> Bool {
+        guard !isReadOnly, logFailure == nil, !connection.session.isInTransaction, blocking.isEmpty, replicaStreams.isEmpty,
+              !configuration.recordsReplies,
+              let result = keyspace.executeUsualWrite(arguments, db: connection.session.databaseIndex) else { return false }
+        if !connection.queuedForReplyHashes.isEmpty { connection.queuedForReplyHashes = [] }
+        guard result.changed else {
+            connection.send(result.reply, after: appendedSequence)
+            return true
+        }
+        let sequence = log([.command(LoggedCommand(db: connection.session.databaseIndex, arguments: arguments))], at: now)
+        if sequence == 0, let logFailure {
+            connection.send(.error("MISCONF Errors writing to the AOF file: \(logFailure)"), after: 0)
+        } else {
+            connection.send(result.reply, after: sequence)
+        }
+        return true
     }
 
     /// Logs what an engine command propagated and queues its reply. `hashedReply` is the reply

@@ -127,6 +127,9 @@ extension Keyspace {
         CommandTable.index(forNameBytes: name).map { Int32($0) } ?? -1
     }
 
+    /// The packed path for `command`, or nil (before any change) when it has none.
+    func packedFastApply(_ command: PackedCommand, db: Int) -> RESPValue? { fastApply(command, db: db) }
+
     private func fastApply(_ command: PackedCommand, db: Int) -> RESPValue? {
         let index: Int?
         if let id = command.commandID {

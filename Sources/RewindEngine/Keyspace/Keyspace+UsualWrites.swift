@@ -1,0 +1,68 @@
+// A server's most frequent writes, run on the replay's packed path instead of the dispatcher.
+
+import RewindRESP
+
+extension Keyspace {
+    /// What ``executeUsualWrite(_:db:)`` did.
+    public struct UsualWriteResult {
+        /// The reply, the one ``execute(_:session:nowMilliseconds:)`` would give.
+        public let reply: RESPValue
+        /// Whether the command changed the keyspace, and so is logged as it was sent (the one
+        /// entry `execute` would propagate); false for an SADD of members all present.
+        public let changed: Bool
+    }
+
+    /// Runs one of the writes a server receives most, when it takes the simple form a replay's
+    /// packed path applies (``applyPacked(_:db:nowMilliseconds:)``): `SET key value`, `INCR key`,
+    /// `LPUSH`/`RPUSH key element...`, `SADD key member...`, `HSET`/`HMSET key field value...`,
+    /// on a key without a time to live in `db`. Returns nil, before anything changed, for every
+    /// other command, form or case (a TTL, which may have expired; another type; an INCR that
+    /// would fail), which then goes through ``execute(_:session:nowMilliseconds:)``.
+    ///
+    /// The result is the dispatcher's: the same reply, state, encodings and WATCH flags
+    /// (``PackedApplyTests`` compares the packed path with the dispatcher, and
+    /// `UsualWritesTests` this entry point with `execute`). It skips the dispatcher's general
+    /// work (the command context, the session copied in and out, the propagation arrays),
+    /// which was most of a server's engine time for these commands. The caller is responsible
+    /// for what a session adds: it must not be inside MULTI.
+    public func executeUsualWrite(_ arguments: [[UInt8]], db: Int) -> UsualWriteResult? {
+        let count = arguments.count
+        guard count >= 2, db >= 0, db < databases.count, let index = CommandTable.index(forName: arguments[0]) else { return nil }
+        let path = Self.packedPaths[index]
+        switch path {
+        case .set: guard count == 3 else { return nil }
+        case .incr: guard count == 2 else { return nil }
+        case .rpush, .lpush, .sadd: break
+        case .hset: guard count >= 4, count % 2 == 0 else { return nil }
+        default: return nil
+        }
+        let database = databases[db]
+        if !database.expires.isEmpty {
+            let hasTTL = arguments[1].withUnsafeBytes { database.expires.findSlot(ofBytes: $0) != nil }
+            if hasTTL { return nil }
+        }
+        var byteCount = 0
+        for argument in 1..<count { byteCount += arguments[argument].count }
+        let reply: RESPValue? = withUnsafeTemporaryAllocation(byteCount: max(byteCount, 1), alignment: 1) { bytes in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { ends in
+                ends[0] = 0
+                var offset = 0
+                for argument in 1..<count {
+                    arguments[argument].withUnsafeBytes { source in
+                        if source.count > 0 { (bytes.baseAddress! + offset).copyMemory(from: source.baseAddress!, byteCount: source.count) }
+                        offset += source.count
+                    }
+                    ends[argument] = offset
+                }
+                return arguments.withUnsafeBufferPointer { names in
+                    let command = PackedCommand(sharedName: names.baseAddress!, bytes: UnsafeRawBufferPointer(bytes),
+                                                ends: UnsafeBufferPointer(ends), firstStart: 0, commandID: Int32(index))
+                    return packedFastApply(command, db: db)
+                }
+            }
+        }
+        guard let reply else { return nil }
+        if path == .sadd, case .integer(let added) = reply { return UsualWriteResult(reply: reply, changed: added > 0) }
+        return UsualWriteResult(reply: reply, changed: true)
+    }
+}
