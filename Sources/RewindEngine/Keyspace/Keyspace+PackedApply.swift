@@ -349,7 +349,11 @@ extension Keyspace {
     }
 
     /// `ZADD key score member...` without options, every score a valid number.
-    private func packedZadd(_ command: PackedCommand, db: Int) -> RESPValue? {
+    private func packedZadd(_ command: PackedCommand, db: Int) -> RESPValue? { packedZaddCounting(command, db: db)?.reply }
+
+    /// ``packedZadd(_:db:)`` that also tells whether a member was added or had its score changed
+    /// (what makes Redis propagate the command).
+    func packedZaddCounting(_ command: PackedCommand, db: Int) -> (reply: RESPValue, changed: Bool)? {
         let pairCount = (command.count - 2) / 2
         var scores: [Double] = []
         scores.reserveCapacity(pairCount)
@@ -373,11 +377,11 @@ extension Keyspace {
             case .unchanged, .skipped: break
             case .notANumber:
                 if changed > 0 { signalModifiedIfWatched(db: db, key) }
-                return ErrorReply.scoreNaN.reply
+                return (ErrorReply.scoreNaN.reply, changed > 0)
             }
         }
         if changed > 0 { signalModifiedIfWatched(db: db, key) }
-        return .integer(added)
+        return (.integer(added), changed > 0)
     }
 
     /// ``signalModified(db:_:)`` for a key given as bytes; copies the key only when some session

@@ -8,14 +8,15 @@ extension Keyspace {
         /// The reply, the one ``execute(_:session:nowMilliseconds:)`` would give.
         public let reply: RESPValue
         /// Whether the command changed the keyspace, and so is logged as it was sent (the one
-        /// entry `execute` would propagate); false for an SADD of members all present.
+        /// entry `execute` would propagate); false for an SADD of members all present, or a ZADD
+        /// that neither added a member nor changed a score.
         public let changed: Bool
     }
 
     /// Runs one of the writes a server receives most, when it takes the simple form a replay's
     /// packed path applies (``applyPacked(_:db:nowMilliseconds:)``): `SET key value`, `INCR key`,
     /// `LPUSH`/`RPUSH key element...`, `SADD key member...`, `HSET`/`HMSET key field value...`,
-    /// on a key without a time to live in `db`. Returns nil, before anything changed, for every
+    /// `ZADD key score member...` (no options), on a key without a time to live in `db`. Returns nil, before anything changed, for every
     /// other command, form or case (a TTL, which may have expired; another type; an INCR that
     /// would fail), which then goes through ``execute(_:session:nowMilliseconds:)``.
     ///
@@ -33,7 +34,7 @@ extension Keyspace {
         case .set: guard count == 3 else { return nil }
         case .incr: guard count == 2 else { return nil }
         case .rpush, .lpush, .sadd: break
-        case .hset: guard count >= 4, count % 2 == 0 else { return nil }
+        case .hset, .zadd: guard count >= 4, count % 2 == 0 else { return nil }
         default: return nil
         }
         let database = databases[db]
@@ -43,7 +44,7 @@ extension Keyspace {
         }
         var byteCount = 0
         for argument in 1..<count { byteCount += arguments[argument].count }
-        let reply: RESPValue? = withUnsafeTemporaryAllocation(byteCount: max(byteCount, 1), alignment: 1) { bytes in
+        let result: (reply: RESPValue, changed: Bool)? = withUnsafeTemporaryAllocation(byteCount: max(byteCount, 1), alignment: 1) { bytes in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { ends in
                 ends[0] = 0
                 var offset = 0
@@ -57,12 +58,15 @@ extension Keyspace {
                 return arguments.withUnsafeBufferPointer { names in
                     let command = PackedCommand(sharedName: names.baseAddress!, bytes: UnsafeRawBufferPointer(bytes),
                                                 ends: UnsafeBufferPointer(ends), firstStart: 0, commandID: Int32(index))
-                    return packedFastApply(command, db: db)
+                    if path == .zadd { return packedZaddCounting(command, db: db) }
+                    guard let reply = packedFastApply(command, db: db) else { return nil }
+                    if path == .sadd, case .integer(let added) = reply { return (reply, added > 0) }
+                    return (reply, true)
                 }
             }
         }
-        guard let reply else { return nil }
-        if path == .sadd, case .integer(let added) = reply { return UsualWriteResult(reply: reply, changed: added > 0) }
-        return UsualWriteResult(reply: reply, changed: true)
+        guard let result else { return nil }
+        if case .error = result.reply, !result.changed { return nil }  // cannot happen; the dispatcher answers
+        return UsualWriteResult(reply: result.reply, changed: result.changed)
     }
 }
