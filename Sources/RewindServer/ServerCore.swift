@@ -246,7 +246,7 @@ final class ServerCore: @unchecked Sendable {
                connection: connection, now: now)
     }
 
-    /// SET, INCR, LPUSH, RPUSH, SADD, HSET and HMSET in their simple forms, on keys without a
+    /// SET, INCR, LPUSH, RPUSH, SADD, HSET, HMSET and ZADD in their simple forms, on keys without a
     /// TTL, through the engine's packed path (``Keyspace/executeUsualWrite(_:db:)``) rather than
     /// its dispatcher, when nothing else has to see the command: outside MULTI, with no client
     /// blocked on a key, no replica stream, no reply hashes to record, a writable log. Returns
@@ -260,12 +260,8 @@ final class ServerCore: @unchecked Sendable {
             connection.send(result.reply, after: appendedSequence)
             return true
         }
-        let sequence = log([.command(LoggedCommand(db: connection.session.databaseIndex, arguments: arguments))], at: now)
-        if sequence == 0, let logFailure {
-            connection.send(.error("MISCONF Errors writing to the AOF file: \(logFailure)"), after: 0)
-        } else {
-            connection.send(result.reply, after: sequence)
-        }
+        // A writable server with no log failure: `log` takes a sequence number.
+        connection.send(result.reply, after: log([.command(LoggedCommand(db: connection.session.databaseIndex, arguments: arguments))], at: now))
         return true
     }
 

@@ -241,19 +241,37 @@ extension LogWriter {
             pendingStartNanoseconds = FileIO.monotonicNanoseconds()
             deltaState = EntryCodec.DeltaState(baseTimestampMilliseconds: first.firstTimestampMilliseconds)
         }
-        EntryCodec.encodeHeader(kind: first.firstKind, hasReplyHash: first.firstHasReplyHash, db: first.firstDb,
-                                timestampMilliseconds: first.firstTimestampMilliseconds, into: &pending, state: &deltaState)
-        let copyStart = first.start + first.headerByteCount
-        let shift = pending.count - copyStart
-        batch.bytes.withUnsafeBytes { pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[copyStart..<last.end])) }
-        deltaState.previousDb = last.lastDb
-        deltaState.previousTimestampMilliseconds = last.lastTimestampMilliseconds
+        var after = EntryCodec.DeltaState(baseTimestampMilliseconds: last.lastTimestampMilliseconds)
+        after.previousDb = last.lastDb
         let entryCount = last.firstEntryEnd + last.entryCount - first.firstEntryEnd
-        if collectsSamples {
-            for entry in first.firstEntryEnd..<(first.firstEntryEnd + entryCount) { pendingEntryEnds.append(batch.entryEnds[entry] + shift) }
+        batch.bytes.withUnsafeBytes { bytes in
+            appendEncodedLocked(firstKind: first.firstKind, firstHasReplyHash: first.firstHasReplyHash, firstDb: first.firstDb,
+                                firstTimestampMilliseconds: first.firstTimestampMilliseconds,
+                                rest: UnsafeRawBufferPointer(rebasing: bytes[(first.start + first.headerByteCount)..<last.end]),
+                                entryEnds: batch.entryEnds[first.firstEntryEnd..<(first.firstEntryEnd + entryCount)],
+                                stateAfter: after)
         }
-        pendingEntryCount += entryCount
         nextSequence += UInt64(entryCount)
+    }
+
+    /// With the lock held: adds entries encoded elsewhere (a run of a ``Batch``, a
+    /// ``LogEntryBatch``) to the pending record. Only the first entry's header depends on the
+    /// entry before it, so it is encoded again here against the writer's delta state; `rest` (the
+    /// bytes after that header) is copied as it is. `entryEnds` are where each entry ends in the
+    /// source buffer `rest` was cut from, for the dictionary samples; `stateAfter` is the delta
+    /// state after the last entry.
+    func appendEncodedLocked(firstKind: LogEntry.Kind, firstHasReplyHash: Bool, firstDb: UInt32, firstTimestampMilliseconds: Int64,
+                             rest: UnsafeRawBufferPointer, entryEnds: ArraySlice<Int>, stateAfter: EntryCodec.DeltaState) {
+        EntryCodec.encodeHeader(kind: firstKind, hasReplyHash: firstHasReplyHash, db: firstDb,
+                                timestampMilliseconds: firstTimestampMilliseconds, into: &pending, state: &deltaState)
+        if collectsSamples, let lastEnd = entryEnds.last {
+            // Source offsets to pending offsets: the source's last end is where `rest` ends.
+            let shift = pending.count + rest.count - lastEnd
+            for end in entryEnds { pendingEntryEnds.append(end + shift) }
+        }
+        pending.append(contentsOf: rest)
+        deltaState = stateAfter
+        pendingEntryCount += entryEnds.count
     }
 
     /// Asks the flusher to write (or, with `durable`, write and fdatasync) every entry up to

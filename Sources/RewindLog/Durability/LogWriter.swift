@@ -310,16 +310,12 @@ public final class LogWriter: @unchecked Sendable {
                 if collectsSamples { swap(&pendingEntryEnds, &batch.entryEnds) }
             } else {
                 // The batch joins the pending entries: only its first entry's header changes.
-                var first = EntryCodec.DeltaState(baseTimestampMilliseconds: deltaState.previousTimestampMilliseconds)
-                first.previousDb = deltaState.previousDb
-                EntryCodec.encodeHeader(kind: .command, hasReplyHash: false, db: batch.firstEntryDb,
-                                        timestampMilliseconds: batch.baseTimestampMilliseconds, into: &pending, state: &first)
                 let headerByteCount = batch.firstEntryHeaderByteCount
-                batch.bytes.withUnsafeBytes { pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[headerByteCount...])) }
-                pendingEntryCount += batch.entryCount
-                if collectsSamples {
-                    let shift = pending.count - batch.byteCount
-                    pendingEntryEnds.append(contentsOf: batch.entryEnds.lazy.map { $0 + shift })
+                batch.bytes.withUnsafeBytes { bytes in
+                    appendEncodedLocked(firstKind: .command, firstHasReplyHash: false, firstDb: batch.firstEntryDb,
+                                        firstTimestampMilliseconds: batch.baseTimestampMilliseconds,
+                                        rest: UnsafeRawBufferPointer(rebasing: bytes[headerByteCount...]),
+                                        entryEnds: batch.entryEnds[...], stateAfter: batch.state)
                 }
             }
             deltaState = batch.state
