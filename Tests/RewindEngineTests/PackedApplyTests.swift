@@ -38,6 +38,22 @@ struct PackedApplyTests {
         }
     }
 
+    /// Expects OBJECT ENCODING to answer the same in both keyspaces for every key the random
+    /// commands use, in databases 0-2.
+    static func expectSameEncodings(_ keyspace: Keyspace, _ reference: Keyspace) {
+        for db in 0..<3 {
+            var session = ClientSession()
+            _ = reference.execute([Array("SELECT".utf8), Array(String(db).utf8)], session: &session, nowMilliseconds: now)
+            var otherSession = ClientSession()
+            _ = keyspace.execute([Array("SELECT".utf8), Array(String(db).utf8)], session: &otherSession, nowMilliseconds: now)
+            for key in ["k1", "k2", "k3", "str", "list", "hash", "set", "zset", "n", "big", ""] {
+                let command = [Array("OBJECT".utf8), Array("ENCODING".utf8), Array(key.utf8)]
+                #expect(keyspace.execute(command, session: &otherSession, nowMilliseconds: now).reply
+                        == reference.execute(command, session: &session, nowMilliseconds: now).reply, "encoding of \(key) in db \(db)")
+            }
+        }
+    }
+
     /// A command of the fast-path families, often in a form the fast path must refuse.
     static func command(_ random: inout SeededRandom) -> [String] {
         func pick<T>(_ values: [T]) -> T { values[Int(random.next() % UInt64(values.count))] }
@@ -105,17 +121,7 @@ struct PackedApplyTests {
         }
         #expect(packed.snapshot(inSlotOrder: true) == plain.snapshot(inSlotOrder: true))
         #expect(packed.digest() == plain.digest())
-        for db in 0..<3 {
-            var session = ClientSession()
-            _ = plain.execute([Array("SELECT".utf8), Array(String(db).utf8)], session: &session, nowMilliseconds: Self.now)
-            var packedSession = ClientSession()
-            _ = packed.execute([Array("SELECT".utf8), Array(String(db).utf8)], session: &packedSession, nowMilliseconds: Self.now)
-            for key in ["k1", "k2", "k3", "str", "list", "hash", "set", "zset", "n", "big", ""] {
-                let command = [Array("OBJECT".utf8), Array("ENCODING".utf8), Array(key.utf8)]
-                #expect(packed.execute(command, session: &packedSession, nowMilliseconds: Self.now).reply
-                        == plain.execute(command, session: &session, nowMilliseconds: Self.now).reply, "encoding of \(key) in db \(db)")
-            }
-        }
+        Self.expectSameEncodings(packed, plain)
         for (fork, atFork) in forks {
             #expect(fork.snapshot(inSlotOrder: true) == atFork, "a fork saw writes made after it")
         }

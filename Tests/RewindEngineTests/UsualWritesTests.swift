@@ -69,17 +69,7 @@ struct UsualWritesTests {
         }
         #expect(usual.digest() == plain.digest())
         #expect(fastRuns > 500, "the usual path ran \(fastRuns) times")
-        for db in 0..<3 {
-            var session = ClientSession()
-            _ = plain.execute([Array("SELECT".utf8), Array(String(db).utf8)], session: &session, nowMilliseconds: Self.now)
-            var otherSession = ClientSession()
-            _ = usual.execute([Array("SELECT".utf8), Array(String(db).utf8)], session: &otherSession, nowMilliseconds: Self.now)
-            for key in ["k1", "k2", "k3", "str", "list", "hash", "set", "zset", "n", "big", ""] {
-                let command = [Array("OBJECT".utf8), Array("ENCODING".utf8), Array(key.utf8)]
-                #expect(usual.execute(command, session: &otherSession, nowMilliseconds: Self.now).reply
-                        == plain.execute(command, session: &session, nowMilliseconds: Self.now).reply, "encoding of \(key) in db \(db)")
-            }
-        }
+        PackedApplyTests.expectSameEncodings(usual, plain)
     }
 
     @Test("Keys with a TTL, other commands and other forms are left to execute")

@@ -103,6 +103,34 @@ struct LogEntryBatchTests {
         batch.removeAll()
         #expect(batch.isEmpty && !batch.hasOpenEntry)
     }
+
+    @Test("A refused entry is taken back out: the batch stays usable and reads back without it")
+    func refusedEntryIsAbandoned() throws {
+        let directory = try TemporaryDirectory()
+        let writer = try LogWriter.open(directory: directory.path, options: .init(durability: .no, trainsDictionary: false))
+        var batch = LogEntryBatch()
+        batch.beginCommand(timestampMilliseconds: 1_000, db: 0)
+        try batch.appendArgument("SET")
+        try batch.appendArgument("a")
+        try batch.appendArgument("1")
+        try batch.endCommand()
+        // Refused in another database at another time: its header moved the delta state.
+        batch.beginCommand(timestampMilliseconds: 9_000, db: 3)
+        #expect(throws: LogError.self) { try batch.endCommand() }
+        #expect(!batch.hasOpenEntry)
+        batch.beginCommand(timestampMilliseconds: 2_000, db: 0)
+        try batch.appendArgument("SET")
+        try batch.appendArgument("b")
+        try batch.appendArgument("2")
+        try batch.endCommand()
+        #expect(batch.entryCount == 2)
+        try writer.append(&batch)
+        try writer.close()
+        let entries = try LogReader(directory: directory.path).readAll().entries
+        #expect(entries.map(\.arguments) == [["SET", "a", "1"], ["SET", "b", "2"]].map { $0.map { Array($0.utf8) } })
+        #expect(entries.map(\.db) == [0, 0])
+        #expect(entries.map(\.timestampMilliseconds) == [1_000, 2_000])
+    }
 }
 
 extension LogEntryBatchTests {

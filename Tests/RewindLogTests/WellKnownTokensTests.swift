@@ -9,7 +9,7 @@ struct WellKnownTokensTests {
         for (index, name) in WellKnownTokens.names.enumerated() {
             #expect(WellKnownTokens.number(of: Array(name.utf8)) == index * 2, "\(name)")
             #expect(WellKnownTokens.number(of: Array(name.lowercased().utf8)) == index * 2 + 1, "\(name)")
-            let span = WellKnownTokens.span(index * 2)
+            let span = WellKnownTokens.spans[index * 2]
             #expect(Array(UnsafeRawBufferPointer(start: span.base, count: span.byteCount)) == Array(name.utf8))
         }
         for other in ["Set", "SETS", "SE", "", "user:42", "ZADDX", "hsetnx ", "PFADDPFADDPFADDPFADD"] {
@@ -38,7 +38,7 @@ extension WellKnownTokensTests {
         #expect(storage(copied[0][0]) == storage(copied[1][0]))
         #expect(storage(copied[1][2]) != storage(copied[0][0]))
         #expect(storage(copied[2][0]) != storage(copied[0][0]))
-        #expect(storage(copied[2][0]) == storage(try #require(WellKnownTokens.sharedArray(WellKnownTokens.span(1).buffer))))
+        #expect(storage(copied[2][0]) == storage(try #require(WellKnownTokens.sharedArray(WellKnownTokens.spans[1].buffer))))
         // The first argument of a command that is not a token is copied out of the record.
         #expect(WellKnownTokens.sharedArray(UnsafeRawBufferPointer(start: storage(copied[3][0]), count: 9)) == nil)
     }

@@ -183,9 +183,9 @@ extension Keyspace {
         }
         if let expiresAt {
             // Removed above and added again, as the dispatcher does it, so the TTL table's slot
-            // order (which active expiry samples) is the dispatcher's too.
-            let (slot, inserted) = database.expires.insertIfAbsent(keyBytes: key, value: expiresAt)
-            if !inserted { database.expires.setValue(expiresAt, at: slot) }
+            // order (which active expiry samples) is the dispatcher's too. (A key has a TTL only
+            // while it exists, so it has none here.)
+            _ = database.expires.insertNew(keyBytes: key, value: expiresAt, hash: command.keyHash)
         }
         signalModifiedIfWatched(db: db, key)
         return .ok

@@ -26,6 +26,9 @@ extension Keyspace {
     /// work (the command context, the session copied in and out, the propagation arrays),
     /// which was most of a server's engine time for these commands. The caller is responsible
     /// for what a session adds: it must not be inside MULTI.
+    /// Arguments of more bytes than this (after the name) go through the dispatcher.
+    static let usualWriteByteCountMax = 64 * 1024
+
     public func executeUsualWrite(_ arguments: [[UInt8]], db: Int) -> UsualWriteResult? {
         let count = arguments.count
         guard count >= 2, db >= 0, db < databases.count, let index = CommandTable.index(forName: arguments[0]) else { return nil }
@@ -37,13 +40,17 @@ extension Keyspace {
         case .hset, .zadd: guard count >= 4, count % 2 == 0 else { return nil }
         default: return nil
         }
-        let database = databases[db]
-        if !database.expires.isEmpty {
-            let hasTTL = arguments[1].withUnsafeBytes { database.expires.findSlot(ofBytes: $0) != nil }
-            if hasTTL { return nil }
-        }
         var byteCount = 0
         for argument in 1..<count { byteCount += arguments[argument].count }
+        // Big values stay with the dispatcher, which keeps the request's arrays instead of
+        // copying them into the packed buffer.
+        guard byteCount <= Self.usualWriteByteCountMax else { return nil }
+        let database = databases[db]
+        let keyHash = arguments[1].withUnsafeBytes { Keyspace.keyHash($0) }
+        if !database.expires.isEmpty {
+            let hasTTL = arguments[1].withUnsafeBytes { database.expires.findSlot(ofBytes: $0, hash: keyHash) != nil }
+            if hasTTL { return nil }
+        }
         let result: (reply: RESPValue, changed: Bool)? = withUnsafeTemporaryAllocation(byteCount: max(byteCount, 1), alignment: 1) { bytes in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { ends in
                 ends[0] = 0
@@ -57,7 +64,7 @@ extension Keyspace {
                 }
                 return arguments.withUnsafeBufferPointer { names in
                     let command = PackedCommand(sharedName: names.baseAddress!, bytes: UnsafeRawBufferPointer(bytes),
-                                                ends: UnsafeBufferPointer(ends), firstStart: 0, commandID: Int32(index))
+                                                ends: UnsafeBufferPointer(ends), firstStart: 0, commandID: Int32(index), keyHash: keyHash)
                     if path == .zadd { return packedZaddCounting(command, db: db) }
                     guard let reply = packedFastApply(command, db: db) else { return nil }
                     if path == .sadd, case .integer(let added) = reply { return (reply, added > 0) }

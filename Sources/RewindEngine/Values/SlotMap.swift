@@ -142,23 +142,29 @@ struct SlotMap<Value> {
     /// collision only prefetches a wrong line.
     @inline(__always)
     mutating func prefetchSlot(hash: UInt32) {
-        guard buckets.count >= 4096 else { return }
-        buckets.withUnsafeBufferPointer { buckets in
+        guard let index = likelySlot(hash: hash) else { return }
+        entries.withUnsafeBufferPointer { entries in
+            guard index < entries.count else { return }
+            rewind_prefetch(entries.baseAddress! + index)
+        }
+    }
+
+    /// For the lookahead: the slot of the first of the first four buckets probed for `hash` whose
+    /// stored hash matches (no key compare: a collision only prefetches a wrong line), or nil
+    /// (none, or a small map, whose index is not worth it).
+    @inline(__always)
+    fileprivate mutating func likelySlot(hash: UInt32) -> Int? {
+        guard buckets.count >= 4096 else { return nil }
+        return buckets.withUnsafeBufferPointer { buckets in
             let mask = buckets.count - 1
             var position = Int(hash) & mask
             for _ in 0..<4 {
                 let bucket = buckets[position]
-                if bucket == 0 { return }
-                if UInt32(truncatingIfNeeded: bucket >> 32) == hash {
-                    let index = Int(UInt32(truncatingIfNeeded: bucket)) - 1
-                    entries.withUnsafeBufferPointer { entries in
-                        guard index < entries.count else { return }
-                        rewind_prefetch(entries.baseAddress! + index)
-                    }
-                    return
-                }
+                if bucket == 0 { return nil }
+                if UInt32(truncatingIfNeeded: bucket >> 32) == hash { return Int(UInt32(truncatingIfNeeded: bucket)) - 1 }
                 position = (position + 1) & mask
             }
+            return nil
         }
     }
 
@@ -506,19 +512,7 @@ extension SlotMap where Value == StoredValue {
     /// the value's box when it is a collection.
     @inline(__always)
     mutating func prefetchKeyAndValue(hash: UInt32) {
-        guard buckets.count >= 4096 else { return }
-        let index: Int? = buckets.withUnsafeBufferPointer { buckets in
-            let mask = buckets.count - 1
-            var position = Int(hash) & mask
-            for _ in 0..<4 {
-                let bucket = buckets[position]
-                if bucket == 0 { return nil }
-                if UInt32(truncatingIfNeeded: bucket >> 32) == hash { return Int(UInt32(truncatingIfNeeded: bucket)) - 1 }
-                position = (position + 1) & mask
-            }
-            return nil
-        }
-        guard let index, index < entries.count else { return }
+        guard let index = likelySlot(hash: hash), index < entries.count else { return }
         let keyOffset = entries.withUnsafeBufferPointer { $0[index].keyOffset }
         arena.withUnsafeBytes { arena in
             if keyOffset < arena.count { rewind_prefetch(arena.baseAddress! + keyOffset) }

@@ -299,7 +299,10 @@ public final class BaseSegmentBuilder {
     private var recordBuffer: [UInt8] = []
     private var compressed: [UInt8] = []
     private(set) var entryCount = 0
-    private(set) var recordCount = 0
+    /// Records written, counted on the record queue: read only after ``drainRecords()``.
+    private var recordCount = 0
+    /// Records handed to the record queue, counted on the caller's thread.
+    private var submittedRecordCount = 0
     private var byteCount = 0
     private var writtenFiles: [String]
 
@@ -367,6 +370,13 @@ public final class BaseSegmentBuilder {
                 failureLock.unlock()
             }
         }
+        submittedRecordCount += 1
+        if submittedRecordCount == 1 {
+            // The step is reported on the caller's thread, as every other step is, once the first
+            // record is in the file: the queue never calls back into the compaction.
+            try drainRecords()
+            step(.writingBase)
+        }
     }
 
     /// Compresses and writes one record (on the record queue).
@@ -387,7 +397,6 @@ public final class BaseSegmentBuilder {
         }
         try write(recordBuffer)
         recordCount += 1
-        if recordCount == 1 { step(.writingBase) }
     }
 
     private func currentQueueFailure() -> Error? {

@@ -38,6 +38,8 @@ public struct LogEntryBatch {
     /// Where the open entry's one-byte argument count placeholder is.
     private var countOffset = 0
     private var argumentCount = 0
+    /// The delta state before the open entry's header: what an abandoned entry goes back to.
+    private var stateBeforeEntry = EntryCodec.DeltaState(baseTimestampMilliseconds: 0)
 
     public init(reservingByteCount byteCount: Int = 0) {
         bytes.reserveCapacity(byteCount)
@@ -60,6 +62,7 @@ public struct LogEntryBatch {
         }
         entryStart = bytes.count
         argumentCount = 0
+        stateBeforeEntry = state
         EntryCodec.encodeHeader(kind: .command, hasReplyHash: false, db: db, timestampMilliseconds: timestampMilliseconds,
                                 into: &bytes, state: &state)
         if entryCount == 0 {
@@ -77,9 +80,11 @@ public struct LogEntryBatch {
     public mutating func appendArgument(_ argument: UnsafeRawBufferPointer) throws {
         precondition(entryStart >= 0, "appendArgument without beginCommand")
         guard argument.count <= LogLimits.argumentByteCountMax else {
+            abandonOpenEntry()
             throw LogError(.entryTooLarge, path: "entry batch", "argument of \(argument.count) bytes exceeds the limit of \(LogLimits.argumentByteCountMax)")
         }
         guard argumentCount < LogLimits.argumentCountMax else {
+            abandonOpenEntry()
             throw LogError(.entryTooLarge, path: "entry batch", "entry has more than \(LogLimits.argumentCountMax) arguments")
         }
         if argumentCount == 0 {
@@ -107,7 +112,10 @@ public struct LogEntryBatch {
     ///   one record.
     public mutating func endCommand() throws {
         precondition(entryStart >= 0, "endCommand without beginCommand")
-        guard argumentCount > 0 else { throw LogError(.entryTooLarge, path: "entry batch", "a command entry needs at least one argument") }
+        guard argumentCount > 0 else {
+            abandonOpenEntry()
+            throw LogError(.entryTooLarge, path: "entry batch", "a command entry needs at least one argument")
+        }
         if argumentCount < 0x80 {
             bytes[countOffset] = UInt8(argumentCount)
         } else {
@@ -117,11 +125,22 @@ public struct LogEntryBatch {
         }
         // As `LogWriter.append` allows: one entry with an argument of the largest size must fit.
         guard bytes.count - entryStart <= LogLimits.recordUncompressedByteCountMax - 4096 else {
-            throw LogError(.entryTooLarge, path: "entry batch", "\(bytes.count - entryStart) bytes do not fit in one record")
+            let size = bytes.count - entryStart
+            abandonOpenEntry()
+            throw LogError(.entryTooLarge, path: "entry batch", "\(size) bytes do not fit in one record")
         }
         entryStart = -1
         entryCount += 1
         entryEnds.append(bytes.count)
+    }
+
+    /// Takes the open entry back out after a refused argument or end, so that the batch stays
+    /// usable: its bytes, and the delta state its header moved.
+    private mutating func abandonOpenEntry() {
+        bytes.removeSubrange(entryStart...)
+        state = stateBeforeEntry
+        entryStart = -1
+        argumentCount = 0
     }
 
     /// Drops everything, keeping the storage.

@@ -88,8 +88,6 @@ enum WellKnownTokens {
         }
     }
 
-    static func span(_ number: Int) -> ArgumentSpan { storage.spans[number] }
-
     /// Every token's span, by number (``count`` of them): a decoder takes it once per record
     /// rather than going through the lazily initialised storage for each token it meets.
     static var spans: [ArgumentSpan] { storage.spans }

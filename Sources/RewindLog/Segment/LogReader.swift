@@ -387,15 +387,17 @@ public final class LogReader {
     /// A base segment's snapshot records are all about 1 MiB (`BaseSegmentBuilder`), one after
     /// the other, so the buffers are kept whole while they last: dropping them after each made
     /// every record allocate, zero and fault in a new payload buffer and regrow its spans from
-    /// nothing (26 times for the 5M workload's base). The first ordinary record trims them.
+    /// nothing (26 times for the 5M workload's base). The first ordinary record that needs less
+    /// than a quarter of them trims them.
     private static let keptSpanCountMax = 1 << 14
     private static let keptPayloadByteCountMax = 256 << 10
 
     private func decode(header: RecordHeader, stored: UnsafeRawBufferPointer, from startSequence: UInt64, body: (EntryView) throws -> Void) throws {
         defer {
+            // Trimmed when far bigger than this record needed: a run of big records keeps them.
             if !header.isSnapshot {
-                if scratch.spans.capacity > Self.keptSpanCountMax { scratch = EntryCodec.Scratch() }
-                if payloadBuffer.count > Self.keptPayloadByteCountMax { payloadBuffer = [] }
+                if scratch.spans.capacity > max(Self.keptSpanCountMax, 4 * scratch.spans.count) { scratch = EntryCodec.Scratch() }
+                if payloadBuffer.count > max(Self.keptPayloadByteCountMax, 4 * Int(header.uncompressedByteCount)) { payloadBuffer = [] }
             }
         }
         func decodePayload(_ payload: UnsafeRawBufferPointer) throws {

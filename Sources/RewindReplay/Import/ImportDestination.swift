@@ -101,7 +101,10 @@ final class ImportDestination {
     /// before; `batch` comes back empty.
     func append(encoded batch: inout LogEntryBatch) throws {
         precondition(transaction == nil, "an encoded batch inside a MULTI block")
-        guard let writer else { return }
+        guard let writer else {
+            batch.removeAll()
+            return
+        }
         try flushBatch()
         let count = batch.entryCount
         try writer.append(&batch)

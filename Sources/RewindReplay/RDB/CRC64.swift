@@ -9,30 +9,23 @@ public struct CRC64: Sendable {
     /// The polynomial in reflected (LSB-first) form.
     static let reflectedPolynomial: UInt64 = 0x95ac_9329_ac4b_c9b5
 
-    /// The eight tables of `tables` one after the other (`flatTables[k * 256 + b]`), allocated
-    /// once and never freed, so the inner loop reads them without bounds checks.
+    /// Eight tables one after the other, `flatTables[k * 256 + b]` being the CRC of byte `b`
+    /// followed by `k` zero bytes; allocated once and never freed, so the inner loop reads them
+    /// without bounds checks.
     static let flatTables: UnsafePointer<UInt64> = {
         let flat = UnsafeMutablePointer<UInt64>.allocate(capacity: 8 * 256)
-        for k in 0..<8 {
-            for b in 0..<256 { flat[k * 256 + b] = tables[k][b] }
-        }
-        return UnsafePointer(flat)
-    }()
-
-    /// `tables[k][b]`: the CRC of byte `b` followed by `k` zero bytes.
-    static let tables: [[UInt64]] = {
-        var first = [UInt64](repeating: 0, count: 256)
         for index in 0..<256 {
             var crc = UInt64(index)
             for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ reflectedPolynomial : crc >> 1 }
-            first[index] = crc
+            flat[index] = crc
         }
-        var tables = [first]
         for k in 1..<8 {
-            let previous = tables[k - 1]
-            tables.append((0..<256).map { (previous[$0] >> 8) ^ first[Int(previous[$0] & 0xff)] })
+            for b in 0..<256 {
+                let previous = flat[(k - 1) * 256 + b]
+                flat[k * 256 + b] = (previous >> 8) ^ flat[Int(previous & 0xff)]
+            }
         }
-        return tables
+        return UnsafePointer(flat)
     }()
 
     /// The checksum of everything given so far.

@@ -88,7 +88,7 @@ struct RDBEntryEncoder {
             let count = try cursor.count("the hash field count", bytesEach: 2)
             begin("HSET", stride: 2)
             for _ in 0..<count {
-                try pairFirst(try cursor.stringBytes("a hash field", scratch: valueScratch))
+                try element(try cursor.stringBytes("a hash field", scratch: valueScratch))
                 try append(try cursor.stringBytes("a hash value", scratch: valueScratch))
             }
         case T.typeListQuicklist, T.typeListQuicklist2:
@@ -102,7 +102,7 @@ struct RDBEntryEncoder {
             begin("HSET", stride: 2)
             var count = 0
             try blob(&cursor, kind) { encoder, element in
-                if count & 1 == 0 { try encoder.pairFirst(element) } else { try encoder.append(element) }
+                if count & 1 == 0 { try encoder.element(element) } else { try encoder.append(element) }
                 count += 1
             }
             guard count % 2 == 0 else { throw cursor.error(.malformed, at: valueOffset, "a hash \(kind) with an odd number (\(count)) of fields and values") }
@@ -142,14 +142,14 @@ struct RDBEntryEncoder {
             case .hash(let pairs):
                 begin("HSET", stride: 2)
                 for (field, fieldValue) in pairs {
-                    try field.withUnsafeBufferPointer { try pairFirst($0) }
+                    try field.withUnsafeBufferPointer { try element($0) }
                     try fieldValue.withUnsafeBufferPointer { try append($0) }
                 }
             case .sortedSet(let pairs):
                 begin("ZADD", stride: 2)
                 let scratch = elementScratch
                 for (member, score) in pairs {
-                    try Self.scoreText(score, scratch: scratch) { try pairFirst($0) }
+                    try Self.scoreText(score, scratch: scratch) { try element($0) }
                     try member.withUnsafeBufferPointer { try append($0) }
                 }
             }
@@ -208,7 +208,7 @@ struct RDBEntryEncoder {
                                "the \(kind) holds the score \(ByteQuoting.quoted(element.array)), which is not a number")
             }
             let scratch = encoder.elementScratch
-            try Self.scoreText(score, scratch: scratch) { try encoder.pairFirst($0) }
+            try Self.scoreText(score, scratch: scratch) { try encoder.element($0) }
             try encoder.appendMember(pending)
         }
         guard count % 2 == 0 else {
@@ -289,7 +289,8 @@ struct RDBEntryEncoder {
         }
     }
 
-    /// One element of a list or set (stride 1).
+    /// One element of a list or set, or the first of a pair (a field, a score) whose second
+    /// follows with `append`: a new command starts when the chunk is full.
     @inline(__always)
     private mutating func element(_ bytes: UnsafeBufferPointer<UInt8>) throws {
         try startElement()
@@ -298,19 +299,6 @@ struct RDBEntryEncoder {
 
     @inline(__always)
     private mutating func element(_ element: PackedElement) throws {
-        try startElement()
-        try append(element)
-    }
-
-    /// The first of a pair (a field, a score); the second follows with `append`.
-    @inline(__always)
-    private mutating func pairFirst(_ bytes: UnsafeBufferPointer<UInt8>) throws {
-        try startElement()
-        try append(bytes)
-    }
-
-    @inline(__always)
-    private mutating func pairFirst(_ element: PackedElement) throws {
         try startElement()
         try append(element)
     }

@@ -224,8 +224,9 @@ struct PackedBatch: @unchecked Sendable {
         guard distance > 0 else { return }
         let count = entries.count
         if index + distance < count { prefetch(index + distance, stage: 1, in: keyspace) }
-        if index + distance / 2 < count { prefetch(index + distance / 2, stage: 2, in: keyspace) }
-        if index + distance / 4 < count { prefetch(index + distance / 4, stage: 3, in: keyspace) }
+        // A stage whose distance rounds down to 0 would only touch the entry about to be applied.
+        if distance >= 2, index + distance / 2 < count { prefetch(index + distance / 2, stage: 2, in: keyspace) }
+        if distance >= 4, index + distance / 4 < count { prefetch(index + distance / 4, stage: 3, in: keyspace) }
     }
 
     /// Replay's lookahead for entry `index`: `stage` 1 starts loading its key's index bucket,
@@ -357,6 +358,25 @@ enum DecodingPipeline {
     /// faster; 4,096 x 8 showed as 8 MB more RSS).
     static let batchCountMax = 3
 
+    /// Reads every entry from `from` into packed batches and hands each full batch, then the
+    /// last one, to `emit`, on the calling thread: the reading half of ``run(reader:from:recovery:reporter:applyPacked:apply:)``.
+    static func readBatches(reader: LogReader, from: UInt64, recovery: RecoveryMode, reporter: DamageReporter? = nil,
+                            emit: (PackedBatch) throws -> Void) throws -> LogReader.Summary {
+        let state = ReadingState()
+        let summary = try reader.forEachEntry(from: from, recovery: recovery, reporter: reporter,
+                                              onRecord: { state.segmentIndex = $0.segmentIndex; state.byteOffset = $0.byteOffset; state.isSnapshot = $0.isSnapshot }) { view in
+            guard state.segmentIndex >= 0 else { return }
+            state.batch.append(view, segmentIndex: state.segmentIndex, byteOffset: state.byteOffset, isSnapshot: state.isSnapshot)
+            let capacity = state.isSnapshot ? snapshotBatchEntryCount : batchEntryCount
+            if state.batch.entries.count >= capacity {
+                try emit(state.batch)
+                state.batch = PackedBatch(capacity: capacity)
+            }
+        }
+        if !state.batch.entries.isEmpty { try emit(state.batch) }
+        return summary
+    }
+
     /// Reads the log on a new thread and calls `apply` with each entry on this one.
     ///
     /// - Returns: The reader's summary when it read to the end; nil when `apply` stopped it.
@@ -370,18 +390,10 @@ enum DecodingPipeline {
         let queue = BatchQueue(capacity: batchCountMax)
         struct Cancelled: Error {}
         let thread = Thread {
-            let state = ReadingState()
             do {
-                let summary = try reader.forEachEntry(from: from, recovery: recovery, reporter: reporter,
-                                                      onRecord: { state.segmentIndex = $0.segmentIndex; state.byteOffset = $0.byteOffset; state.isSnapshot = $0.isSnapshot }) { view in
-                    guard state.segmentIndex >= 0 else { return }
-                    state.batch.append(view, segmentIndex: state.segmentIndex, byteOffset: state.byteOffset, isSnapshot: state.isSnapshot)
-                    if state.batch.entries.count >= (state.isSnapshot ? snapshotBatchEntryCount : batchEntryCount) {
-                        guard queue.push(state.batch) else { throw Cancelled() }
-                        state.batch = PackedBatch(capacity: batchEntryCount)
-                    }
+                let summary = try readBatches(reader: reader, from: from, recovery: recovery, reporter: reporter) { batch in
+                    guard queue.push(batch) else { throw Cancelled() }
                 }
-                if !state.batch.entries.isEmpty { _ = queue.push(state.batch) }
                 queue.finish(.success(summary))
             } catch is Cancelled {
                 queue.finish(.success(nil))

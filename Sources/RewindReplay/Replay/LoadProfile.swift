@@ -21,19 +21,8 @@ package enum LoadProfile {
     package static func measure(log: String) throws -> Timing {
         let reader = try LogReader(directory: log)
         var batches: [PackedBatch] = []
-        var batch = PackedBatch(capacity: DecodingPipeline.batchEntryCount)
-        var segmentIndex = -1, byteOffset = 0, isSnapshot = false
         var start = DispatchTime.now().uptimeNanoseconds
-        _ = try reader.forEachEntry(from: 1, recovery: .tolerateTail,
-                                    onRecord: { segmentIndex = $0.segmentIndex; byteOffset = $0.byteOffset; isSnapshot = $0.isSnapshot }) { view in
-            guard segmentIndex >= 0 else { return }
-            batch.append(view, segmentIndex: segmentIndex, byteOffset: byteOffset, isSnapshot: isSnapshot)
-            if batch.entries.count == DecodingPipeline.batchEntryCount {
-                batches.append(batch)
-                batch = PackedBatch(capacity: DecodingPipeline.batchEntryCount)
-            }
-        }
-        if !batch.entries.isEmpty { batches.append(batch) }
+        _ = try DecodingPipeline.readBatches(reader: reader, from: 1, recovery: .tolerateTail) { batches.append($0) }
         let readSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let keyspace = Keyspace(randomSeed: 0)
         var run = ReplayRun(keyspace: keyspace, options: ReplayOptions(), observer: nil, segmentNames: [])
