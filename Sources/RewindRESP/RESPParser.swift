@@ -35,6 +35,11 @@ public struct RESPParser: Sendable {
     /// ("Protocol error: unauthenticated bulk length"), so an unauthenticated client cannot make
     /// the server hold a 512 MB argument. The server flips it as the connection authenticates.
     public var requiresAuthentication = false
+    /// Whether multibulk requests collect their arguments back to back in one reused buffer
+    /// (``nextPackedRequest()``) instead of an array each. Either way both ways of reading a
+    /// request work; this decides which one costs no conversion. Servers set it: a pipelined
+    /// read then allocates nothing per request.
+    public var packsArguments = false
 
     /// Received bytes; those before `readIndex` are consumed and released from time to time.
     var storage: [UInt8] = []
@@ -128,6 +133,10 @@ public struct RESPRequest: Hashable, Sendable {
 /// The part of a multibulk request already read, as Redis keeps it in its client struct.
 struct PartialRequest: Sendable {
     var arguments: [[UInt8]] = []
+    /// With ``RESPParser/packsArguments``: the arguments read so far, back to back, and where each ends.
+    var packedBytes: [UInt8] = []
+    var packedEnds: [Int] = []
+    var isPacked = false
     /// Arguments still to read; 0 when no multibulk request is in progress.
     var remainingArgumentCount = 0
     /// Length of the bulk whose header was read, or -1 before its `$` line.
@@ -156,31 +165,100 @@ extension RESPParser {
     /// - Complexity: O(n) in the bytes consumed; a partly read multibulk request is resumed, not
     ///   re-parsed, when more bytes arrive.
     public mutating func nextRequest() throws -> RESPRequest? {
+        switch try nextFrame() {
+        case .none: return nil
+        case .inline(let command): return command
+        case .multibulk:
+            let arguments = request.isPacked ? packedArgumentArrays() : request.arguments
+            request.arguments = []
+            return RESPRequest(arguments: arguments, startByteOffset: request.startByteOffset, endByteOffset: byteOffset, isInline: false)
+        }
+    }
+
+    /// Reads the next complete command as ``nextRequest()`` does, into the parser's packed
+    /// buffer instead of an array per argument: afterwards ``withPackedRequest(_:)`` shows it,
+    /// until the next call. Returns false until a whole command is buffered.
+    public mutating func nextPackedRequest() throws -> Bool {
+        switch try nextFrame() {
+        case .none: return false
+        case .inline(let command):
+            // Inline commands are rare (a person at a terminal): packed from their arrays.
+            request.packedBytes.removeAll(keepingCapacity: true)
+            request.packedEnds.removeAll(keepingCapacity: true)
+            for argument in command.arguments {
+                request.packedBytes.append(contentsOf: argument)
+                request.packedEnds.append(request.packedBytes.count)
+            }
+            return true
+        case .multibulk:
+            if !request.isPacked {
+                request.packedBytes.removeAll(keepingCapacity: true)
+                request.packedEnds.removeAll(keepingCapacity: true)
+                for argument in request.arguments {
+                    request.packedBytes.append(contentsOf: argument)
+                    request.packedEnds.append(request.packedBytes.count)
+                }
+                request.arguments = []
+            }
+            return true
+        }
+    }
+
+    /// The command the last ``nextPackedRequest()`` read: its arguments back to back, and where
+    /// each ends (argument `i` is `bytes[ends[i - 1] ..< ends[i]]`, the first starting at 0).
+    public func withPackedRequest<Result>(_ body: (UnsafeRawBufferPointer, UnsafeBufferPointer<Int>) throws -> Result) rethrows -> Result {
+        try request.packedBytes.withUnsafeBytes { bytes in
+            try request.packedEnds.withUnsafeBufferPointer { ends in try body(bytes, ends) }
+        }
+    }
+
+    /// The command the last ``nextPackedRequest()`` read, an array per argument.
+    public func packedArgumentArrays() -> [[UInt8]] {
+        request.packedBytes.withUnsafeBufferPointer { bytes in
+            var arguments: [[UInt8]] = []
+            arguments.reserveCapacity(request.packedEnds.count)
+            var start = 0
+            for end in request.packedEnds {
+                arguments.append(Array(UnsafeBufferPointer(rebasing: bytes[start..<end])))
+                start = end
+            }
+            return arguments
+        }
+    }
+
+    private enum Frame {
+        case none
+        case inline(RESPRequest)
+        /// A multibulk request is whole in `request`.
+        case multibulk
+    }
+
+    private mutating func nextFrame() throws -> Frame {
         if let brokenError { throw brokenError }
-        let bytes = storage
+        // The storage is moved out while it is read, rather than copied (a retain and a release
+        // per request): the parsing below mutates the rest of `self`.
+        var bytes: [UInt8] = []
+        swap(&bytes, &storage)
+        defer { swap(&bytes, &storage) }
         return try bytes.withUnsafeBufferPointer { buffer in
             while readIndex < buffer.count || request.remainingArgumentCount > 0 {
                 if request.remainingArgumentCount == 0 {
-                    guard readIndex < buffer.count else { return nil }
+                    guard readIndex < buffer.count else { return .none }
                     if buffer[readIndex] == UInt8(ascii: "*") {
-                        guard try readMultibulkCount(buffer) else { return nil }
+                        guard try readMultibulkCount(buffer) else { return .none }
                         if request.remainingArgumentCount == 0 { continue }  // Empty: skipped.
                     } else {
                         switch try readInlineLine(buffer) {
-                        case .incomplete: return nil
+                        case .incomplete: return .none
                         case .empty: continue
-                        case .command(let command): return command
+                        case .command(let command): return .inline(command)
                         }
                     }
                 }
-                guard try readBulkArguments(buffer) else { return nil }
-                let command = RESPRequest(
-                    arguments: request.arguments, startByteOffset: request.startByteOffset,
-                    endByteOffset: byteOffset, isInline: false)
-                request.arguments = []
-                return command
+                guard try readBulkArguments(buffer) else { return .none }
+                return .multibulk
             }
-            return nil
+            return .none
         }
     }
 
@@ -219,6 +297,15 @@ extension RESPParser {
         request.bulkByteCount = -1
         // Reserve at most one slot per 6 bytes already here (`$0\r\n\r\n` is the smallest argument),
         // never what the count claims.
+        request.isPacked = packsArguments
+        if packsArguments {
+            // A huge request's buffer is not kept for the small ones after it.
+            if request.packedBytes.capacity > 1 << 20 { request.packedBytes = [] }
+            if request.packedEnds.capacity > 1 << 16 { request.packedEnds = [] }
+            request.packedBytes.removeAll(keepingCapacity: true)
+            request.packedEnds.removeAll(keepingCapacity: true)
+            return true
+        }
         request.arguments = []
         request.arguments.reserveCapacity(min(Int(count), (buffer.count - readIndex) / 6 + 1))
         return true
@@ -268,7 +355,12 @@ extension RESPParser {
             // Redis waits for the payload and the two bytes after it, which it skips unchecked.
             guard buffer.count - payloadStart >= request.bulkByteCount + 2 else { return false }
             let payloadEnd = payloadStart + request.bulkByteCount
-            request.arguments.append(Array(UnsafeBufferPointer(rebasing: buffer[payloadStart..<payloadEnd])))
+            if request.isPacked {
+                request.packedBytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[payloadStart..<payloadEnd]))
+                request.packedEnds.append(request.packedBytes.count)
+            } else {
+                request.arguments.append(Array(UnsafeBufferPointer(rebasing: buffer[payloadStart..<payloadEnd])))
+            }
             readIndex = payloadEnd + 2
             request.bulkByteCount = -1
             request.remainingArgumentCount -= 1

@@ -55,11 +55,13 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     @exclusivity(unchecked) var waitsForAcknowledgement = false
 
     @exclusivity(unchecked) private var context: ChannelHandlerContext?
-    /// Pulls every whole request out of each read (NIO's processor over ``RESPFrameDecoder``).
-    @exclusivity(unchecked) private var decoder: NIOSingleStepByteToMessageProcessor<RESPFrameDecoder>!
+    /// Pulls every whole request out of each read, packed (``RESPFrameDecoder/nextPackedRequest()``).
+    @exclusivity(unchecked) private var decoder: RESPFrameDecoder!
+    /// Segments of replies closed (their read was handled), oldest first.
     @exclusivity(unchecked) private var held = CircularBuffer<HeldReplies>()
-    /// True while the tail segment still collects replies of the read being handled.
-    @exclusivity(unchecked) private var tailIsOpen = false
+    /// The segment still collecting the replies of the read being handled; it goes to `held`
+    /// when the read ends (``closeTail()``). Kept apart so each reply is encoded into it in place.
+    @exclusivity(unchecked) private var openTail: HeldReplies?
     @exclusivity(unchecked) private var scratch: [UInt8] = []
     @exclusivity(unchecked) private var closed = false
     /// Reply bytes held for the log, and bytes handed to the channel that the socket has not
@@ -80,12 +82,10 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         lastCommandMilliseconds = nowMilliseconds
         // Redis's tighter request bounds apply until the client authenticates (AUTH or HELLO
         // AUTH; RESET may bring them back).
-        decoder = NIOSingleStepByteToMessageProcessor(
-            RESPFrameDecoder(limits: core.configuration.limits,
-                             // unowned(unsafe): asked once per request, and the decoder lives
-                             // in this handler, so the closure never outlives it.
-                             requiresAuthentication: { [unowned(unsafe) self] in !self.machine.isAuthenticated }),
-            maximumBufferSize: nil)
+        decoder = RESPFrameDecoder(limits: core.configuration.limits,
+                                   // unowned(unsafe): asked once per request, and the decoder lives
+                                   // in this handler, so the closure never outlives it.
+                                   requiresAuthentication: { [unowned(unsafe) self] in !self.machine.isAuthenticated })
     }
 
     var protocolVersion: RESPVersion { machine.protocolVersion }
@@ -125,7 +125,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         var buffer = context.channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
         append(buffer, sequence: 0)
-        tailIsOpen = false
+        closeTail()
         flushReleased()
     }
 
@@ -148,13 +148,15 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
+        decoder.feed(unwrapInboundIn(data))
         do {
-            try decoder.process(buffer: buffer) { request in
+            while try decoder.nextPackedRequest() {
                 if isBlocked {
-                    deferredRequests.append(request.arguments)
+                    deferredRequests.append(decoder.packedArguments())
+                } else if replyMode == .on, decoder.withPackedRequest({ core.handleUsualWrite($0, ends: $1, from: self) }) {
+                    // Done on the packed path: no array per argument.
                 } else {
-                    handleRequest(request.arguments)
+                    handleRequest(decoder.packedArguments())
                 }
             }
         } catch {
@@ -205,13 +207,11 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         guard let context, !closed, !passedOutputBufferLimit else { return }
-        if tailIsOpen, var tail = held.popLast() {
+        if openTail != nil {
             // The common case, many replies in one read: no buffer per reply, and the reply is
-            // encoded straight into the segment's buffer. (Taken out and put back: CircularBuffer
-            // has no in-place access, and a copy would make the buffer copy itself on write.)
-            let byteCount = tail.bytes.writeRESPReply(value, version: machine.protocolVersion, scratch: &scratch)
-            if sequence > tail.sequence { tail.sequence = sequence }
-            held.append(tail)
+            // encoded straight into the segment's buffer, in place.
+            let byteCount = openTail!.bytes.writeRESPReply(value, version: machine.protocolVersion, scratch: &scratch)
+            if sequence > openTail!.sequence { openTail!.sequence = sequence }
             heldByteCount += byteCount
             if sequence > core.acknowledgedSequence { core.waitForAcknowledgement(self) }
             if heldByteCount + unsentByteCount > Self.fixedReplyBufferByteCount || softLimitReachedSeconds != 0 { checkOutputBufferLimit() }
@@ -261,28 +261,26 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         // connection closes from the event loop, outside the command that produced the reply.
         machine.closeRequested()
         held.removeAll()
+        openTail = nil
         heldByteCount = 0
-        tailIsOpen = false
         context?.eventLoop.execute { self.closeNow() }
     }
 
     /// Sends `value` now if nothing is held, outside a read (blocked-client wake-ups, pub/sub).
     func push(_ value: RESPValue, after sequence: UInt64) {
         send(value, after: sequence)
-        tailIsOpen = false
+        closeTail()
         flushReleased()
     }
 
     private func append(_ bytes: ByteBuffer, sequence: UInt64) {
         heldByteCount += bytes.readableBytes
-        if tailIsOpen, var tail = held.popLast() {
+        if openTail != nil {
             var bytes = bytes
-            tail.bytes.writeBuffer(&bytes)
-            tail.sequence = max(tail.sequence, sequence)
-            held.append(tail)
+            openTail!.bytes.writeBuffer(&bytes)
+            openTail!.sequence = max(openTail!.sequence, sequence)
         } else {
-            held.append(HeldReplies(sequence: sequence, bytes: bytes, closesAfter: false))
-            tailIsOpen = true
+            openTail = HeldReplies(sequence: sequence, bytes: bytes, closesAfter: false)
         }
         if sequence > core.acknowledgedSequence { core.waitForAcknowledgement(self) }
     }
@@ -290,10 +288,10 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Marks the replies queued so far as the last: the connection closes once they are sent.
     func closeAfterReplies() {
         machine.closeRequested()
+        closeTail()
         if var tail = held.popLast() {
             tail.closesAfter = true
             held.append(tail)
-            tailIsOpen = false
         } else {
             closeNow()
         }
@@ -304,6 +302,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     func flushReleased() -> Bool {
         guard let context, !closed else {
             held.removeAll()
+            openTail = nil
             heldByteCount = 0
             return true
         }
@@ -311,7 +310,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         var last: ByteBuffer?
         var writtenByteCount = 0
         var closes = false
-        while let first = held.first, first.sequence <= acknowledged, !(tailIsOpen && held.count == 1) {
+        while let first = held.first, first.sequence <= acknowledged {
             let segment = held.removeFirst()
             heldByteCount -= segment.bytes.readableBytes
             writtenByteCount += segment.bytes.readableBytes
@@ -320,6 +319,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             if segment.closesAfter {
                 closes = true
                 held.removeAll()
+                openTail = nil
                 heldByteCount = 0
                 break
             }
@@ -339,18 +339,25 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             context.flush()
         }
         if closes { closeNow() }
-        return held.isEmpty
+        return held.isEmpty && openTail == nil
     }
 
     /// Ends the batch of replies of one read (or of the requests run after a blocking command):
     /// later replies start a new segment, and what is released goes out.
     func finishBatch() {
-        tailIsOpen = false
+        closeTail()
         flushReleased()
     }
 
+    /// Moves the open segment, if any, behind the closed ones.
+    private func closeTail() {
+        guard let tail = openTail else { return }
+        openTail = nil
+        held.append(tail)
+    }
+
     /// Whether replies are waiting for the log.
-    var holdsReplies: Bool { !held.isEmpty }
+    var holdsReplies: Bool { !held.isEmpty || openTail != nil }
 
     func closeNow() {
         guard let context, !closed else { return }

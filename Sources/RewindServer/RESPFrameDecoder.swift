@@ -52,6 +52,40 @@ public struct RESPFrameDecoder: NIOSingleStepByteToMessageDecoder {
         // A half-sent request at EOF is dropped, as Redis drops it with the client.
         try decode(buffer: &buffer)
     }
+
+    // MARK: - Reading without NIO's processor
+    //
+    // The server's connections read this way: each read goes straight into the parser (NIO's
+    // processor would first copy it into a buffer of its own), and requests come out packed
+    // (``RESPParser/nextPackedRequest()``), with no array per argument. A decoder is used either
+    // this way or through `decode(buffer:)`, never both.
+
+    /// Hands one read's bytes to the parser.
+    public mutating func feed(_ buffer: ByteBuffer) {
+        buffer.withUnsafeReadableBytes { parser.append($0) }
+    }
+
+    /// Reads the next whole request fed so far into the parser's packed buffer
+    /// (``withPackedRequest(_:)``); false when there is none yet. Throws as `decode(buffer:)` does.
+    public mutating func nextPackedRequest() throws -> Bool {
+        parser.packsArguments = true
+        parser.requiresAuthentication = requiresAuthentication()
+        if try parser.nextPackedRequest() { return true }
+        if parser.bufferedByteCount > queryBufferByteCountMax {
+            throw QueryBufferLimitExceeded(bufferedByteCount: parser.bufferedByteCount)
+        }
+        return false
+    }
+
+    /// The request the last ``nextPackedRequest()`` read: arguments back to back, and where each ends.
+    /// (Mutating, as the next one, only so that a call on a class's stored decoder borrows it in
+    /// place: a non-mutating call copies the whole decoder, retaining every buffer it holds.)
+    public mutating func withPackedRequest<Result>(_ body: (UnsafeRawBufferPointer, UnsafeBufferPointer<Int>) throws -> Result) rethrows -> Result {
+        try parser.withPackedRequest(body)
+    }
+
+    /// The request the last ``nextPackedRequest()`` read, an array per argument.
+    public mutating func packedArguments() -> [[UInt8]] { parser.packedArgumentArrays() }
 }
 
 /// A client buffered more unparsed bytes than `client-query-buffer-limit` allows. Redis closes

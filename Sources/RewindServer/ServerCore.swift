@@ -248,21 +248,57 @@ final class ServerCore: @unchecked Sendable {
 
     /// SET, INCR, LPUSH, RPUSH, SADD, HSET, HMSET and ZADD in their simple forms, on keys without a
     /// TTL, through the engine's packed path (``Keyspace/executeUsualWrite(_:db:)``) rather than
-    /// its dispatcher, when nothing else has to see the command: outside MULTI, with no client
-    /// blocked on a key, no replica stream, no reply hashes to record, a writable log. Returns
-    /// false when it did nothing; `execute` then runs the command as usual.
+    /// its dispatcher, when nothing else has to see the command (``takesUsualWrites(from:)``).
+    /// Returns false when it did nothing; `execute` then runs the command as usual.
     private func executeUsualWrite(_ arguments: [[UInt8]], connection: ConnectionHandler, now: Int64) -> Bool {
-        guard !isReadOnly, logFailure == nil, !connection.session.isInTransaction, blocking.isEmpty, replicaStreams.isEmpty,
-              !configuration.recordsReplies,
+        guard takesUsualWrites(from: connection),
               let result = keyspace.executeUsualWrite(arguments, db: connection.session.databaseIndex) else { return false }
+        finishUsualWrite(result, connection: connection) {
+            log([.command(LoggedCommand(db: connection.session.databaseIndex, arguments: arguments))], at: now)
+        }
+        return true
+    }
+
+    /// Runs a request the connection's parser packed (argument `i` is `bytes[ends[i - 1] ..<
+    /// ends[i]]`, the name from 0) when it is a usual write the engine's packed path takes
+    /// (``Keyspace/executeUsualWrite(packedBytes:ends:db:)``), in a connection with nothing
+    /// else to apply (not in MULTI, subscribed or waiting for AUTH), exactly as ``handle(_:from:)``
+    /// would run it, without an array per argument. Returns false, having done nothing, for
+    /// every other request: the caller then hands it to ``handle(_:from:)``.
+    func handleUsualWrite(_ bytes: UnsafeRawBufferPointer, ends: UnsafeBufferPointer<Int>, from connection: ConnectionHandler) -> Bool {
+        guard connection.machine.state == .normal, takesUsualWrites(from: connection) else { return false }
+        let now = currentMilliseconds()
+        let db = connection.session.databaseIndex
+        guard let result = keyspace.executeUsualWrite(packedBytes: bytes, ends: ends, db: db) else { return false }
+        // What `handle` does before it runs an engine command.
+        connection.lastCommandMilliseconds = frozenClockMilliseconds == nil ? now : Clock.nowMilliseconds()
+        statistics.commandsProcessed += 1
+        finishUsualWrite(result, connection: connection) {
+            guard logFailure == nil, writer != nil else { return 0 }
+            let sequenceCountBefore = staged.sequenceCount
+            staged.appendCommand(timestampMilliseconds: now, db: UInt32(db), packedBytes: bytes, ends: ends)
+            return finishLogging(commandCount: 1, loggedEntryCount: 1, sequenceCountBefore: sequenceCountBefore, at: now, entries: [])
+        }
+        return true
+    }
+
+    /// Whether a command from `connection` may take the usual-writes path: outside MULTI, with
+    /// no client blocked on a key, no replica stream, no reply hashes to record, a writable log.
+    private func takesUsualWrites(from connection: ConnectionHandler) -> Bool {
+        !isReadOnly && logFailure == nil && !connection.session.isInTransaction && blocking.isEmpty && replicaStreams.isEmpty
+            && !configuration.recordsReplies
+    }
+
+    /// Logs a usual write that changed something (`log` returns its sequence) and queues its reply.
+    @inline(__always)
+    private func finishUsualWrite(_ result: Keyspace.UsualWriteResult, connection: ConnectionHandler, log: () -> UInt64) {
         if !connection.queuedForReplyHashes.isEmpty { connection.queuedForReplyHashes = [] }
         guard result.changed else {
             connection.send(result.reply, after: appendedSequence)
-            return true
+            return
         }
         // A writable server with no log failure: `log` takes a sequence number.
-        connection.send(result.reply, after: log([.command(LoggedCommand(db: connection.session.databaseIndex, arguments: arguments))], at: now))
-        return true
+        connection.send(result.reply, after: log())
     }
 
     /// Logs what an engine command propagated and queues its reply. `hashedReply` is the reply
@@ -349,6 +385,15 @@ final class ServerCore: @unchecked Sendable {
                 commandCount += commands.count
             }
         }
+        return finishLogging(commandCount: commandCount, loggedEntryCount: entries.count, sequenceCountBefore: sequenceCountBefore, at: now,
+                             entries: entries)
+    }
+
+    /// What `log` does once it staged `commandCount` commands in `loggedEntryCount` entries
+    /// (`entries`, which may be empty when there is no replica stream to feed): the checkpoint,
+    /// the numbers, the replicas, the commit request.
+    private func finishLogging(commandCount: Int, loggedEntryCount: Int, sequenceCountBefore: UInt64, at now: Int64,
+                               entries: [LoggedEntry]) -> UInt64 {
         entriesSinceCheckpoint += commandCount
         if configuration.checkpointEntryCount > 0, entriesSinceCheckpoint >= configuration.checkpointEntryCount {
             entriesSinceCheckpoint = 0
@@ -357,7 +402,7 @@ final class ServerCore: @unchecked Sendable {
             statistics.checkpointsLogged += 1
         }
         appendedSequence += staged.sequenceCount - sequenceCountBefore
-        statistics.entriesLogged += entries.count
+        statistics.entriesLogged += loggedEntryCount
         if !replicaStreams.isEmpty { feedReplicaStreams(entries) }
         if acknowledgesOnAppend { acknowledgedSequence = appendedSequence }
         scheduleCommitRequest()

@@ -11,8 +11,20 @@ import Testing
 struct UsualWritesTests {
     private static let now: Int64 = 1_700_000_000_000
 
-    @Test("Random streams: same replies, same logged entries, same state, encodings and EXEC outcomes", arguments: [1 as UInt64, 2, 3])
-    func randomStreams(seed: UInt64) {
+    /// The entry point under test: the arrays one, or the packed one a server's parser feeds.
+    private static func usualWrite(_ keyspace: Keyspace, _ arguments: [[UInt8]], db: Int, packed: Bool) -> Keyspace.UsualWriteResult? {
+        guard packed else { return keyspace.executeUsualWrite(arguments, db: db) }
+        let bytes = arguments.flatMap { $0 }
+        var ends: [Int] = []
+        for argument in arguments { ends.append((ends.last ?? 0) + argument.count) }
+        return bytes.withUnsafeBytes { bytes in
+            ends.withUnsafeBufferPointer { keyspace.executeUsualWrite(packedBytes: bytes, ends: $0, db: db) }
+        }
+    }
+
+    @Test("Random streams: same replies, same logged entries, same state, encodings and EXEC outcomes",
+          arguments: [1 as UInt64, 2, 3], [false, true])
+    func randomStreams(seed: UInt64, packed: Bool) {
         var random = SeededRandom(seed: seed)
         let plain = Keyspace(randomSeed: seed, databaseCount: 4)
         let usual = Keyspace(randomSeed: seed, databaseCount: 4)
@@ -46,7 +58,7 @@ struct UsualWritesTests {
             }
             let expected = plain.execute(arguments, session: &plainSession, nowMilliseconds: time)
             let got: CommandResult
-            if !usualSession.isInTransaction, let result = usual.executeUsualWrite(arguments, db: usualSession.databaseIndex) {
+            if !usualSession.isInTransaction, let result = Self.usualWrite(usual, arguments, db: usualSession.databaseIndex, packed: packed) {
                 fastRuns += 1
                 got = CommandResult(reply: result.reply, propagated: result.changed
                                     ? [.command(LoggedCommand(db: usualSession.databaseIndex, arguments: arguments))] : [])
@@ -72,11 +84,13 @@ struct UsualWritesTests {
         PackedApplyTests.expectSameEncodings(usual, plain)
     }
 
-    @Test("Keys with a TTL, other commands and other forms are left to execute")
-    func refusals() {
+    @Test("Keys with a TTL, other commands and other forms are left to execute", arguments: [false, true])
+    func refusals(packed: Bool) {
         let keyspace = Keyspace(randomSeed: 1)
         var session = ClientSession()
-        func run(_ command: [String]) -> Keyspace.UsualWriteResult? { keyspace.executeUsualWrite(command.map { Array($0.utf8) }, db: 0) }
+        func run(_ command: [String]) -> Keyspace.UsualWriteResult? {
+            Self.usualWrite(keyspace, command.map { Array($0.utf8) }, db: 0, packed: packed)
+        }
         _ = keyspace.execute(["SET", "ttl", "1", "PX", "100000"].map { Array($0.utf8) }, session: &session, nowMilliseconds: Self.now)
         #expect(run(["SET", "ttl", "2"]) == nil)
         #expect(run(["SET", "k", "v", "NX"]) == nil)
@@ -96,5 +110,8 @@ struct UsualWritesTests {
         #expect(run(["INCR", "s"]) == nil)  // another type: the dispatcher's WRONGTYPE
         #expect(run(["lpush", "l", "x", "y"])?.reply == .integer(2))
         #expect(run(["HMSET", "h", "f", "v"])?.reply == .ok)
+        #expect(run(["SET", "big", String(repeating: "x", count: 64 * 1024 + 1)]) == nil)  // big values: the dispatcher
+        #expect(run(["SET", "k", "v"])?.reply == .ok)
+        #expect(Self.usualWrite(keyspace, [Array("SET".utf8), Array("k".utf8), Array("v".utf8)], db: 16, packed: packed) == nil)
     }
 }

@@ -127,6 +127,40 @@ struct BatchAppendTests {
         try writer.close()
     }
 
+    @Test("A command appended from packed arguments encodes and validates exactly as from arrays")
+    func packedCommandsEncodeAsArrays() throws {
+        var random = SeededRandom(seed: 7)
+        var arrays = LogWriter.Batch()
+        var packed = LogWriter.Batch()
+        func appendBoth(_ arguments: [[UInt8]], db: UInt32, at time: Int64, replyHash: UInt64?) {
+            arrays.appendCommand(timestampMilliseconds: time, db: db, arguments: arguments, replyHash: replyHash)
+            let bytes = arguments.flatMap { $0 }
+            var ends: [Int] = []
+            for argument in arguments { ends.append((ends.last ?? 0) + argument.count) }
+            bytes.withUnsafeBytes { bytes in
+                ends.withUnsafeBufferPointer {
+                    packed.appendCommand(timestampMilliseconds: time, db: db, packedBytes: bytes, ends: $0, replyHash: replyHash)
+                }
+            }
+        }
+        let names = ["SET", "set", "LPUSH", "XYZZY", ""]
+        for step in 0..<500 {
+            var arguments = [Array(names[Int(random.next() % UInt64(names.count))].utf8)]
+            for _ in 0..<random.next() % 5 {
+                arguments.append((0..<random.next() % 300).map { _ in UInt8(truncatingIfNeeded: random.next()) })
+            }
+            appendBoth(arguments, db: UInt32(random.next() % 3), at: 1_000 + Int64(step) - Int64(random.next() % 10),
+                       replyHash: random.next() % 2 == 0 ? random.next() : nil)
+        }
+        #expect(packed.bytes == arrays.bytes)
+        #expect(packed.entryEnds == arrays.entryEnds)
+        #expect(packed.sequenceCount == arrays.sequenceCount)
+        #expect(packed.problem == nil && arrays.problem == nil)
+        // A command needs a name: refused the same way.
+        appendBoth([], db: 0, at: 1, replyHash: nil)
+        #expect(packed.problem != nil && packed.problem == arrays.problem)
+    }
+
     @Test("Requested progress is reported to the handler without waiting for the batch to age",
           arguments: [LogWriter.ProgressRequest.written, .durable])
     func progressHandlerReportsRequestedWrite(request: LogWriter.ProgressRequest) throws {

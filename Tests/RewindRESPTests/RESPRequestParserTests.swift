@@ -104,4 +104,61 @@ struct RESPRequestParserTests {
         #expect(try valueParser.nextValue() == nil)
         #expect(valueParser.storageCapacityByteCount < 4096)
     }
+
+    @Test("Packed reading gives the commands and errors of array reading, in both storage modes, however chunked",
+          arguments: [1 as UInt64, 2, 3])
+    func packedReadingMatchesArrays(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        var stream: [UInt8] = []
+        for _ in 0..<200 {
+            var piece = bytes(requestCases[Int(random.next() % UInt64(requestCases.count))].input)
+            // Now and then a flipped byte: the error, and where it stops, must agree too.
+            if random.next() % 40 == 0, !piece.isEmpty { piece[Int(random.next() % UInt64(piece.count))] ^= 0x5A }
+            stream += piece
+        }
+        let expected: ([[[UInt8]]], RESPParseError?) = {
+            switch parseRequests(stream) {
+            case .success(let requests): return (requests.map(\.arguments), nil)
+            case .failure(let error):
+                // The commands before the error.
+                var parser = RESPParser()
+                parser.append(stream)
+                var commands: [[[UInt8]]] = []
+                while let request = try? parser.nextRequest() { commands.append(request.arguments) }
+                return (commands, error)
+            }
+        }()
+        for packs in [false, true] {
+            for readsPacked in [false, true] {
+                var parser = RESPParser()
+                parser.packsArguments = packs
+                var commands: [[[UInt8]]] = []
+                var failure: RESPParseError?
+                var offset = 0
+                feeding: while offset < stream.count {
+                    let size = min(stream.count - offset, 1 + Int(random.next() % 40))
+                    parser.append(stream[offset..<offset + size])
+                    offset += size
+                    do {
+                        if readsPacked {
+                            while try parser.nextPackedRequest() {
+                                let arguments = parser.packedArgumentArrays()
+                                // The packed view holds the same bytes.
+                                let viewed = parser.withPackedRequest { bytes, ends in (Array(bytes), Array(ends)) }
+                                #expect(viewed.0 == arguments.flatMap { $0 } && viewed.1.count == arguments.count)
+                                commands.append(arguments)
+                            }
+                        } else {
+                            while let request = try parser.nextRequest() { commands.append(request.arguments) }
+                        }
+                    } catch {
+                        failure = error as? RESPParseError
+                        break feeding
+                    }
+                }
+                #expect(commands == expected.0, "packs \(packs), reads packed \(readsPacked)")
+                #expect(failure == expected.1, "packs \(packs), reads packed \(readsPacked)")
+            }
+        }
+    }
 }

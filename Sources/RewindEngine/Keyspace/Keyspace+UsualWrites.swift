@@ -31,27 +31,13 @@ extension Keyspace {
 
     public func executeUsualWrite(_ arguments: [[UInt8]], db: Int) -> UsualWriteResult? {
         let count = arguments.count
-        guard count >= 2, db >= 0, db < databases.count, let index = CommandTable.index(forName: arguments[0]) else { return nil }
-        let path = Self.packedPaths[index]
-        switch path {
-        case .set: guard count == 3 else { return nil }
-        case .incr: guard count == 2 else { return nil }
-        case .rpush, .lpush, .sadd: break
-        case .hset, .zadd: guard count >= 4, count % 2 == 0 else { return nil }
-        default: return nil
-        }
+        guard count >= 2, let (index, path) = arguments[0].withUnsafeBytes({ Self.usualWritePath(named: $0, argumentCount: count) }) else { return nil }
         var byteCount = 0
         for argument in 1..<count { byteCount += arguments[argument].count }
         // Big values stay with the dispatcher, which keeps the request's arrays instead of
         // copying them into the packed buffer.
         guard byteCount <= Self.usualWriteByteCountMax else { return nil }
-        let database = databases[db]
-        let keyHash = arguments[1].withUnsafeBytes { Keyspace.keyHash($0) }
-        if !database.expires.isEmpty {
-            let hasTTL = arguments[1].withUnsafeBytes { database.expires.findSlot(ofBytes: $0, hash: keyHash) != nil }
-            if hasTTL { return nil }
-        }
-        let result: (reply: RESPValue, changed: Bool)? = withUnsafeTemporaryAllocation(byteCount: max(byteCount, 1), alignment: 1) { bytes in
+        return withUnsafeTemporaryAllocation(byteCount: max(byteCount, 1), alignment: 1) { bytes in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { ends in
                 ends[0] = 0
                 var offset = 0
@@ -63,14 +49,59 @@ extension Keyspace {
                     ends[argument] = offset
                 }
                 return arguments.withUnsafeBufferPointer { names in
-                    let command = PackedCommand(sharedName: names.baseAddress!, bytes: UnsafeRawBufferPointer(bytes),
-                                                ends: UnsafeBufferPointer(ends), firstStart: 0, commandID: Int32(index), keyHash: keyHash)
-                    if path == .zadd { return packedZaddCounting(command, db: db) }
-                    guard let reply = packedFastApply(command, db: db) else { return nil }
-                    if path == .sadd, case .integer(let added) = reply { return (reply, added > 0) }
-                    return (reply, true)
+                    executeUsualWrite(PackedCommand(sharedName: names.baseAddress!, bytes: UnsafeRawBufferPointer(bytes),
+                                                    ends: UnsafeBufferPointer(ends), firstStart: 0, commandID: Int32(index)),
+                                      path: path, db: db)
                 }
             }
+        }
+    }
+
+    /// ``executeUsualWrite(_:db:)`` for a request whose arguments lie back to back in `bytes`
+    /// (argument `i` is `bytes[ends[i - 1] ..< ends[i]]`, the name from 0), as a server's
+    /// parser packs them: nothing is copied.
+    public func executeUsualWrite(packedBytes bytes: UnsafeRawBufferPointer, ends: UnsafeBufferPointer<Int>, db: Int) -> UsualWriteResult? {
+        let count = ends.count
+        guard count >= 2, ends[count - 1] - ends[0] <= Self.usualWriteByteCountMax,
+              let (index, path) = Self.usualWritePath(named: UnsafeRawBufferPointer(rebasing: bytes[0..<ends[0]]), argumentCount: count)
+        else { return nil }
+        return executeUsualWrite(PackedCommand(sharedName: nil, bytes: bytes, ends: ends, firstStart: 0, commandID: Int32(index)),
+                                 path: path, db: db)
+    }
+
+    /// The command table row and packed path of a usual write of `argumentCount` arguments
+    /// (the name included) named `name`, or nil for any other command or form.
+    @inline(__always)
+    private static func usualWritePath(named name: UnsafeRawBufferPointer, argumentCount count: Int) -> (Int, PackedPath)? {
+        guard let index = CommandTable.index(forNameBytes: name) else { return nil }
+        let path = Self.packedPaths[index]
+        switch path {
+        case .set: guard count == 3 else { return nil }
+        case .incr: guard count == 2 else { return nil }
+        case .rpush, .lpush, .sadd: break
+        case .hset, .zadd: guard count >= 4, count % 2 == 0 else { return nil }
+        default: return nil
+        }
+        return (index, path)
+    }
+
+    /// Runs a usual write (``usualWritePath(named:argumentCount:)`` chose `path`) on a key
+    /// without a TTL; nil otherwise, before anything changed.
+    private func executeUsualWrite(_ command: PackedCommand, path: PackedPath, db: Int) -> UsualWriteResult? {
+        guard db >= 0, db < databases.count else { return nil }
+        let key = command.argument(1)
+        let keyHash = Keyspace.keyHash(key)
+        let database = databases[db]
+        if !database.expires.isEmpty, database.expires.findSlot(ofBytes: key, hash: keyHash) != nil { return nil }
+        let command = PackedCommand(sharedName: command.sharedNamePointer, bytes: command.bytes, ends: command.ends,
+                                    firstStart: command.firstStart, commandID: command.commandID, keyHash: keyHash)
+        let result: (reply: RESPValue, changed: Bool)?
+        if path == .zadd {
+            result = packedZaddCounting(command, db: db)
+        } else if let reply = packedFastApply(command, db: db) {
+            if path == .sadd, case .integer(let added) = reply { result = (reply, added > 0) } else { result = (reply, true) }
+        } else {
+            result = nil
         }
         guard let result else { return nil }
         if case .error = result.reply, !result.changed { return nil }  // cannot happen; the dispatcher answers

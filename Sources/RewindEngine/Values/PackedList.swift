@@ -119,10 +119,9 @@ struct PackedList: Sequence {
     /// Appends an element given as raw bytes (a replayed argument, not copied into an array first).
     mutating func append(bytes element: UnsafeRawBufferPointer) {
         let size = Self.encodedByteCount(element.count)
-        if let last = chunks.last, last.count < Self.chunkElementLimit, last.liveByteCount + size <= Self.chunkByteLimit {
-            Self.appendEncoded(element, to: &chunks[chunks.count - 1].bytes)
-            chunks[chunks.count - 1].count += 1
-        } else {
+        // The chunk is reached in place (`&chunks[i]`): a copy of it (`chunks.last`) retains its
+        // bytes, and a copy alive during the write would make the write copy the whole chunk.
+        if chunks.isEmpty || !Self.appendFitting(element, size: size, to: &chunks[chunks.count - 1]) {
             if !chunks.isEmpty { shrinkToFit(chunks.count - 1) }
             var bytes: [UInt8] = []
             Self.appendEncoded(element, to: &bytes)
@@ -227,32 +226,68 @@ struct PackedList: Sequence {
     /// Prepends an element given as raw bytes.
     mutating func prepend(bytes element: UnsafeRawBufferPointer) {
         let size = Self.encodedByteCount(element.count)
-        if let first = chunks.first, first.count < Self.chunkElementLimit, first.liveByteCount + size <= Self.chunkByteLimit {
-            var encoded: [UInt8] = []
-            Self.appendEncoded(element, to: &encoded)
-            if first.start >= size {
-                let start = first.start - size
-                chunks[0].bytes.replaceSubrange(start..<first.start, with: encoded)
-                chunks[0].start = start
-            } else {
-                // Make room at the head for more pushes at once, so a run of LPUSHes does not move
-                // the chunk every time: headroom of a quarter of the chunk, at least this element.
-                let headroom = Swift.max(size, first.liveByteCount / 4)
-                var grown = [UInt8](repeating: 0, count: headroom - size)
-                grown.reserveCapacity(headroom + first.liveByteCount)
-                grown.append(contentsOf: encoded)
-                grown.append(contentsOf: first.bytes[first.start...])
-                chunks[0].bytes = grown
-                chunks[0].start = headroom - size
-            }
-            chunks[0].count += 1
-        } else {
+        if chunks.isEmpty || !Self.prependFitting(element, size: size, to: &chunks[0]) {
             if !chunks.isEmpty { shrinkToFit(0) }
             var bytes: [UInt8] = []
             Self.appendEncoded(element, to: &bytes)
             chunks.prepend(Chunk(bytes: bytes, start: 0, count: 1))
         }
         count += 1
+    }
+
+    /// Adds `element` (encoded in `size` bytes) at the end of `chunk` when the chunk's limits
+    /// leave room; false when they do not.
+    @inline(__always)
+    private static func appendFitting(_ element: UnsafeRawBufferPointer, size: Int, to chunk: inout Chunk) -> Bool {
+        guard chunk.count < chunkElementLimit, chunk.liveByteCount + size <= chunkByteLimit else { return false }
+        appendEncoded(element, to: &chunk.bytes)
+        chunk.count += 1
+        return true
+    }
+
+    /// Adds `element` (encoded in `size` bytes) before the first element of `chunk` when the
+    /// chunk's limits leave room; false when they do not.
+    @inline(__always)
+    private static func prependFitting(_ element: UnsafeRawBufferPointer, size: Int, to chunk: inout Chunk) -> Bool {
+        guard chunk.count < chunkElementLimit, chunk.liveByteCount + size <= chunkByteLimit else { return false }
+        if chunk.start < size {
+            // Make room at the head for more pushes at once, so a run of LPUSHes does not move
+            // the chunk every time: headroom of a quarter of the chunk, at least this element.
+            let headroom = Swift.max(size, chunk.liveByteCount / 4)
+            var grown = [UInt8](repeating: 0, count: headroom)
+            grown.reserveCapacity(headroom + chunk.liveByteCount)
+            grown.append(contentsOf: chunk.bytes[chunk.start...])
+            chunk.bytes = grown
+            chunk.start = headroom
+        }
+        let start = chunk.start - size
+        chunk.bytes.withUnsafeMutableBytes { writeEncoded(element, into: $0, at: start) }
+        chunk.start = start
+        chunk.count += 1
+        return true
+    }
+
+    /// Writes `element`'s encoding (``appendEncoded(_:to:)``'s bytes) at `offset` in `buffer`,
+    /// which has room for it.
+    @inline(__always)
+    private static func writeEncoded(_ element: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) {
+        var length = element.count
+        var position = offset
+        repeat {
+            let low = UInt8(length & 0x7F)
+            length >>= 7
+            buffer[position] = length > 0 ? low | 0x80 : low
+            position += 1
+        } while length > 0
+        let prefixCount = position - offset
+        if element.count > 0 {
+            (buffer.baseAddress! + position).copyMemory(from: element.baseAddress!, byteCount: element.count)
+            position += element.count
+        }
+        for index in stride(from: prefixCount - 1, through: 0, by: -1) {
+            buffer[position] = buffer[offset + index]
+            position += 1
+        }
     }
 
     mutating func popFirst() -> [UInt8]? {

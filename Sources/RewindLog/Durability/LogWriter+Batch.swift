@@ -67,9 +67,33 @@ extension LogWriter {
         public mutating func appendCommand(timestampMilliseconds: Int64, db: UInt32, arguments: [[UInt8]],
                                            replyHash: UInt64? = nil, kind: LogEntry.Kind = .command) {
             let start = bytes.count
-            let header = encode(kind: kind, db: db, timestampMilliseconds: timestampMilliseconds, arguments: arguments, replyHash: replyHash)
+            if problem == nil, let reason = EntryCodec.validate(kind: kind, arguments: arguments) { problem = reason }
+            let header = encodeHeader(kind: kind, db: db, timestampMilliseconds: timestampMilliseconds, hasReplyHash: replyHash != nil)
+            EntryCodec.encodeBody(arguments: arguments, replyHash: replyHash, into: &bytes)
+            addCommandUnit(start: start, header: header, kind: kind, db: db, timestampMilliseconds: timestampMilliseconds,
+                           hasReplyHash: replyHash != nil)
+        }
+
+        /// ``appendCommand(timestampMilliseconds:db:arguments:replyHash:kind:)`` for arguments
+        /// back to back in `packedBytes` (argument `i` is `packedBytes[ends[i - 1] ..< ends[i]]`,
+        /// the first from 0), as a server's parser holds a request.
+        public mutating func appendCommand(timestampMilliseconds: Int64, db: UInt32, packedBytes: UnsafeRawBufferPointer,
+                                           ends: UnsafeBufferPointer<Int>, replyHash: UInt64? = nil) {
+            let start = bytes.count
+            if problem == nil, let reason = EntryCodec.validate(kind: .command, packedEnds: ends) { problem = reason }
+            let header = encodeHeader(kind: .command, db: db, timestampMilliseconds: timestampMilliseconds, hasReplyHash: replyHash != nil)
+            EntryCodec.encodeBody(packedBytes: packedBytes, ends: ends, replyHash: replyHash, into: &bytes)
+            addCommandUnit(start: start, header: header, kind: .command, db: db, timestampMilliseconds: timestampMilliseconds,
+                           hasReplyHash: replyHash != nil)
+        }
+
+        /// Ends the entry just encoded from `start` as a unit of its own.
+        @inline(__always)
+        private mutating func addCommandUnit(start: Int, header: Int, kind: LogEntry.Kind, db: UInt32, timestampMilliseconds: Int64,
+                                             hasReplyHash: Bool) {
+            entryEnds.append(bytes.count)
             units.append(Unit(start: start, end: bytes.count, headerByteCount: header, firstKind: kind,
-                              firstHasReplyHash: replyHash != nil, firstDb: db, firstTimestampMilliseconds: timestampMilliseconds,
+                              firstHasReplyHash: hasReplyHash, firstDb: db, firstTimestampMilliseconds: timestampMilliseconds,
                               lastDb: db, lastTimestampMilliseconds: timestampMilliseconds,
                               entryCount: 1, firstEntryEnd: entryEnds.count - 1))
             sequenceCount += 1
@@ -117,13 +141,19 @@ extension LogWriter {
         private mutating func encode(kind: LogEntry.Kind, db: UInt32, timestampMilliseconds: Int64,
                                      arguments: [[UInt8]], replyHash: UInt64?) -> Int {
             if problem == nil, let reason = EntryCodec.validate(kind: kind, arguments: arguments) { problem = reason }
-            let start = bytes.count
-            EntryCodec.encodeHeader(kind: kind, hasReplyHash: replyHash != nil, db: db, timestampMilliseconds: timestampMilliseconds,
-                                    into: &bytes, state: &state)
-            let header = bytes.count - start
+            let header = encodeHeader(kind: kind, db: db, timestampMilliseconds: timestampMilliseconds, hasReplyHash: replyHash != nil)
             EntryCodec.encodeBody(arguments: arguments, replyHash: replyHash, into: &bytes)
             entryEnds.append(bytes.count)
             return header
+        }
+
+        /// Encodes an entry's header after the last entry; returns its size.
+        @inline(__always)
+        private mutating func encodeHeader(kind: LogEntry.Kind, db: UInt32, timestampMilliseconds: Int64, hasReplyHash: Bool) -> Int {
+            let start = bytes.count
+            EntryCodec.encodeHeader(kind: kind, hasReplyHash: hasReplyHash, db: db, timestampMilliseconds: timestampMilliseconds,
+                                    into: &bytes, state: &state)
+            return bytes.count - start
         }
 
         /// A unit is written into one record: it must fit in one, with room for a header.

@@ -38,17 +38,34 @@ enum EntryCodec {
         // Through buffer pointers: indexing the arrays retains and releases each argument.
         arguments.withUnsafeBufferPointer { arguments in
             for index in arguments.indices {
-                arguments[index].withUnsafeBytes { argument in
-                    if index == 0, let token = WellKnownTokens.number(of: argument) {
-                        buffer.appendVarint(UInt64(token) << 1 | 1)
-                        return
-                    }
-                    buffer.appendVarint(UInt64(argument.count) << (index == 0 ? 1 : 0))
-                    buffer.append(contentsOf: argument)
-                }
+                arguments[index].withUnsafeBytes { appendArgument($0, isFirst: index == 0, into: &buffer) }
             }
         }
         if let hash = replyHash { buffer.appendLittleEndian(hash) }
+    }
+
+    /// ``encodeBody(arguments:replyHash:into:)`` for arguments back to back in `bytes`
+    /// (argument `i` is `bytes[ends[i - 1] ..< ends[i]]`, the first from 0).
+    @inline(__always)
+    static func encodeBody(packedBytes bytes: UnsafeRawBufferPointer, ends: UnsafeBufferPointer<Int>, replyHash: UInt64?,
+                           into buffer: inout [UInt8]) {
+        buffer.appendVarint(UInt64(ends.count))
+        var start = 0
+        for index in ends.indices {
+            appendArgument(UnsafeRawBufferPointer(rebasing: bytes[start..<ends[index]]), isFirst: index == 0, into: &buffer)
+            start = ends[index]
+        }
+        if let hash = replyHash { buffer.appendLittleEndian(hash) }
+    }
+
+    @inline(__always)
+    private static func appendArgument(_ argument: UnsafeRawBufferPointer, isFirst: Bool, into buffer: inout [UInt8]) {
+        if isFirst, let token = WellKnownTokens.number(of: argument) {
+            buffer.appendVarint(UInt64(token) << 1 | 1)
+            return
+        }
+        buffer.appendVarint(UInt64(argument.count) << (isFirst ? 1 : 0))
+        buffer.append(contentsOf: argument)
     }
 
     /// Appends an entry's flags, database (when it changes) and timestamp delta: everything
@@ -76,18 +93,34 @@ enum EntryCodec {
 
     @inline(__always)
     static func validate(kind: LogEntry.Kind, arguments: [[UInt8]]) -> String? {
-        if arguments.count > LogLimits.argumentCountMax {
-            return "entry has \(arguments.count) arguments; the limit is \(LogLimits.argumentCountMax)"
-        }
-        var tooLong = -1
+        var longest = 0
         arguments.withUnsafeBufferPointer { arguments in
-            for index in arguments.indices where arguments[index].count > LogLimits.argumentByteCountMax {
-                tooLong = arguments[index].count
-                break
-            }
+            for index in arguments.indices { longest = max(longest, arguments[index].count) }
         }
-        if tooLong >= 0 { return "argument of \(tooLong) bytes exceeds the limit of \(LogLimits.argumentByteCountMax)" }
-        if kind == .command && arguments.isEmpty { return "a command entry needs at least one argument" }
+        return validate(kind: kind, argumentCount: arguments.count, longestArgumentByteCount: longest)
+    }
+
+    /// ``validate(kind:arguments:)`` for arguments back to back, ending at `ends`.
+    @inline(__always)
+    static func validate(kind: LogEntry.Kind, packedEnds ends: UnsafeBufferPointer<Int>) -> String? {
+        var longest = 0
+        var start = 0
+        for end in ends {
+            longest = max(longest, end - start)
+            start = end
+        }
+        return validate(kind: kind, argumentCount: ends.count, longestArgumentByteCount: longest)
+    }
+
+    @inline(__always)
+    private static func validate(kind: LogEntry.Kind, argumentCount: Int, longestArgumentByteCount: Int) -> String? {
+        if argumentCount > LogLimits.argumentCountMax {
+            return "entry has \(argumentCount) arguments; the limit is \(LogLimits.argumentCountMax)"
+        }
+        if longestArgumentByteCount > LogLimits.argumentByteCountMax {
+            return "argument of \(longestArgumentByteCount) bytes exceeds the limit of \(LogLimits.argumentByteCountMax)"
+        }
+        if kind == .command && argumentCount == 0 { return "a command entry needs at least one argument" }
         return nil
     }
 
