@@ -226,6 +226,50 @@ extension RESPParser {
         }
     }
 
+    /// Calls `body` with the second argument (a command's key, usually) of each whole multibulk
+    /// request buffered after the ones read so far, at most `limit` of them, consuming nothing.
+    /// A hint, for a server to start loading the keys a pipelined read is about to use: the
+    /// frames are only scanned as far as finding them needs (it stops at anything unusual, an
+    /// inline command, a partly read request, a frame not whole yet), never validated.
+    /// Returns how many requests it went through (those with one argument included).
+    @discardableResult
+    public func scanBufferedRequests(limit: Int, _ body: (UnsafeRawBufferPointer) -> Void) -> Int {
+        guard request.remainingArgumentCount == 0 else { return 0 }
+        return storage.withUnsafeBytes { buffer in
+            var position = readIndex
+            var found = 0
+            while found < limit, position < buffer.count, buffer[position] == UInt8(ascii: "*") {
+                guard let (count, afterCount) = Self.scanLength(buffer, from: position + 1), count >= 1, count <= 4096 else { break }
+                var next = afterCount
+                var key: UnsafeRawBufferPointer?
+                for index in 0..<count {
+                    guard next < buffer.count, buffer[next] == UInt8(ascii: "$"),
+                          let (length, payloadStart) = Self.scanLength(buffer, from: next + 1),
+                          length <= buffer.count - payloadStart - 2 else { return found }
+                    if index == 1 { key = UnsafeRawBufferPointer(rebasing: buffer[payloadStart..<payloadStart + length]) }
+                    next = payloadStart + length + 2
+                }
+                if let key { body(key) }
+                position = next
+                found += 1
+            }
+            return found
+        }
+    }
+
+    /// Digits then `\r` and one more byte, from `start`: the number and where the line ends.
+    @inline(__always)
+    private static func scanLength(_ buffer: UnsafeRawBufferPointer, from start: Int) -> (Int, Int)? {
+        var value = 0
+        var position = start
+        while position < buffer.count, buffer[position] >= 48, buffer[position] <= 57, position - start < 12 {
+            value = value * 10 + Int(buffer[position] - 48)
+            position += 1
+        }
+        guard position > start, position + 1 < buffer.count, buffer[position] == 13 else { return nil }
+        return (value, position + 2)
+    }
+
     private enum Frame {
         case none
         case inline(RESPRequest)

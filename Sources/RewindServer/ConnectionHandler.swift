@@ -63,6 +63,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// when the read ends (``closeTail()``). Kept apart so each reply is encoded into it in place.
     @exclusivity(unchecked) private var openTail: HeldReplies?
     @exclusivity(unchecked) private var scratch: [UInt8] = []
+    @exclusivity(unchecked) private var keyHashes: [UInt32] = []
     @exclusivity(unchecked) private var closed = false
     /// Reply bytes held for the log, and bytes handed to the channel that the socket has not
     /// taken yet (the client has not read them): together, Redis's output buffer.
@@ -150,7 +151,12 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         decoder.feed(unwrapInboundIn(data))
         do {
-            while try decoder.nextPackedRequest() {
+            // Requests ahead whose keys are being loaded (``prefetchKeys()``).
+            var covered = 0
+            while true {
+                if covered == 0 { covered = max(1, prefetchKeys()) }
+                guard try decoder.nextPackedRequest() else { break }
+                covered -= 1
                 if isBlocked {
                     deferredRequests.append(decoder.packedArguments())
                 } else if replyMode == .on, decoder.withPackedRequest({ core.handleUsualWrite($0, ends: $1, from: self) }) {
@@ -162,6 +168,22 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         } catch {
             protocolError(error)
         }
+    }
+
+    /// How many requests of a pipelined read have their keys loaded at once.
+    static let prefetchWindow = 32
+
+    /// Starts loading the keys of the next requests of the read, up to ``prefetchWindow``, all at
+    /// once, so their cache misses overlap instead of coming one command at a time (a key lookup
+    /// in a big keyspace is a few misses in a row: about a fifth of a pipelined SET's time).
+    /// Returns how many requests it covered (0 when none is whole yet).
+    private func prefetchKeys() -> Int {
+        guard core.keyspace.benefitsFromPrefetching(db: session.databaseIndex) else { return Self.prefetchWindow }
+        keyHashes.removeAll(keepingCapacity: true)
+        let covered = decoder.scanBufferedRequests(limit: Self.prefetchWindow) { keyHashes.append(Keyspace.keyHash($0)) }
+        // One request alone has nothing to overlap with.
+        if keyHashes.count > 1 { core.keyspace.prefetchKeys(hashes: keyHashes, db: session.databaseIndex) }
+        return covered
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

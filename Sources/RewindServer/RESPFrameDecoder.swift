@@ -77,6 +77,13 @@ public struct RESPFrameDecoder: NIOSingleStepByteToMessageDecoder {
         return false
     }
 
+    /// Calls `body` with the second argument of each whole request fed and not read yet, at
+    /// most `limit` of them (``RESPParser/scanBufferedRequests(limit:_:)``): a prefetch hint.
+    /// Returns how many requests it went through.
+    public mutating func scanBufferedRequests(limit: Int, _ body: (UnsafeRawBufferPointer) -> Void) -> Int {
+        parser.scanBufferedRequests(limit: limit, body)
+    }
+
     /// The request the last ``nextPackedRequest()`` read: arguments back to back, and where each ends.
     /// (Mutating, as the next one, only so that a call on a class's stored decoder borrows it in
     /// place: a non-mutating call copies the whole decoder, retaining every buffer it holds.)

@@ -98,6 +98,12 @@ struct RESPFuzzTests {
                     parser.append(input[offset..<end])
                     appendedByteCount += end - offset
                     offset = end
+                    if readsRequests {
+                        // The server's look ahead for keys reads hostile bytes too.
+                        var keyByteCount = 0
+                        let scanned = parser.scanBufferedRequests(limit: 8) { keyByteCount += $0.count }
+                        #expect(scanned <= 8 && keyByteCount <= parser.bufferedByteCount)
+                    }
                     // Each frame consumes at least one byte, so more frames than bytes means a hang.
                     while !failed && frameCount <= appendedByteCount {
                         do {

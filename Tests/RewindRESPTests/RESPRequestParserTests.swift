@@ -161,4 +161,48 @@ struct RESPRequestParserTests {
             }
         }
     }
+
+    @Test("The look ahead finds the key of each whole request not read yet, and stops at a partial one")
+    func scanFindsBufferedKeys() throws {
+        var random = SeededRandom(seed: 5)
+        var stream: [UInt8] = []
+        var keys: [[UInt8]?] = []
+        for number in 0..<40 {
+            let key = Array("key:\(number)".utf8)
+            switch random.next() % 3 {
+            case 0:
+                stream += bytes("*1\r\n$4\r\nPING\r\n")
+                keys.append(nil)
+            case 1:
+                stream += bytes("*3\r\n$3\r\nSET\r\n$\(key.count)\r\n") + key + bytes("\r\n$1\r\nv\r\n")
+                keys.append(key)
+            default:
+                stream += bytes("*2\r\n$4\r\nINCR\r\n$\(key.count)\r\n") + key + bytes("\r\n")
+                keys.append(key)
+            }
+        }
+        var parser = RESPParser()
+        parser.packsArguments = true
+        let cut = stream.count - 5  // the last request is not whole yet
+        parser.append(stream[..<cut])
+        var read = 0
+        while read < keys.count - 1 {
+            var found: [[UInt8]] = []
+            let limit = 1 + Int(random.next() % 12)
+            let scanned = parser.scanBufferedRequests(limit: limit) { found.append(Array($0)) }
+            let expectedCount = min(limit, keys.count - 1 - read)
+            #expect(scanned == expectedCount)
+            #expect(found == keys[read..<read + expectedCount].compactMap { $0 })
+            // Reading one request moves the look ahead past it.
+            #expect(try parser.nextPackedRequest())
+            read += 1
+        }
+        #expect(parser.scanBufferedRequests(limit: 8) { _ in } == 0)
+        #expect(try !parser.nextPackedRequest())
+        // The parser has begun the partial request: the look ahead leaves it to the parser.
+        parser.append(stream[cut...])
+        #expect(parser.scanBufferedRequests(limit: 8) { _ in } == 0)
+        #expect(try parser.nextPackedRequest())
+        #expect(parser.packedArgumentArrays().count >= 1)
+    }
 }

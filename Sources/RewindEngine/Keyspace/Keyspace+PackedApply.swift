@@ -121,6 +121,23 @@ extension Keyspace {
         databases[db].entries.prefetchKeyAndValue(hash: hash)
     }
 
+    /// Whether `db`'s key table is big enough for the lookahead to pay (a small one stays in cache).
+    public func benefitsFromPrefetching(db: Int) -> Bool {
+        db >= 0 && db < databases.count && databases[db].entries.isLargeEnoughToPrefetch
+    }
+
+    /// The three lookahead stages over a batch of keys at once (a server's pipelined read): every
+    /// bucket, then every slot, then every key and box, so the misses of each stage overlap.
+    public func prefetchKeys(hashes: [UInt32], db: Int) {
+        guard db >= 0, db < databases.count else { return }
+        let database = databases[db]
+        hashes.withUnsafeBufferPointer { hashes in
+            for hash in hashes { database.entries.prefetchBucket(hash: hash) }
+            for hash in hashes { database.entries.prefetchSlot(hash: hash) }
+            for hash in hashes { database.entries.prefetchKeyAndValue(hash: hash) }
+        }
+    }
+
     /// The engine's identifier for the command called `name` (any ASCII case), -1 for none: what
     /// ``PackedCommand/commandID`` takes, so a reading thread can resolve names ahead.
     public static func commandID(forName name: UnsafeRawBufferPointer) -> Int32 {

@@ -127,6 +127,9 @@ struct SlotMap<Value> {
     @inline(__always)
     mutating func findSlot(ofBytes key: UnsafeRawBufferPointer, hash: UInt32?) -> Int? { slotIndex(ofBytes: key, hash: hash) }
 
+    /// Whether the index is big enough for the lookahead below to do anything.
+    var isLargeEnoughToPrefetch: Bool { buckets.count >= 4096 }
+
     /// Starts loading the index bucket of a key whose ``ByteStringHash`` is `hash` (the first
     /// stage of replay's lookahead). No effect on a small map.
     @inline(__always)
@@ -523,6 +526,14 @@ extension SlotMap where Value == StoredValue {
             case .hash(let box)?: rewind_prefetch(Unmanaged.passUnretained(box).toOpaque())
             case .set(let box)?: rewind_prefetch(Unmanaged.passUnretained(box).toOpaque())
             case .sortedSet(let box)?: rewind_prefetch(Unmanaged.passUnretained(box).toOpaque())
+            case .bytes?:
+                // The string a SET replaces, whose release reads its header: the payload's first
+                // word is the array's storage object. Read as bits, not bound (binding it would
+                // retain it, which waits for the very line being prefetched); a wrong guess
+                // only prefetches a wrong line, as prefetches never fault.
+                guard let offset = MemoryLayout<Entry>.offset(of: \Entry.value) else { break }
+                let word = UnsafeRawPointer(entries.baseAddress! + index).load(fromByteOffset: offset, as: UInt.self)
+                if let object = UnsafeRawPointer(bitPattern: word & 0x00FF_FFFF_FFFF_FFF0) { rewind_prefetch(object) }
             default: break
             }
         }

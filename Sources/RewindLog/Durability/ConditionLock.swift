@@ -104,6 +104,9 @@ final class ProgressNotifier: @unchecked Sendable {
     // [0] written, [1] durable, [2] 1 when the writer failed.
     private let words = UnsafeMutablePointer<UInt64>.allocate(capacity: 3)
     private let generation = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    /// Threads inside ``wait(for:durable:)``. A publish with none skips the futex wake-up, a
+    /// system call (two per commit of a server that never waits here, under `always`).
+    private let waiters = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
     private let failureLock = ConditionLock()
     private var failure: LogError?
 
@@ -112,11 +115,13 @@ final class ProgressNotifier: @unchecked Sendable {
         words[0] = written
         words[1] = durable
         generation.initialize(to: 0)
+        waiters.initialize(to: 0)
     }
 
     deinit {
         words.deallocate()
         generation.deallocate()
+        waiters.deallocate()
     }
 
     /// Publishes the writer's progress and wakes every waiter. Called by one thread at a time
@@ -130,8 +135,10 @@ final class ProgressNotifier: @unchecked Sendable {
         }
         if written > rewind_atomic_load_u64(words) { rewind_atomic_store_u64(words, written) }
         if durable > rewind_atomic_load_u64(words + 1) { rewind_atomic_store_u64(words + 1, durable) }
-        _ = rewind_atomic_increment_u32(generation)
-        rewind_futex_wake_all(generation)
+        // Sequentially consistent with the waiter's count-then-read: if the count read here is
+        // 0, a waiter that comes later reads the generation and words stored above.
+        _ = rewind_atomic_add_u32_sc(generation, 1)
+        if rewind_atomic_load_u32_sc(waiters) > 0 { rewind_futex_wake_all(generation) }
         hasUnreportedProgress = true
     }
 
@@ -163,10 +170,13 @@ final class ProgressNotifier: @unchecked Sendable {
     /// Returns once `sequence` is written (or durable); throws the writer's failure if it stops first.
     func wait(for sequence: UInt64, durable: Bool) throws {
         let word = durable ? words + 1 : words
+        // Counted before anything is read (see `publish`).
+        _ = rewind_atomic_add_u32_sc(waiters, 1)
+        defer { _ = rewind_atomic_add_u32_sc(waiters, -1) }
         while true {
             // Read the generation first: a publish after this read changes it, so the futex wait
             // below returns at once instead of sleeping through the wake-up.
-            let seen = rewind_atomic_load_u32(generation)
+            let seen = rewind_atomic_load_u32_sc(generation)
             if rewind_atomic_load_u64(word) >= sequence { return }
             if rewind_atomic_load_u64(words + 2) != 0 {
                 throw failureLock.withLock { failure } ?? LogError(.writerClosed, path: "", "the writer failed")
