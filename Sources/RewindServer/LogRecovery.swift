@@ -43,7 +43,7 @@ enum LogRecovery {
         if hasLog && configuration.recovery == .pointInTime {
             return try openAtPointInTime(configuration, into: keyspace, report: report, reportDamage: reportDamage)
         }
-        let options = LogWriter.Options(durability: configuration.durability == .no ? .no : .everysec)
+        let options = writerOptions(configuration)
         let writer = try refusing(directory) { try LogWriter.open(directory: directory, options: options) }
         if let torn = writer.recoveredDamage {
             reportDamage(torn)
@@ -97,7 +97,7 @@ enum LogRecovery {
             report.entriesReplayed = 0
             summary = try replay(directory, recovery: .pointInTime, into: keyspace, report: &report)
         }
-        let options = LogWriter.Options(durability: configuration.durability == .no ? .no : .everysec)
+        let options = writerOptions(configuration)
         let writer = try refusing(directory) { try LogWriter.open(directory: directory, options: options) }
         if let torn = writer.recoveredDamage {
             reportDamage(torn)
@@ -124,6 +124,16 @@ enum LogRecovery {
     }
 
     /// Turns a log error into a startup refusal that says what to run.
+    /// The writer's options for the server's policy. The writer runs its `everysec` clock (or
+    /// none, under `no`); under `always` the server commits and fdatasyncs each iteration itself
+    /// (``DurabilityCommitter``), so it asks for the zeros `always` gets by default: each of those
+    /// fdatasyncs then overwrites blocks already written (docs/FORMAT.md, "Preallocation").
+    static func writerOptions(_ configuration: ServerConfiguration) -> LogWriter.Options {
+        LogWriter.Options(durability: configuration.durability == .no ? .no : .everysec,
+                          preallocationByteCount: configuration.durability == .always
+                              ? LogWriter.Options(durability: .always).effectivePreallocationByteCount : 0)
+    }
+
     private static func refusing<T>(_ directory: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()

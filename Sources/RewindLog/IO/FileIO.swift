@@ -83,6 +83,17 @@ enum FileIO {
         }
     }
 
+    /// Writes all of `bytes` at `offset` (pwrite: the descriptor's position is not used).
+    static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
+        var written = 0
+        while written < bytes.count {
+            let count = pwrite(descriptor, bytes.baseAddress! + written, bytes.count - written, off_t(offset + written))
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { throw fail(path, "write") }
+            written += count
+        }
+    }
+
     /// Writes `bytes` to `path` and fsyncs it (the file is created or replaced).
     static func writeFileDurably(_ path: String, _ bytes: [UInt8]) throws {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

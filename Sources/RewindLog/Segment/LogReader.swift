@@ -46,6 +46,9 @@ public final class LogReader {
         /// The last segment read and where its last good record ends, which is where a writer
         /// appends and where a repair cuts.
         public var tail: (segmentIndex: Int, byteOffset: Int)?
+        /// Zero bytes after the last record of the last segment: space a writer preallocated
+        /// (docs/FORMAT.md, "Preallocation"), not damage. A writer reopening the log cuts them.
+        public var preallocatedByteCount = 0
 
         public static func == (lhs: Summary, rhs: Summary) -> Bool {
             lhs.entryCount == rhs.entryCount && lhs.recordCount == rhs.recordCount
@@ -272,6 +275,13 @@ public final class LogReader {
                         summary.tail = (segmentIndex, offset)
                     case .incomplete(let reason), .damaged(_, let reason):
                         segmentBytes.ensureLoaded(upTo: bytes.count)
+                        if isLast && Self.isZeroFilled(bytes, from: offset) {
+                            // Zeros a writer put ahead of its records (docs/FORMAT.md,
+                            // "Preallocation"): the end of the log, not damage. No record can
+                            // start with a zero byte (the magic), so none is hidden there.
+                            summary.preallocatedByteCount = bytes.count - offset
+                            return false
+                        }
                         let next = Self.resynchronize(bytes, after: offset, budget: &checksumBudget)
                         var kind = LogDamage.Kind.badRecordHeader
                         if case .damaged(let parsedKind, _) = RecordHeader.parse(bytes, at: offset) { kind = parsedKind }
@@ -290,6 +300,21 @@ public final class LogReader {
         }
         if pending != nil { _ = try settle(nextSequence: nil) }
         return summary
+    }
+
+    /// Whether every byte of `bytes` from `offset` on is zero.
+    static func isZeroFilled(_ bytes: UnsafeRawBufferPointer, from offset: Int) -> Bool {
+        var index = offset
+        // Eight bytes at a time, then the rest.
+        while index + 8 <= bytes.count {
+            if bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) != 0 { return false }
+            index += 8
+        }
+        while index < bytes.count {
+            if bytes[index] != 0 { return false }
+            index += 1
+        }
+        return true
     }
 
     private static func advice(_ damage: LogDamage) -> String {

@@ -1,0 +1,129 @@
+// Zeros written ahead of the records (LogWriter.Options.preallocationByteCount): readers take them
+// as the end of the log, in every recovery mode; the writer cuts them when it seals, closes, or
+// opens a log a crash left with them; a record torn inside them is still a torn tail.
+
+import Foundation
+@testable import RewindLog
+import RewindTestSupport
+import Testing
+
+@Suite("Segment preallocation")
+struct PreallocationTests {
+    private static func command(_ index: Int) -> LogEntry {
+        .command(["SET", "key:\(index)", String(repeating: "v", count: index % 50)], at: 1_700_000_000_000 + Int64(index))
+    }
+
+    private static func size(_ path: String) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? -1
+    }
+
+    private static func lastSegmentPath(_ directory: String) throws -> String {
+        directory + "/" + (try ManifestStore.load(directory: directory).segments.last!.fileName)
+    }
+
+    /// What a crash leaves: the files as they are while the writer is open.
+    private static func crashCopy(of directory: String, into parent: TemporaryDirectory) throws -> String {
+        let copy = parent.appending("crashed-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name != "LOCK" {
+            try FileManager.default.copyItem(atPath: directory + "/" + name, toPath: copy + "/" + name)
+        }
+        return copy
+    }
+
+    private static func read(_ directory: String, _ recovery: RecoveryMode) throws -> (entries: [LogEntry], summary: LogReader.Summary) {
+        var entries: [LogEntry] = []
+        let summary = try LogReader(directory: directory).forEachEntry(recovery: recovery) { entries.append($0.materialize()) }
+        return (entries, summary)
+    }
+
+    @Test("Zeros ahead of the records are the end of the log for every reader, and are cut on seal, close and reopen")
+    func zerosAreTheEnd() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("log")
+        // Small segments, so that some are sealed along the way.
+        let writer = try LogWriter.open(directory: log, options: .init(
+            durability: .always, segmentByteCountTarget: 3000, trainsDictionary: false, preallocationByteCount: 4096))
+        for index in 1...120 { try writer.append(Self.command(index)) }
+        let manifest = try ManifestStore.load(directory: log)
+        #expect(manifest.segments.count > 2)
+
+        let last = try Self.lastSegmentPath(log)
+        let crashed = try Self.crashCopy(of: log, into: directory)
+        for recovery in RecoveryMode.allCases {
+            let (entries, summary) = try Self.read(crashed, recovery)
+            #expect(entries.map(\.arguments) == (1...120).map { Self.command($0).arguments }, "\(recovery)")
+            #expect(summary.damages.isEmpty, "\(recovery)")
+            #expect(summary.preallocatedByteCount > 0)
+            // Sealed segments were cut to their last record: only the open one has zeros.
+            #expect(Self.size(last) == summary.tail!.byteOffset + summary.preallocatedByteCount)
+            #expect(Self.size(last) % 4096 == 0)
+        }
+
+        // A writer opening what the crash left cuts the zeros and goes on after the last entry.
+        let reopened = try LogWriter.open(directory: crashed, options: .init(durability: .always, trainsDictionary: false,
+                                                                            preallocationByteCount: 4096))
+        #expect(reopened.recoveredDamage == nil)
+        #expect(reopened.nextSequenceNumber == 121)
+        for index in 121...130 { try reopened.append(Self.command(index)) }
+        try reopened.close()
+        let (entries, summary) = try Self.read(crashed, .absolute)
+        #expect(entries.count == 130 && summary.preallocatedByteCount == 0)
+        #expect(Self.size(try Self.lastSegmentPath(crashed)) == summary.tail!.byteOffset)
+
+        // A clean close cuts them too.
+        try writer.close()
+        let closed = try Self.read(log, .absolute)
+        #expect(closed.entries.count == 120 && closed.summary.preallocatedByteCount == 0)
+        #expect(Self.size(last) == closed.summary.tail!.byteOffset)
+    }
+
+    @Test("A record torn inside the zeros is a torn tail: reported, refused by absolute, cut by the writer")
+    func tornRecordInsideTheZeros() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("log")
+        let writer = try LogWriter.open(directory: log, options: .init(durability: .always, trainsDictionary: false,
+                                                                      preallocationByteCount: 8192))
+        for index in 1...20 { try writer.append(Self.command(index)) }
+        let crashed = try Self.crashCopy(of: log, into: directory)
+        try writer.close()
+        let path = try Self.lastSegmentPath(crashed)
+        let end = try Self.read(crashed, .absolute).summary.tail!.byteOffset
+        // The first bytes of a record that was being written: its magic and a few more.
+        let bytes = try FileIO.readFile(path, byteCountMax: 1 << 20)
+        let firstRecord = LogFormat.segmentHeaderByteCount
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seek(toOffset: UInt64(end))
+        try handle.write(contentsOf: Data(bytes[firstRecord..<firstRecord + 12]))
+        try handle.close()
+        #expect(Self.size(path) > end + 12)  // zeros still follow
+
+        let (entries, summary) = try Self.read(crashed, .tolerateTail)
+        #expect(entries.count == 20)
+        #expect(summary.damages.map(\.kind) == [.tornTail])
+        #expect(summary.damages.first?.byteOffset == end)
+        #expect(throws: LogError.self) { try Self.read(crashed, .absolute) }
+        let reopened = try LogWriter.open(directory: crashed, options: .init(durability: .always, trainsDictionary: false))
+        #expect(reopened.recoveredDamage?.kind == .tornTail)
+        #expect(reopened.nextSequenceNumber == 21)
+        try reopened.close()
+        #expect(Self.size(path) == end)
+    }
+
+    @Test("Only under always by default, and never with 0")
+    func defaults() throws {
+        #expect(LogWriter.Options(durability: .always).effectivePreallocationByteCount == 256 * 1024)
+        #expect(LogWriter.Options(durability: .everysec).effectivePreallocationByteCount == 0)
+        #expect(LogWriter.Options(durability: .no).effectivePreallocationByteCount == 0)
+        #expect(LogWriter.Options(durability: .everysec, preallocationByteCount: 4096).effectivePreallocationByteCount == 4096)
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("log")
+        let writer = try LogWriter.open(directory: log, options: .init(durability: .always, trainsDictionary: false,
+                                                                      preallocationByteCount: 0))
+        for index in 1...20 { try writer.append(Self.command(index)) }
+        let summary = try Self.read(log, .absolute).summary
+        #expect(summary.preallocatedByteCount == 0)
+        #expect(Self.size(try Self.lastSegmentPath(log)) == summary.tail!.byteOffset)
+        try writer.close()
+    }
+}
