@@ -49,6 +49,32 @@ struct ForkTests {
         #expect(original.digest() == originalNow)
     }
 
+    @Test("A SET written over a string in place leaves a fork's copy of it alone")
+    func setInPlaceAfterFork() {
+        let keyspace = Keyspace(randomSeed: 1)
+        var session = ClientSession()
+        func set(_ key: String, _ value: String) {
+            // The packed path, which writes over a string it owns.
+            #expect(keyspace.executeUsualWrite([Array("SET".utf8), Array(key.utf8), Array(value.utf8)], db: 0)?.reply == .ok)
+        }
+        func get(_ space: Keyspace, _ key: String) -> RESPValue {
+            var readSession = ClientSession()
+            return space.execute([Array("GET".utf8), Array(key.utf8)], session: &readSession, nowMilliseconds: Self.now).reply
+        }
+        _ = keyspace.execute([Array("SET".utf8), Array("k".utf8), Array("first-value".utf8)], session: &session, nowMilliseconds: Self.now)
+        let fork = keyspace.fork()
+        set("k", "other-value")  // same length: written in place, unless shared
+        #expect(get(keyspace, "k") == .bulkString(Array("other-value".utf8)))
+        #expect(get(fork, "k") == .bulkString(Array("first-value".utf8)))
+        set("k", "third-value")  // now owned: in place
+        set("k", "x")  // much shorter: a new array
+        set("k", String(repeating: "y", count: 100))  // longer than the room: a new array
+        #expect(get(keyspace, "k") == .bulkString(Array(String(repeating: "y", count: 100).utf8)))
+        #expect(get(fork, "k") == .bulkString(Array("first-value".utf8)))
+        set("k", "12345")  // an integer-looking value is stored as an integer
+        #expect(get(keyspace, "k") == .bulkString(Array("12345".utf8)))
+    }
+
     @Test("Every aggregate type is copied on its first write after a fork")
     func everyType() {
         let original = Keyspace(randomSeed: 1)

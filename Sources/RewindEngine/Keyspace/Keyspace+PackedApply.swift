@@ -185,17 +185,17 @@ extension Keyspace {
         }
         let key = command.argument(1)
         let valueBytes = command.argument(2)
-        let value: StoredValue
-        if valueBytes.count <= 20, let integer = parseInt64(valueBytes) {
-            value = .integer(integer)
-        } else {
-            value = .bytes(Array(valueBytes))
-        }
+        let integer = valueBytes.count <= 20 ? parseInt64(valueBytes) : nil
         let database = databases[db]
         if let slot = database.entries.findSlot(ofBytes: key, hash: command.keyHash) {
-            database.entries.setValue(value, at: slot)
+            if let integer {
+                database.entries.setValue(.integer(integer), at: slot)
+            } else {
+                database.entries.setString(valueBytes, at: slot)
+            }
             if !database.expires.isEmpty { database.expires.removeValue(forKeyBytes: key) }
         } else {
+            let value: StoredValue = integer.map { .integer($0) } ?? .bytes(Array(valueBytes))
             _ = database.entries.insertNew(keyBytes: key, value: value, hash: command.keyHash)
         }
         if let expiresAt {
