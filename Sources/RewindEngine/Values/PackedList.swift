@@ -60,20 +60,9 @@ struct PackedList: Sequence {
     /// Appends `element`'s encoding to `bytes`, with no intermediate array.
     @inline(__always)
     private static func appendEncoded(_ element: UnsafeRawBufferPointer, to bytes: inout [UInt8]) {
-        var length = element.count
-        var prefix: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var prefixCount = 0
-        withUnsafeMutableBytes(of: &prefix) { prefixBytes in
-            repeat {
-                let low = UInt8(length & 0x7F)
-                length >>= 7
-                prefixBytes[prefixCount] = length > 0 ? low | 0x80 : low
-                prefixCount += 1
-            } while length > 0
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: prefixBytes[0..<prefixCount]))
-            bytes.append(contentsOf: element)
-            for index in stride(from: prefixCount - 1, through: 0, by: -1) { bytes.append(prefixBytes[index]) }
-        }
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: encodedByteCount(element.count)))
+        bytes.withUnsafeMutableBytes { writeEncoded(element, into: $0, at: start) }
     }
 
     /// The element starting at `offset`: its bytes' range and the offset after it.
@@ -267,8 +256,9 @@ struct PackedList: Sequence {
         return true
     }
 
-    /// Writes `element`'s encoding (``appendEncoded(_:to:)``'s bytes) at `offset` in `buffer`,
-    /// which has room for it.
+    /// Writes `element`'s encoding at `offset` in `buffer`, which has room for it: its length as
+    /// a little-endian base-128 varint, its bytes, then the varint's bytes in reverse, so the
+    /// element can be found from either end.
     @inline(__always)
     private static func writeEncoded(_ element: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) {
         var length = element.count
