@@ -53,6 +53,12 @@ public final class LogWriter: @unchecked Sendable {
         /// and when it opens a log a crash left with them. Nil: 256 KiB under `always`, whose
         /// every commit waits for an fdatasync, and none otherwise; 0: never.
         public var preallocationByteCount: Int?
+        /// Train the dictionary on a thread of its own and switch to it at the first record after
+        /// it is ready, instead of on the thread writing the record that completed the samples
+        /// (tens of milliseconds, once). For a server, whose event loop writes records: that
+        /// record's clients would wait for the training. The switch point then depends on timing,
+        /// so a log written twice is not the same bytes twice; off by default.
+        public var trainsDictionaryInBackground: Bool
 
         /// ``preallocationByteCount`` with its default applied.
         public var effectivePreallocationByteCount: Int {
@@ -70,7 +76,8 @@ public final class LogWriter: @unchecked Sendable {
             flushIntervalMilliseconds: Int = 2,
             pendingByteCountMax: Int = 16 * 1024 * 1024,
             verifiesRecords: Bool = false,
-            preallocationByteCount: Int? = nil
+            preallocationByteCount: Int? = nil,
+            trainsDictionaryInBackground: Bool = false
         ) {
             self.durability = durability
             self.segmentByteCountTarget = segmentByteCountTarget
@@ -83,6 +90,7 @@ public final class LogWriter: @unchecked Sendable {
             self.pendingByteCountMax = pendingByteCountMax
             self.verifiesRecords = verifiesRecords
             self.preallocationByteCount = preallocationByteCount
+            self.trainsDictionaryInBackground = trainsDictionaryInBackground
         }
     }
 
@@ -144,6 +152,14 @@ public final class LogWriter: @unchecked Sendable {
     @exclusivity(unchecked) private var samples: [UInt8] = []
     @exclusivity(unchecked) private var trainingFinished = false
     @exclusivity(unchecked) private var sampleSizes: [Int] = []
+    /// Trains the dictionary once the samples are in (``collectSamples(_:entryEnds:nextSequence:)``),
+    /// on a thread of its own. With ``Options/trainsDictionaryInBackground`` nobody waits for it:
+    /// training takes tens of milliseconds, which a server's event loop (the thread writing
+    /// records under `always`, or between flushes) must not spend; otherwise the writer waits.
+    @exclusivity(unchecked) private var trainer: WorkerThread?
+    /// The trainer's result, guarded by `lock`: nil while it runs, then the dictionary (nil inside
+    /// when training gave none). The next record's writer installs it.
+    private var trainerResult: [UInt8]??
     @exclusivity(unchecked) private var recordBuffer: [UInt8] = []
     @exclusivity(unchecked) private var lastSyncNanoseconds: UInt64 = 0
     @exclusivity(unchecked) private var lastBatchEntryCount = 0
@@ -473,6 +489,9 @@ public final class LogWriter: @unchecked Sendable {
         if alreadyClosed { return }
         flusher?.join()
         flusher = nil
+        // A dictionary still being trained is dropped: the next writer trains again.
+        trainer?.join()
+        trainer = nil
         closed = true
         defer {
             segmentFile.close()
@@ -594,6 +613,7 @@ public final class LogWriter: @unchecked Sendable {
         let result = Result {
             unchecked = try writeRecord(batch, firstSequence: firstSequence, entryCount: entryCount, baseTimestamp: baseTimestamp)
             if !entryEnds.isEmpty { try collectSamples(batch, entryEnds: entryEnds, nextSequence: lastSequence + 1) }
+            try installTrainedDictionary(nextSequence: lastSequence + 1)
             if segmentFile.byteCount >= options.segmentByteCountTarget {
                 try rotate(firstSequence: lastSequence + 1, dictionaryID: segmentFile.header.dictionaryID)
             }
@@ -778,13 +798,31 @@ public final class LogWriter: @unchecked Sendable {
         guard sampleSizes.count >= options.dictionarySampleEntryCount else { return }
         lock.withLock { collectsSamples = false }
         trainingFinished = true
-        defer {
-            samples = []
-            sampleSizes = []
+        var trainingSamples: [UInt8] = []
+        var trainingSizes: [Int] = []
+        swap(&trainingSamples, &samples)
+        swap(&trainingSizes, &sampleSizes)
+        let byteCountMax = options.dictionaryByteCountMax
+        trainer = WorkerThread { [self] in
+            let dictionary = ZstdDictionaryTrainer.train(samples: trainingSamples, sampleSizes: trainingSizes, byteCountMax: byteCountMax)
+            lock.withLock { trainerResult = .some(dictionary) }
         }
-        guard let dictionary = ZstdDictionaryTrainer.train(
-            samples: samples, sampleSizes: sampleSizes, byteCountMax: options.dictionaryByteCountMax)
-        else { return }
+        // In the foreground, the dictionary is in use from the next record on, wherever it is written.
+        if !options.trainsDictionaryInBackground {
+            trainer?.join()
+            try installTrainedDictionary(nextSequence: nextSequence)
+        }
+    }
+
+    /// Called by the thread writing records, after a record: once the trainer is done, stores the
+    /// dictionary and starts a new segment (from `nextSequence`) whose records use it. About a
+    /// millisecond of file system calls, once.
+    func installTrainedDictionary(nextSequence: UInt64) throws {
+        guard trainer != nil, let result = lock.withLock({ trainerResult }) else { return }
+        trainer?.join()
+        trainer = nil
+        lock.withLock { trainerResult = nil }
+        guard let dictionary = result else { return }
         let id = (manifest.dictionaries.map(\.id).max() ?? 0) + 1
         let fileName = LogFormat.dictionaryFileName(id: id)
         try FileIO.writeFileDurably(FileIO.join(directory, fileName), StoredDictionary.encode(id: id, dictionary: dictionary))
