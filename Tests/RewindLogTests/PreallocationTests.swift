@@ -110,6 +110,32 @@ struct PreallocationTests {
         #expect(Self.size(path) == end)
     }
 
+    @Test("Over preallocated zeros every record is synced before the next is written, whatever the policy")
+    func everyRecordSyncedOverZeros() throws {
+        let directory = try TemporaryDirectory()
+        // everysec: left alone, the writer would write every millisecond and sync once a second.
+        let writer = try LogWriter.open(directory: directory.appending("log"), options: .init(
+            durability: .everysec, trainsDictionary: false, flushIntervalMilliseconds: 1, preallocationByteCount: 4096))
+        for index in 1...60 {
+            let sequence = try writer.append(Self.command(index))
+            try writer.waitUntilWritten(sequence)
+            // Written means synced: no two records are ever unsynced together over the zeros.
+            #expect(writer.durableSequenceNumber >= sequence)
+        }
+        try writer.close()
+        // Without preallocation, the same writer leaves records written and not yet synced.
+        let plain = try LogWriter.open(directory: directory.appending("plain"), options: .init(
+            durability: .everysec, trainsDictionary: false, flushIntervalMilliseconds: 1, preallocationByteCount: 0))
+        var unsynced = 0
+        for index in 1...60 {
+            let sequence = try plain.append(Self.command(index))
+            try plain.waitUntilWritten(sequence)
+            if plain.durableSequenceNumber < sequence { unsynced += 1 }
+        }
+        #expect(unsynced > 0)
+        try plain.close()
+    }
+
     @Test("Only under always by default, and never with 0")
     func defaults() throws {
         #expect(LogWriter.Options(durability: .always).effectivePreallocationByteCount == 256 * 1024)

@@ -92,6 +92,11 @@ final class WorkerThread {
         if let thread { pthread_join(thread, nil) }
         thread = nil
     }
+
+    /// A thread nobody joined (its owner went away first) gives its resources back when it ends.
+    deinit {
+        if let thread { pthread_detach(thread) }
+    }
 }
 
 /// Where appenders wait for their entries to be written or synced, apart from the writer's lock.

@@ -594,7 +594,15 @@ public final class LogWriter: @unchecked Sendable {
     /// `syncAfter`, fdatasyncs) every pending entry as one record: the flusher's step, and the
     /// appender's own in ``writeAndSyncOnCallingThread()``. The caller has made sure nobody else
     /// uses the segment file meanwhile (`flusherBusy` or `fileBorrowed`).
-    private func writePendingLocked(syncAfter: Bool) {
+    private func writePendingLocked(syncAfter requestedSync: Bool) {
+        // Over preallocated zeros every record is synced before the next is written: the file's
+        // size is already durable there, so nothing orders two records' pages on the way to the
+        // disk, and a power cut could keep a later record and lose an earlier one (zeros, then a
+        // whole record: damage a reader must refuse, for it cannot tell it from a zeroed block
+        // that held acknowledged entries). Appending grows the file instead, and the file system
+        // makes the size durable only after the data it covers. With one unsynced record at most,
+        // a crash leaves a torn tail, as always. (docs/FORMAT.md, "Preallocation".)
+        let syncAfter = requestedSync || segmentFile.preallocates
         // Take the whole batch; appenders start a new one while this one is written.
         var batch: [UInt8] = []
         swap(&batch, &pending)
@@ -803,9 +811,12 @@ public final class LogWriter: @unchecked Sendable {
         swap(&trainingSamples, &samples)
         swap(&trainingSizes, &sampleSizes)
         let byteCountMax = options.dictionaryByteCountMax
-        trainer = WorkerThread { [self] in
+        // Weak: a writer dropped without close() while it trains goes away (its deinit must not
+        // run on this thread, which close() would then try to join).
+        trainer = WorkerThread { [weak self] in
             let dictionary = ZstdDictionaryTrainer.train(samples: trainingSamples, sampleSizes: trainingSizes, byteCountMax: byteCountMax)
-            lock.withLock { trainerResult = .some(dictionary) }
+            guard let self else { return }
+            self.lock.withLock { self.trainerResult = .some(dictionary) }
         }
         // In the foreground, the dictionary is in use from the next record on, wherever it is written.
         if !options.trainsDictionaryInBackground {
@@ -957,6 +968,9 @@ final class SegmentFile {
     }
 
     private static let zeros = [UInt8](repeating: 0, count: 64 * 1024)
+
+    /// Whether zeros are written ahead of the records.
+    var preallocates: Bool { preallocationByteCount > 0 }
 
     /// Cuts the zeros written ahead of the last record, before the segment is sealed or closed.
     func trimPreallocation() throws {
