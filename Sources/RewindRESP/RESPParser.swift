@@ -183,24 +183,24 @@ extension RESPParser {
         case .none: return false
         case .inline(let command):
             // Inline commands are rare (a person at a terminal): packed from their arrays.
-            request.packedBytes.removeAll(keepingCapacity: true)
-            request.packedEnds.removeAll(keepingCapacity: true)
-            for argument in command.arguments {
-                request.packedBytes.append(contentsOf: argument)
-                request.packedEnds.append(request.packedBytes.count)
-            }
+            pack(command.arguments)
             return true
         case .multibulk:
             if !request.isPacked {
-                request.packedBytes.removeAll(keepingCapacity: true)
-                request.packedEnds.removeAll(keepingCapacity: true)
-                for argument in request.arguments {
-                    request.packedBytes.append(contentsOf: argument)
-                    request.packedEnds.append(request.packedBytes.count)
-                }
+                pack(request.arguments)
                 request.arguments = []
             }
             return true
+        }
+    }
+
+    /// Puts `arguments` in the packed buffer, replacing what it held.
+    private mutating func pack(_ arguments: [[UInt8]]) {
+        request.packedBytes.removeAll(keepingCapacity: true)
+        request.packedEnds.removeAll(keepingCapacity: true)
+        for argument in arguments {
+            request.packedBytes.append(contentsOf: argument)
+            request.packedEnds.append(request.packedBytes.count)
         }
     }
 

@@ -132,9 +132,7 @@ final class ServerCore: @unchecked Sendable {
     func handle(_ arguments: [[UInt8]], from connection: ConnectionHandler) {
         guard let first = arguments.first else { return }
         let now = currentMilliseconds()
-        // CLIENT LIST's idle time is wall-clock time, frozen clock or not.
-        connection.lastCommandMilliseconds = frozenClockMilliseconds == nil ? now : Clock.nowMilliseconds()
-        statistics.commandsProcessed += 1
+        countCommand(from: connection, now: now)
         let serverCommand = ServerCommand(name: first)
         switch connection.machine.state {
         case .normal, .transaction:
@@ -270,9 +268,7 @@ final class ServerCore: @unchecked Sendable {
         let now = currentMilliseconds()
         let db = connection.session.databaseIndex
         guard let result = keyspace.executeUsualWrite(packedBytes: bytes, ends: ends, db: db) else { return false }
-        // What `handle` does before it runs an engine command.
-        connection.lastCommandMilliseconds = frozenClockMilliseconds == nil ? now : Clock.nowMilliseconds()
-        statistics.commandsProcessed += 1
+        countCommand(from: connection, now: now)
         finishUsualWrite(result, connection: connection) {
             guard logFailure == nil, writer != nil else { return 0 }
             let sequenceCountBefore = staged.sequenceCount
@@ -280,6 +276,14 @@ final class ServerCore: @unchecked Sendable {
             return finishLogging(commandCount: 1, loggedEntryCount: 1, sequenceCountBefore: sequenceCountBefore, at: now, entries: [])
         }
         return true
+    }
+
+    /// What every command counts before it runs: CLIENT LIST's idle time (wall-clock time, frozen
+    /// clock or not) and INFO's total.
+    @inline(__always)
+    private func countCommand(from connection: ConnectionHandler, now: Int64) {
+        connection.lastCommandMilliseconds = frozenClockMilliseconds == nil ? now : Clock.nowMilliseconds()
+        statistics.commandsProcessed += 1
     }
 
     /// Whether a command from `connection` may take the usual-writes path: outside MULTI, with

@@ -75,6 +75,12 @@ public enum Bench {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
     }
 
+    /// Makes `path` an empty directory, removing whatever was there.
+    public static func emptyDirectory(_ path: String) throws {
+        try? FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
     /// The total size of the files in a directory that `matching` accepts.
     public static func directoryBytes(_ path: String, matching: (String) -> Bool = { _ in true }) -> Int {
         let fileManager = FileManager.default

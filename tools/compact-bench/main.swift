@@ -28,8 +28,7 @@ line("workload: \(settings.commandCount) commands, seed \(settings.seed); log \(
 
 // 2. redis-server: load the AOF, BGREWRITEAOF, then load the rewritten AOF.
 let redisDirectory = settings.directory + "/redis"
-try? fileManager.removeItem(atPath: redisDirectory)
-try fileManager.createDirectory(atPath: redisDirectory, withIntermediateDirectories: true)
+try Bench.emptyDirectory(redisDirectory)
 try fileManager.copyItem(atPath: aof, toPath: redisDirectory + "/appendonly.aof")
 var redis = try ReferenceRedis(directory: redisDirectory, arguments: ["--appendonly", "yes", "--appendfilename", "appendonly.aof"])
 let firstLoad = redis.waitForLog("DB loaded from append only file: ")
@@ -87,8 +86,7 @@ line(String(format: "  loading the compacted log vs Redis loading its rewritten 
 
 // 4. Live replay of the whole log into an empty redis-server.
 let liveDirectory = settings.directory + "/live"
-try? fileManager.removeItem(atPath: liveDirectory)
-try fileManager.createDirectory(atPath: liveDirectory, withIntermediateDirectories: true)
+try Bench.emptyDirectory(liveDirectory)
 let live = try ReferenceRedis(directory: liveDirectory, arguments: ["--appendonly", "no"])
 live.waitUntilServing()
 let liveOutput = try run(rewind, ["replay", "--json", log, "--target", "redis://127.0.0.1:\(live.port)"])

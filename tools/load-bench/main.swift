@@ -29,8 +29,7 @@ let rewind = Bench.sibling("rewind")
 
 func redisLoad() throws -> Double {
     let directory = settings.directory + "/redis-load"
-    try? fileManager.removeItem(atPath: directory)
-    try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try Bench.emptyDirectory(directory)
     try fileManager.copyItem(atPath: redisAOF, toPath: directory + "/appendonlydir")
     let redis = try ReferenceRedis(directory: directory, arguments: ["--appendonly", "yes", "--appendfilename", "appendonly.aof"])
     let seconds = redis.waitForLog("DB loaded from append only file: ")

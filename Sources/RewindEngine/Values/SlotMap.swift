@@ -515,17 +515,18 @@ extension SlotMap where Value == StoredValue {
     /// is written over in place: a SET over a string then allocates and frees nothing (the
     /// allocation and the free, on memory last touched long ago, were a tenth of a pipelined SET).
     mutating func setString(_ bytes: UnsafeRawBufferPointer, at slotIndex: Int) {
-        var string: [UInt8] = []
+        var reusable: [UInt8]?
         if case .bytes(let existing)? = entries[slotIndex].value,
            existing.capacity >= bytes.count, existing.capacity <= 2 * bytes.count + 32 {
-            string = existing
+            reusable = existing
         }
-        guard string.capacity > 0 else {
+        guard var string = reusable else {
             setValue(.bytes(Array(bytes)), at: slotIndex)
             return
         }
-        // The slot lets go of its reference, so that `string` holds the only one (unless a fork
-        // shares it, in which case the writes below copy it, as they must).
+        // `reusable` and the slot let go of their references, so that `string` holds the only one
+        // (unless a fork shares it, in which case the writes below copy it, as they must).
+        reusable = nil
         entries[slotIndex].value = .integer(0)
         string.removeAll(keepingCapacity: true)
         string.append(contentsOf: bytes)

@@ -152,10 +152,10 @@ public final class LogWriter: @unchecked Sendable {
     @exclusivity(unchecked) private var samples: [UInt8] = []
     @exclusivity(unchecked) private var trainingFinished = false
     @exclusivity(unchecked) private var sampleSizes: [Int] = []
-    /// Trains the dictionary once the samples are in (``collectSamples(_:entryEnds:nextSequence:)``),
-    /// on a thread of its own. With ``Options/trainsDictionaryInBackground`` nobody waits for it:
-    /// training takes tens of milliseconds, which a server's event loop (the thread writing
-    /// records under `always`, or between flushes) must not spend; otherwise the writer waits.
+    /// With ``Options/trainsDictionaryInBackground``: trains the dictionary once the samples are in
+    /// (``collectSamples(_:entryEnds:nextSequence:)``), on a thread of its own, so that nobody
+    /// waits for it: training takes tens of milliseconds, which a server's event loop (the thread
+    /// writing records under `always`, or between flushes) must not spend.
     @exclusivity(unchecked) private var trainer: WorkerThread?
     /// The trainer's result, guarded by `lock`: nil while it runs, then the dictionary (nil inside
     /// when training gave none). The next record's writer installs it.
@@ -811,6 +811,12 @@ public final class LogWriter: @unchecked Sendable {
         swap(&trainingSamples, &samples)
         swap(&trainingSizes, &sampleSizes)
         let byteCountMax = options.dictionaryByteCountMax
+        guard options.trainsDictionaryInBackground else {
+            // In the foreground, the dictionary is in use from the next record on, wherever it is written.
+            let dictionary = ZstdDictionaryTrainer.train(samples: trainingSamples, sampleSizes: trainingSizes, byteCountMax: byteCountMax)
+            if let dictionary { try install(dictionary, nextSequence: nextSequence) }
+            return
+        }
         // Weak: a writer dropped without close() while it trains goes away (its deinit must not
         // run on this thread, which close() would then try to join).
         trainer = WorkerThread { [weak self] in
@@ -818,22 +824,21 @@ public final class LogWriter: @unchecked Sendable {
             guard let self else { return }
             self.lock.withLock { self.trainerResult = .some(dictionary) }
         }
-        // In the foreground, the dictionary is in use from the next record on, wherever it is written.
-        if !options.trainsDictionaryInBackground {
-            trainer?.join()
-            try installTrainedDictionary(nextSequence: nextSequence)
-        }
     }
 
-    /// Called by the thread writing records, after a record: once the trainer is done, stores the
-    /// dictionary and starts a new segment (from `nextSequence`) whose records use it. About a
-    /// millisecond of file system calls, once.
+    /// Called by the thread writing records, after a record: once the background trainer is done,
+    /// installs its dictionary from `nextSequence` on.
     func installTrainedDictionary(nextSequence: UInt64) throws {
         guard trainer != nil, let result = lock.withLock({ trainerResult }) else { return }
         trainer?.join()
         trainer = nil
         lock.withLock { trainerResult = nil }
-        guard let dictionary = result else { return }
+        if let dictionary = result { try install(dictionary, nextSequence: nextSequence) }
+    }
+
+    /// Stores `dictionary` and starts a new segment (from `nextSequence`) whose records use it.
+    /// About a millisecond of file system calls, once.
+    private func install(_ dictionary: [UInt8], nextSequence: UInt64) throws {
         let id = (manifest.dictionaries.map(\.id).max() ?? 0) + 1
         let fileName = LogFormat.dictionaryFileName(id: id)
         try FileIO.writeFileDurably(FileIO.join(directory, fileName), StoredDictionary.encode(id: id, dictionary: dictionary))
