@@ -133,7 +133,7 @@ enum LogRecovery {
     static func writerOptions(_ configuration: ServerConfiguration) -> LogWriter.Options {
         LogWriter.Options(durability: configuration.durability == .no ? .no : .everysec,
                           preallocationByteCount: configuration.durability == .always
-                              ? LogWriter.Options(durability: .always).effectivePreallocationByteCount : 0,
+                              ? LogWriter.Options.defaultPreallocationByteCount : 0,
                           trainsDictionaryInBackground: true)
     }
 

@@ -6,8 +6,6 @@
 
 static inline uint64_t rewind_atomic_load_u64(const uint64_t *word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
 static inline void rewind_atomic_store_u64(uint64_t *word, uint64_t value) { __atomic_store_n(word, value, __ATOMIC_RELEASE); }
-static inline uint32_t rewind_atomic_load_u32(const uint32_t *word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
-static inline uint32_t rewind_atomic_increment_u32(uint32_t *word) { return __atomic_add_fetch(word, 1, __ATOMIC_ACQ_REL); }
 static inline uint64_t rewind_atomic_increment_u64(uint64_t *word) { return __atomic_add_fetch(word, 1, __ATOMIC_ACQ_REL); }
 /// Sequentially consistent: for the waiter count a publisher reads to skip the wake-up call.
 static inline uint32_t rewind_atomic_add_u32_sc(uint32_t *word, int32_t delta) { return __atomic_add_fetch(word, (uint32_t)delta, __ATOMIC_SEQ_CST); }

@@ -95,16 +95,12 @@ extension Keyspace {
         if !database.expires.isEmpty, database.expires.findSlot(ofBytes: key, hash: keyHash) != nil { return nil }
         let command = PackedCommand(sharedName: command.sharedNamePointer, bytes: command.bytes, ends: command.ends,
                                     firstStart: command.firstStart, commandID: command.commandID, keyHash: keyHash)
-        let result: (reply: RESPValue, changed: Bool)?
         if path == .zadd {
-            result = packedZaddCounting(command, db: db)
-        } else if let reply = packedFastApply(command, db: db) {
-            if path == .sadd, case .integer(let added) = reply { result = (reply, added > 0) } else { result = (reply, true) }
-        } else {
-            result = nil
+            return packedZaddCounting(command, db: db).map { UsualWriteResult(reply: $0.reply, changed: $0.changed) }
         }
-        guard let result else { return nil }
-        if case .error = result.reply, !result.changed { return nil }  // cannot happen; the dispatcher answers
-        return UsualWriteResult(reply: result.reply, changed: result.changed)
+        guard let reply = packedFastApply(command, db: db) else { return nil }
+        // An SADD of members all present changes nothing; the other paths always change the key.
+        if path == .sadd, case .integer(let added) = reply { return UsualWriteResult(reply: reply, changed: added > 0) }
+        return UsualWriteResult(reply: reply, changed: true)
     }
 }

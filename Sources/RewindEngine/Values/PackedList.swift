@@ -62,7 +62,7 @@ struct PackedList: Sequence {
     private static func appendEncoded(_ element: UnsafeRawBufferPointer, to bytes: inout [UInt8]) {
         let start = bytes.count
         bytes.append(contentsOf: repeatElement(0, count: encodedByteCount(element.count)))
-        bytes.withUnsafeMutableBytes { writeEncoded(element, into: $0, at: start) }
+        bytes.withUnsafeMutableBytes { _ = writeEncoded(element, to: $0.baseAddress! + start) }
     }
 
     /// The element starting at `offset`: its bytes' range and the offset after it.
@@ -177,8 +177,9 @@ struct PackedList: Sequence {
         }
     }
 
-    /// Writes `element`'s encoding at `target` (room for ``encodedByteCount(_:)`` bytes); returns
-    /// how many bytes it wrote.
+    /// Writes `element`'s encoding at `target` (room for ``encodedByteCount(_:)`` bytes): its
+    /// length as a little-endian base-128 varint, its bytes, then the varint's bytes in reverse,
+    /// so the element can be found from either end. Returns how many bytes it wrote.
     @inline(__always)
     private static func writeEncoded(_ element: UnsafeRawBufferPointer, to target: UnsafeMutableRawPointer) -> Int {
         var prefixCount = 0
@@ -250,35 +251,12 @@ struct PackedList: Sequence {
             chunk.start = headroom
         }
         let start = chunk.start - size
-        chunk.bytes.withUnsafeMutableBytes { writeEncoded(element, into: $0, at: start) }
+        chunk.bytes.withUnsafeMutableBytes { _ = writeEncoded(element, to: $0.baseAddress! + start) }
         chunk.start = start
         chunk.count += 1
         return true
     }
 
-    /// Writes `element`'s encoding at `offset` in `buffer`, which has room for it: its length as
-    /// a little-endian base-128 varint, its bytes, then the varint's bytes in reverse, so the
-    /// element can be found from either end.
-    @inline(__always)
-    private static func writeEncoded(_ element: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) {
-        var length = element.count
-        var position = offset
-        repeat {
-            let low = UInt8(length & 0x7F)
-            length >>= 7
-            buffer[position] = length > 0 ? low | 0x80 : low
-            position += 1
-        } while length > 0
-        let prefixCount = position - offset
-        if element.count > 0 {
-            (buffer.baseAddress! + position).copyMemory(from: element.baseAddress!, byteCount: element.count)
-            position += element.count
-        }
-        for index in stride(from: prefixCount - 1, through: 0, by: -1) {
-            buffer[position] = buffer[offset + index]
-            position += 1
-        }
-    }
 
     mutating func popFirst() -> [UInt8]? {
         guard let first = chunks.first else { return nil }

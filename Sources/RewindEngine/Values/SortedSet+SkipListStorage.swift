@@ -159,15 +159,6 @@ extension SortedSet.SkipList {
             for position in 0..<oldCount where old[position] != 0 { placeInIndex(old[position]) }
             old.deallocate()
         }
-
-        /// Empties the index and sizes it for `count` members.
-        func clearIndex(reservingCapacity count: Int) {
-            buckets.deallocate()
-            bucketCount = SortedSet.SkipList.bucketCount(for: count)
-            buckets = .allocate(capacity: bucketCount)
-            buckets.initialize(repeating: 0, count: bucketCount)
-            indexedCount = 0
-        }
     }
 
     /// The smallest power-of-two bucket count that holds `count` members at most 3/4 full.
@@ -239,6 +230,8 @@ extension SortedSet.SkipList {
 
         /// Writes a node's fixed words and member; its levels are written when it is linked.
         func initializeNode(_ node: UInt32, score: Double, hash: UInt32, levelCount: Int, member: UnsafeRawBufferPointer) {
+            // The length takes 32 bits of a word (arguments are at most 512 MiB; this is the check).
+            precondition(member.count <= Int(UInt32.max), "a sorted-set member is shorter than 4 GiB")
             let base = Int(node)
             words[base] = score.bitPattern
             words[base + 1] = UInt64(hash) << 32

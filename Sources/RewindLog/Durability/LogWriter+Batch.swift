@@ -27,10 +27,9 @@ extension LogWriter {
             var firstKind: LogEntry.Kind
             var firstHasReplyHash: Bool
             var firstDb: UInt32
+            /// Also the database and timestamp of its last entry (a transaction's end marker carries
+            /// its first command's), so the delta state after the unit.
             var firstTimestampMilliseconds: Int64
-            /// The database and timestamp of its last entry: the delta state after it.
-            var lastDb: UInt32
-            var lastTimestampMilliseconds: Int64
             /// Its entries, transaction markers included, and where their ends start in `entryEnds`.
             var entryCount: Int
             var firstEntryEnd: Int
@@ -41,15 +40,16 @@ extension LogWriter {
         /// are and encodes only the header of the first entry of each run again, against the
         /// entry before it in the record.
         var bytes: [UInt8] = []
-        /// Where each entry ends in `bytes`, for the writer's dictionary samples.
+        /// Where each entry ends in `bytes` (transaction markers included), for the writer's
+        /// dictionary samples and the sequence numbers the batch takes.
         var entryEnds: [Int] = []
         var units: [Unit] = []
         private var state = EntryCodec.DeltaState(baseTimestampMilliseconds: 0)
         /// Why the batch cannot be written (an entry past `LogLimits`), or nil. The append
         /// refuses the whole batch before appending anything.
         private(set) var problem: String?
-        /// How many sequence numbers the batch takes: its entries, plus two per transaction.
-        public private(set) var sequenceCount: UInt64 = 0
+        /// How many sequence numbers the batch takes: its entries, transaction markers included.
+        public var sequenceCount: UInt64 { UInt64(entryEnds.count) }
 
         public init() {}
 
@@ -79,6 +79,9 @@ extension LogWriter {
         /// the first from 0), as a server's parser holds a request.
         public mutating func appendCommand(timestampMilliseconds: Int64, db: UInt32, packedBytes: UnsafeRawBufferPointer,
                                            ends: UnsafeBufferPointer<Int>, replyHash: UInt64? = nil) {
+            // The caller's buffer: ends must rise within it (the encoder slices by them).
+            precondition(zip(ends.dropFirst(), ends).allSatisfy { $0 >= $1 } && (ends.first ?? 0) >= 0
+                         && (ends.last ?? 0) <= packedBytes.count, "packed argument ends outside their bytes")
             let start = bytes.count
             if problem == nil, let reason = EntryCodec.validate(kind: .command, packedEnds: ends) { problem = reason }
             let header = encodeHeader(kind: .command, db: db, timestampMilliseconds: timestampMilliseconds, hasReplyHash: replyHash != nil)
@@ -94,9 +97,7 @@ extension LogWriter {
             entryEnds.append(bytes.count)
             units.append(Unit(start: start, end: bytes.count, headerByteCount: header, firstKind: kind,
                               firstHasReplyHash: hasReplyHash, firstDb: db, firstTimestampMilliseconds: timestampMilliseconds,
-                              lastDb: db, lastTimestampMilliseconds: timestampMilliseconds,
                               entryCount: 1, firstEntryEnd: entryEnds.count - 1))
-            sequenceCount += 1
             checkUnitSize()
         }
 
@@ -122,9 +123,7 @@ extension LogWriter {
                        arguments: [], replyHash: nil)
             units.append(Unit(start: start, end: bytes.count, headerByteCount: header, firstKind: .transactionBegin,
                               firstHasReplyHash: false, firstDb: first.db, firstTimestampMilliseconds: first.timestampMilliseconds,
-                              lastDb: first.db, lastTimestampMilliseconds: first.timestampMilliseconds,
                               entryCount: count, firstEntryEnd: firstEnd))
-            sequenceCount += UInt64(count)
             checkUnitSize()
         }
 
@@ -134,7 +133,6 @@ extension LogWriter {
             entryEnds.removeAll(keepingCapacity: true)
             units.removeAll(keepingCapacity: true)
             problem = nil
-            sequenceCount = 0
         }
 
         /// Encodes one entry after the last; returns the size of its header.
@@ -271,8 +269,8 @@ extension LogWriter {
             pendingStartNanoseconds = FileIO.monotonicNanoseconds()
             deltaState = EntryCodec.DeltaState(baseTimestampMilliseconds: first.firstTimestampMilliseconds)
         }
-        var after = EntryCodec.DeltaState(baseTimestampMilliseconds: last.lastTimestampMilliseconds)
-        after.previousDb = last.lastDb
+        var after = EntryCodec.DeltaState(baseTimestampMilliseconds: last.firstTimestampMilliseconds)
+        after.previousDb = last.firstDb
         let entryCount = last.firstEntryEnd + last.entryCount - first.firstEntryEnd
         batch.bytes.withUnsafeBytes { bytes in
             appendEncodedLocked(firstKind: first.firstKind, firstHasReplyHash: first.firstHasReplyHash, firstDb: first.firstDb,

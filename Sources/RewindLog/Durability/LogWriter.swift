@@ -62,8 +62,11 @@ public final class LogWriter: @unchecked Sendable {
 
         /// ``preallocationByteCount`` with its default applied.
         public var effectivePreallocationByteCount: Int {
-            max(0, preallocationByteCount ?? (durability == .always ? 256 * 1024 : 0))
+            max(0, preallocationByteCount ?? (durability == .always ? Self.defaultPreallocationByteCount : 0))
         }
+
+        /// What ``preallocationByteCount`` is under `always` when not given.
+        public static let defaultPreallocationByteCount = 256 * 1024
 
         public init(
             durability: DurabilityPolicy = .everysec,
@@ -666,7 +669,8 @@ public final class LogWriter: @unchecked Sendable {
     private func writeOnCallingThread(sync: Bool) throws -> UInt64 {
         lock.lock()
         defer { lock.unlock() }
-        while flusherBusy && failure == nil && !closing { lock.wait(.progress) }
+        // The flusher, or another thread calling this, may hold the file.
+        while (flusherBusy || fileBorrowed) && failure == nil && !closing { lock.wait(.progress) }
         if let failure { throw failure }
         guard !closing else { throw LogError(.writerClosed, path: directory, "the writer is closed") }
         fileBorrowed = true
@@ -682,6 +686,7 @@ public final class LogWriter: @unchecked Sendable {
             finishSync(result, upTo: target)
         }
         fileBorrowed = false
+        lock.broadcastProgress()  // for another caller waiting for the file (no system call when none)
         // The flusher waits for the file back, or, with nothing left to sync, without a clock:
         // it must start the everysec one for what was just written.
         if waitsForBorrowedFile || (!sync && allDurableBefore && durableSequence < writtenSequence) { lock.signalWork() }
@@ -961,7 +966,7 @@ final class SegmentFile {
     /// file size or block map to update (docs/FORMAT.md, "Preallocation").
     private func preallocate(through end: Int) throws {
         let target = (end / preallocationByteCount + 1) * preallocationByteCount
-        var offset = max(allocatedByteCount, byteCount)
+        var offset = allocatedByteCount  // never below byteCount (`append`)
         try Self.zeros.withUnsafeBytes { zeros in
             while offset < target {
                 let count = min(zeros.count, target - offset)

@@ -49,7 +49,7 @@ extension DecodedEntry {
 /// the generic `append(contentsOf:)`, were a fifth of the reading thread's time on a
 /// compaction base). Written only by the reading thread until the batch is handed over, then
 /// only read.
-final class PackedStore<Element>: @unchecked Sendable {
+final class PackedStore<Element: BitwiseCopyable>: @unchecked Sendable {
     private(set) var base: UnsafeMutablePointer<Element>
     private(set) var count = 0
     private(set) var capacity: Int
