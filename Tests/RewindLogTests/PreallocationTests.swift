@@ -152,4 +152,38 @@ struct PreallocationTests {
         #expect(Self.size(try Self.lastSegmentPath(log)) == summary.tail!.byteOffset)
         try writer.close()
     }
+
+    @Test("Reports tell the zeros apart: a point-in-time cut's zero bytes, a compaction's source size")
+    func reportsLeaveOutTheZeros() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("log")
+        let writer = try LogWriter.open(directory: log, options: .init(
+            durability: .always, segmentByteCountTarget: 3000, trainsDictionary: false, preallocationByteCount: 4096))
+        for index in 1...120 { try writer.append(Self.command(index)) }
+        let crashed = try Self.crashCopy(of: log, into: directory)
+        try writer.close()
+        let zeros = try Self.read(crashed, .absolute).summary.preallocatedByteCount
+        #expect(zeros > 0)
+
+        // A compaction's size before counts the files' bytes without the zeros.
+        let manifest = try ManifestStore.load(directory: crashed)
+        let fileBytes = (manifest.segments.map(\.fileName) + manifest.dictionaries.map(\.fileName))
+            .map { Self.size(crashed + "/" + $0) }.reduce(0, +)
+        let compaction = try LogCompaction(directory: crashed, recovery: .tolerateTail)
+        #expect(compaction.totalByteCount == fileBytes - zeros)
+        compaction.close()
+
+        // Damage in the first segment: the cut drops every later segment, the zeros with the last.
+        let first = crashed + "/" + manifest.segments[0].fileName
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: first)))
+        bytes[LogFormat.segmentHeaderByteCount + 60] ^= 0xff
+        try Data(bytes).write(to: URL(fileURLWithPath: first))
+        let cut = try #require(try LogRepair.cutAtFirstDamage(directory: crashed))
+        #expect(!cut.droppedSegmentFileNames.isEmpty)
+        #expect(cut.zeroBytesCut == zeros)
+        #expect(cut.bytesCut > zeros)
+        #expect(cut.description.contains("\(zeros) of them zeros"))
+        let readme = try String(contentsOfFile: cut.preservedDirectory + "/README.txt", encoding: .utf8)
+        #expect(readme.contains("The last \(zeros) bytes"))
+    }
 }

@@ -71,7 +71,8 @@ public final class LogCompaction {
     public private(set) var lastSequence: UInt64 = 0
     /// Files that no manifest named, removed when the compaction started.
     public private(set) var removedStrayFiles: [String] = []
-    /// Bytes of every segment and dictionary file the manifest names.
+    /// Bytes of every segment and dictionary file the manifest names, less the zeros a crashed
+    /// writer under `always` left after the last record (they never held entries).
     public private(set) var totalByteCount = 0
     /// Called after each step; crash tests make it kill the process.
     public var onStep: ((Step) -> Void)?
@@ -93,7 +94,7 @@ public final class LogCompaction {
             records = collected
             damages = summary.damages
             lastSequence = summary.lastSequence
-            totalByteCount = try Self.byteCount(of: manifest, in: directory)
+            totalByteCount = try Self.byteCount(of: manifest, in: directory) - summary.preallocatedByteCount
         } catch {
             Glibc.close(lockFile)
             lockFile = -1

@@ -55,6 +55,8 @@ extension LogWriter {
 
         /// True when nothing was added.
         public var isEmpty: Bool { units.isEmpty }
+        /// Bytes of the encoded entries.
+        public var byteCount: Int { bytes.count }
 
         /// Adds one entry (a command or a checkpoint) appended on its own.
         public mutating func append(_ entry: LogEntry) {
@@ -263,12 +265,7 @@ extension LogWriter {
     /// first header encoded again against the entry before it, the rest copied as it is (each
     /// later entry is relative to the one before it, the same in either place).
     private func appendRunLocked(of batch: Batch, from first: Batch.Unit, through last: Batch.Unit) {
-        if pendingEntryCount == 0 {
-            pendingFirstSequence = nextSequence
-            pendingBaseTimestamp = first.firstTimestampMilliseconds
-            pendingStartNanoseconds = FileIO.monotonicNanoseconds()
-            deltaState = EntryCodec.DeltaState(baseTimestampMilliseconds: first.firstTimestampMilliseconds)
-        }
+        if pendingEntryCount == 0 { startPendingRecordLocked(baseTimestampMilliseconds: first.firstTimestampMilliseconds) }
         var after = EntryCodec.DeltaState(baseTimestampMilliseconds: last.firstTimestampMilliseconds)
         after.previousDb = last.firstDb
         let entryCount = last.firstEntryEnd + last.entryCount - first.firstEntryEnd

@@ -341,10 +341,8 @@ public final class LogWriter: @unchecked Sendable {
             if pendingEntryCount == 0 {
                 // The batch's bytes become the pending record as they are.
                 swap(&pending, &batch.bytes)
-                pendingFirstSequence = nextSequence
+                startPendingRecordLocked(baseTimestampMilliseconds: batch.baseTimestampMilliseconds)
                 pendingEntryCount = batch.entryCount
-                pendingBaseTimestamp = batch.baseTimestampMilliseconds
-                pendingStartNanoseconds = FileIO.monotonicNanoseconds()
                 pendingEntryEnds.removeAll(keepingCapacity: true)
                 if collectsSamples { swap(&pendingEntryEnds, &batch.entryEnds) }
             } else {
@@ -368,6 +366,16 @@ public final class LogWriter: @unchecked Sendable {
         try checkWrittenRecords()
         if waitsForDurability { try progress.wait(for: range.upperBound, durable: true) }
         return range
+    }
+
+    /// With the lock held and nothing pending: the next entry starts a new record, whose entries'
+    /// timestamps are encoded against `baseTimestampMilliseconds` (the first entry's); the
+    /// flusher's clock for it starts now.
+    func startPendingRecordLocked(baseTimestampMilliseconds: Int64) {
+        pendingFirstSequence = nextSequence
+        pendingBaseTimestamp = baseTimestampMilliseconds
+        pendingStartNanoseconds = FileIO.monotonicNanoseconds()
+        deltaState = EntryCodec.DeltaState(baseTimestampMilliseconds: baseTimestampMilliseconds)
     }
 
     /// `append(_ batch:)` waits for the background thread once the pending entries would pass
@@ -418,12 +426,7 @@ public final class LogWriter: @unchecked Sendable {
     ) throws -> ClosedRange<UInt64> {
         // A batch never grows past the record limit: wait for the flusher to take the current one.
         try waitForRoomLocked { !pending.isEmpty && pending.count + estimate > LogLimits.recordUncompressedByteCountMax / 2 }
-        if pendingEntryCount == 0 {
-            pendingFirstSequence = nextSequence
-            pendingBaseTimestamp = first.timestampMilliseconds
-            pendingStartNanoseconds = FileIO.monotonicNanoseconds()
-            deltaState = EntryCodec.DeltaState(baseTimestampMilliseconds: first.timestampMilliseconds)
-        }
+        if pendingEntryCount == 0 { startPendingRecordLocked(baseTimestampMilliseconds: first.timestampMilliseconds) }
         let firstSequence = nextSequence
         if transaction {
             encodePending(LogEntry(timestampMilliseconds: first.timestampMilliseconds, db: first.db, kind: .transactionBegin, arguments: []))

@@ -25,6 +25,9 @@ extension LogRepair {
         public var tailByteCount: Int
         /// Bytes removed from the log: the tail segment's end plus every later segment.
         public var bytesCut: Int
+        /// Of `bytesCut`, the zeros a writer under `always` had written ahead of its records at
+        /// the end of the last segment: no entries were ever in them.
+        public var zeroBytesCut: Int
         /// Segments after the tail one, dropped from the manifest and moved aside whole.
         public var droppedSegmentFileNames: [String]
         /// Where the cut bytes are kept: a directory inside the log holding a copy of the tail
@@ -34,6 +37,7 @@ extension LogRepair {
         public var description: String {
             var text = "cut the log after entry #\(lastKeptSequence) at the first damage (\(damage)): "
                 + "\(bytesCut) bytes from \(tailSegmentFileName) @\(tailByteCount)"
+                + (zeroBytesCut > 0 ? " (\(zeroBytesCut) of them zeros written ahead of the records)" : "")
             if !droppedSegmentFileNames.isEmpty {
                 text += " and \(droppedSegmentFileNames.count) later segment(s) (\(droppedSegmentFileNames.joined(separator: ", ")))"
             }
@@ -96,6 +100,13 @@ extension LogRepair {
             let path = FileIO.join(directory, segment.fileName)
             if FileIO.exists(path) { bytesCut += (try? FileIO.fileSize(path)) ?? 0 }
         }
+        // The last segment's trailing zeros are cut too (with it, or with the tail when it is
+        // the last); the report tells them apart from cut records.
+        var zeroBytesCut = 0
+        if let last = manifest.segments.last, FileIO.exists(FileIO.join(directory, last.fileName)) {
+            let zeros = try FileIO.trailingZeroByteCount(FileIO.join(directory, last.fileName))
+            zeroBytesCut = dropped.isEmpty ? min(zeros, max(0, tailSize - tail.byteOffset)) : zeros
+        }
 
         // (1) Set everything aside first.
         let stamp = FileIO.nowMilliseconds()
@@ -114,7 +125,7 @@ extension LogRepair {
         var cut = PointInTimeCut(
             damage: damage, lastKeptSequence: summary.lastSequence, lastCutSequence: lastCutSequence,
             cutRecordCount: cutRecordCount, cutEntryCount: cutEntryCount, tailSegmentFileName: tailSegment.fileName,
-            tailByteCount: tail.byteOffset, bytesCut: bytesCut, droppedSegmentFileNames: dropped.map(\.fileName),
+            tailByteCount: tail.byteOffset, bytesCut: bytesCut, zeroBytesCut: zeroBytesCut, droppedSegmentFileNames: dropped.map(\.fileName),
             preservedDirectory: aside)
         try FileIO.writeFileDurably(FileIO.join(aside, "README.txt"),
                                     Array(readme(cut, tailSize: tailSize, linked: linked, manifest: manifest).utf8))
@@ -153,6 +164,10 @@ extension LogRepair {
               first \(cut.tailByteCount) bytes; bytes \(cut.tailByteCount)..<\(tailSize) of this copy were cut.
 
             """
+        if cut.zeroBytesCut > 0 {
+            text += "The last \(cut.zeroBytesCut) bytes of the log's last segment were zeros its writer wrote ahead of its\n"
+                + "  records (docs/FORMAT.md, \"Preallocation\"); they never held entries.\n"
+        }
         for name in linked {
             text += "\(name): a whole segment that followed it, dropped from the log unchanged.\n"
         }
