@@ -77,6 +77,9 @@ public struct RESPFrameDecoder: NIOSingleStepByteToMessageDecoder {
         return false
     }
 
+    /// Whether bytes fed are left after the last request read (the start of another request).
+    public var hasBufferedBytes: Bool { parser.bufferedByteCount > 0 }
+
     /// Calls `body` with the second argument of each whole request fed and not read yet, at
     /// most `limit` of them (``RESPParser/scanBufferedRequests(limit:_:)``): a prefetch hint.
     /// Returns how many requests it went through.
