@@ -37,11 +37,9 @@ while [[ $# -gt 0 ]]; do
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-if [[ -z "$rewind" ]]; then
-    for candidate in "$root"/.build*/release/rewind; do [[ -x "$candidate" ]] && rewind="$candidate"; done
-fi
-[[ -x "$rewind" ]] || { echo "build rewind in release mode first (swift build -c release --product rewind)" >&2; exit 2; }
+# shellcheck source=tools/server-benchmark/common.sh
+source "$(dirname "$0")/common.sh"
+find_rewind
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
 
 work="$(mktemp -d)"
@@ -53,8 +51,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 # Prints the user-space instructions per request of one server; arguments: a name and the
 # server's command line (the port is appended as the last two words).
 count() {
@@ -63,12 +59,12 @@ count() {
     local out="$work/$name.callgrind"
     valgrind --tool=callgrind --callgrind-out-file="$out" "$@" --port "$port" >"$work/$name.log" 2>&1 &
     server_pid=$!
-    for _ in $(seq 1 600); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    wait_for "$port" 600  # valgrind starts slowly
     redis-benchmark -p "$port" -t "$test" -n 12000 -r 100000 -P "$pipeline" -q >/dev/null 2>&1
     sleep 3
-    callgrind_control -z "$server_pid" >/dev/null
+    callgrind_control -z "$server_pid" >/dev/null 2>&1
     redis-benchmark -p "$port" -t "$test" -n "$requests" -r 100000 -P "$pipeline" -q >/dev/null 2>&1
-    callgrind_control -d "$server_pid" >/dev/null
+    callgrind_control -d "$server_pid" >/dev/null 2>&1
     kill -INT "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
     server_pid=""

@@ -32,11 +32,9 @@ while [[ $# -gt 0 ]]; do
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-if [[ -z "$rewind" ]]; then
-    for candidate in "$root"/.build*/release/rewind; do [[ -x "$candidate" ]] && rewind="$candidate"; done
-fi
-[[ -x "$rewind" ]] || { echo "build rewind in release mode first (swift build -c release --product rewind)" >&2; exit 2; }
+# shellcheck source=tools/server-benchmark/common.sh
+source "$(dirname "$0")/common.sh"
+find_rewind
 
 work="$(mktemp -d)"
 pids=()
@@ -46,9 +44,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 1 300); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
 
 # Prints "command ops" lines for one redis-benchmark run.
 bench() {

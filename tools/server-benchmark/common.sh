@@ -1,0 +1,23 @@
+# Shared by the server benchmarks (sourced): the rewind binary to measure, a free port, waiting
+# for a server to answer PING.
+
+# Sets `rewind` to the newest release build under the repository when it is empty, and stops the
+# script when there is none.
+find_rewind() {
+    local root
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+    if [[ -z "$rewind" ]]; then
+        for candidate in "$root"/.build*/release/rewind; do [[ -x "$candidate" ]] && rewind="$candidate"; done
+    fi
+    [[ -x "$rewind" ]] || { echo "build rewind in release mode first (swift build -c release --product rewind)" >&2; exit 2; }
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Waits up to `$2` tenths of a second (default 150) for a server on port `$1` to answer PING.
+wait_for() {
+    local tries="${2:-150}"
+    for _ in $(seq 1 "$tries"); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+    echo "server on $1 did not start" >&2
+    exit 1
+}
