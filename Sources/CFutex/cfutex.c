@@ -1,13 +1,4 @@
 #include "cfutex.h"
-#include <sys/resource.h>
-
-void rewind_lower_thread_priority(void) {
-#if defined(__linux__)
-    // who = 0: the calling thread (Linux/NPTL keep the nice value per thread).
-    (void)setpriority(PRIO_PROCESS, 0, 19);
-#endif
-}
-
 #if defined(__linux__)
 #include <limits.h>
 #include <linux/futex.h>

@@ -1,5 +1,5 @@
-// Atomic words and Linux futexes for the log writer's progress notifier, the engine's ownership
-// stamps (Keyspace.fork), and a thread priority hint for its background work. Not API.
+// Atomic words and Linux futexes for the log writer's progress notifier, and the engine's
+// ownership stamps (Keyspace.fork). Not API.
 #ifndef REWIND_CFUTEX_H
 #define REWIND_CFUTEX_H
 #include <stdint.h>
@@ -18,9 +18,4 @@ static inline void rewind_prefetch(const void *address) { __builtin_prefetch(add
 void rewind_futex_wait(uint32_t *word, uint32_t expected);
 /// Wakes every thread sleeping on `word`.
 void rewind_futex_wake_all(uint32_t *word);
-
-/// Gives the calling thread the lowest CPU priority (nice 19), for background work that must not
-/// take a core from threads serving requests. Linux keeps a nice value per thread; elsewhere, and
-/// when the call fails, nothing changes.
-void rewind_lower_thread_priority(void);
 #endif

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CFutex
 
 /// Appends entries to a log directory with group commit.
 ///
@@ -829,9 +828,6 @@ public final class LogWriter: @unchecked Sendable {
         // Weak: a writer dropped without close() while it trains goes away (its deinit must not
         // run on this thread, which close() would then try to join).
         trainer = WorkerThread { [weak self] in
-            // Training takes tens of milliseconds of CPU: on a small machine, from the threads
-            // serving clients unless it only gets what they leave.
-            rewind_lower_thread_priority()
             let dictionary = ZstdDictionaryTrainer.train(samples: trainingSamples, sampleSizes: trainingSizes, byteCountMax: byteCountMax)
             guard let self else { return }
             self.lock.withLock { self.trainerResult = .some(dictionary) }
