@@ -12,8 +12,9 @@ import RewindLog
 /// Asks the log writer's flusher for each event-loop iteration's entries and reports back, on
 /// the event loop, the sequence number the durability policy has reached.
 ///
-/// The event loop appends the entries of each read to the writer in one call (a
-/// ``LogWriter/Batch``), without waking the flusher, and calls ``request(_:)`` once per iteration
+/// The event loop appends the entries of each iteration to the writer in one call (a
+/// ``LogWriter/Batch``; a long pipeline's every 64 KiB sooner), without waking the flusher, and
+/// calls ``request(_:)`` once per iteration
 /// with the last sequence number appended. That asks the flusher to write it now (under `always`,
 /// to write and fdatasync it: every client whose write arrived while the previous fdatasync was
 /// in flight shares the next one, group commit across connections). The flusher calls back after each record it writes or

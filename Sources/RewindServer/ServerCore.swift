@@ -546,7 +546,8 @@ final class ServerCore: @unchecked Sendable {
         for connection in releasingConnections where connection.waitsForAcknowledgement {
             if connection.flushReleased() || !connection.holdsReplies {
                 connection.waitsForAcknowledgement = false
-            } else {
+            } else if connection.waitsForAcknowledgement {
+                // Still registered (sending can close it, which unregisters it).
                 waitingConnections.append(connection)
             }
         }

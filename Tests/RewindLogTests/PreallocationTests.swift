@@ -153,7 +153,7 @@ struct PreallocationTests {
         try writer.close()
     }
 
-    @Test("Reports tell the zeros apart: a point-in-time cut's zero bytes, a compaction's source size")
+    @Test("Reports tell the zeros apart: a point-in-time cut's zero bytes, a compaction's sizes before and after")
     func reportsLeaveOutTheZeros() throws {
         let directory = try TemporaryDirectory()
         let log = directory.appending("log")
@@ -171,6 +171,17 @@ struct PreallocationTests {
             .map { Self.size(crashed + "/" + $0) }.reduce(0, +)
         let compaction = try LogCompaction(directory: crashed, recovery: .tolerateTail)
         #expect(compaction.totalByteCount == fileBytes - zeros)
+        #expect(compaction.preallocatedByteCount == zeros)
+        // A candidate that keeps the last segment whole leaves its zeros out the same way, so the
+        // sizes before and after compare. (Written elsewhere: the crashed copy is damaged next.)
+        let cut = compaction.cut(keepingEntryCount: 60)
+        let builder = try compaction.makeBaseBuilder(cut: cut, outputDirectory: directory.appending("compacted"))
+        try builder.append(Self.command(0))
+        let candidate = try builder.finish()
+        #expect(candidate.manifest.segments.last?.fileName == manifest.segments.last?.fileName)
+        let candidateBytes = (candidate.manifest.segments.map(\.fileName) + candidate.manifest.dictionaries.map(\.fileName))
+            .map { Self.size(candidate.directory + "/" + $0) }.reduce(0, +)
+        #expect(candidate.totalByteCount == candidateBytes - zeros)
         compaction.close()
 
         // Damage in the first segment: the cut drops every later segment, the zeros with the last.
@@ -178,12 +189,36 @@ struct PreallocationTests {
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: first)))
         bytes[LogFormat.segmentHeaderByteCount + 60] ^= 0xff
         try Data(bytes).write(to: URL(fileURLWithPath: first))
-        let cut = try #require(try LogRepair.cutAtFirstDamage(directory: crashed))
-        #expect(!cut.droppedSegmentFileNames.isEmpty)
-        #expect(cut.zeroBytesCut == zeros)
-        #expect(cut.bytesCut > zeros)
-        #expect(cut.description.contains("\(zeros) of them zeros"))
-        let readme = try String(contentsOfFile: cut.preservedDirectory + "/README.txt", encoding: .utf8)
+        let pointInTime = try #require(try LogRepair.cutAtFirstDamage(directory: crashed))
+        #expect(!pointInTime.droppedSegmentFileNames.isEmpty)
+        #expect(pointInTime.zeroBytesCut == zeros)
+        #expect(pointInTime.bytesCut > zeros)
+        #expect(pointInTime.description.contains("\(zeros) of them zeros"))
+        let readme = try String(contentsOfFile: pointInTime.preservedDirectory + "/README.txt", encoding: .utf8)
         #expect(readme.contains("The last \(zeros) bytes"))
+    }
+
+    @Test("A record whose last bytes are zeros is not counted as preallocated zeros when the log is cut")
+    func trailingZeroBytesOfARecordAreNotPreallocation() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("log")
+        // No preallocation; stored as is (no dictionary, and zstd cannot shrink 3 bytes of
+        // payload tail), each record's payload ends with the value's zero bytes.
+        let writer = try LogWriter.open(directory: log, options: .init(
+            durability: .always, segmentByteCountTarget: 600, trainsDictionary: false, preallocationByteCount: 0))
+        for index in 1...40 {
+            try writer.append(.command(["SET", "k\(index)", "\u{0}\u{0}\u{0}"], at: 1_700_000_000_000 + Int64(index)))
+        }
+        try writer.close()
+        let manifest = try ManifestStore.load(directory: log)
+        #expect(manifest.segments.count > 2)
+        // Damage in the second segment: the first one's records are kept, the rest is cut.
+        let second = log + "/" + manifest.segments[1].fileName
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: second)))
+        bytes[LogFormat.segmentHeaderByteCount + 10] ^= 0xff
+        try Data(bytes).write(to: URL(fileURLWithPath: second))
+        let cut = try #require(try LogRepair.cutAtFirstDamage(directory: log))
+        #expect(cut.zeroBytesCut == 0)
+        #expect(!cut.description.contains("zeros written ahead"))
     }
 }

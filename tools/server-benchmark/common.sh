@@ -1,8 +1,8 @@
 # Shared by the server benchmarks (sourced): the rewind binary to measure, a free port, waiting
 # for a server to answer PING.
 
-# Sets `rewind` to the newest release build under the repository when it is empty, and stops the
-# script when there is none.
+# Sets `rewind`, when it is empty, to a release build under the repository (the last of
+# `.build*/release/rewind` in name order), and stops the script when there is none.
 find_rewind() {
     local root
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -43,10 +43,14 @@ find_rewind
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
 
 work="$(mktemp -d)"
-server_pid=""
+# `count` runs in a command substitution (a subshell): the server's pid goes through a file, so
+# that the cleanup, in this shell, can stop a server a failed count left running.
 cleanup() {
-    [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null || true
-    wait 2>/dev/null || true
+    if [[ -f "$work/server.pid" ]]; then
+        local pid; pid="$(cat "$work/server.pid")"
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -58,7 +62,8 @@ count() {
     local port; port="$(free_port)"
     local out="$work/$name.callgrind"
     valgrind --tool=callgrind --callgrind-out-file="$out" "$@" --port "$port" >"$work/$name.log" 2>&1 &
-    server_pid=$!
+    local server_pid=$!
+    echo "$server_pid" >"$work/server.pid"
     wait_for "$port" 600  # valgrind starts slowly
     redis-benchmark -p "$port" -t "$test" -n 12000 -r 100000 -P "$pipeline" -q >/dev/null 2>&1
     sleep 3
@@ -67,7 +72,7 @@ count() {
     callgrind_control -d "$server_pid" >/dev/null 2>&1
     kill -INT "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
-    server_pid=""
+    rm -f "$work/server.pid"
     # The dump taken after the measured requests (the first numbered part).
     local total
     total="$(grep -h '^totals:' "$out".1 2>/dev/null | awk '{ print $2 }')"

@@ -56,7 +56,8 @@ public final class LogCompaction {
         public var baseRecordCount: Int
         /// Bytes of the base segment file, the kept records of the cut segment included.
         public var baseByteCount: Int
-        /// Bytes of every segment and dictionary file the candidate names.
+        /// Bytes of every segment and dictionary file the candidate names, less preallocated
+        /// zeros in the last segment when it is kept whole (as ``LogCompaction/totalByteCount``).
         public var totalByteCount: Int
     }
 
@@ -74,6 +75,8 @@ public final class LogCompaction {
     /// Bytes of every segment and dictionary file the manifest names, less the zeros a crashed
     /// writer under `always` left after the last record (they never held entries).
     public private(set) var totalByteCount = 0
+    /// Those zeros, at the end of the last segment (docs/FORMAT.md, "Preallocation").
+    public private(set) var preallocatedByteCount = 0
     /// Called after each step; crash tests make it kill the process.
     public var onStep: ((Step) -> Void)?
     private var lockFile: Int32
@@ -94,7 +97,8 @@ public final class LogCompaction {
             records = collected
             damages = summary.damages
             lastSequence = summary.lastSequence
-            totalByteCount = try Self.byteCount(of: manifest, in: directory) - summary.preallocatedByteCount
+            preallocatedByteCount = summary.preallocatedByteCount
+            totalByteCount = try Self.byteCount(of: manifest, in: directory) - preallocatedByteCount
         } catch {
             Glibc.close(lockFile)
             lockFile = -1
@@ -195,7 +199,9 @@ public final class LogCompaction {
             sourceDirectory: directory, step: { [unowned self] in self.onStep?($0) }, targetDirectory: target, fileName: fileName, header: header, dictionary: dictionary,
             compressionLevel: compressionLevel, keptRecords: Array(keptInSegment),
             sourcePath: FileIO.join(directory, segment.fileName), candidateManifest: next,
-            copiesFiles: outputDirectory != nil)
+            copiesFiles: outputDirectory != nil,
+            // The candidate keeps the last segment whole unless the cut is in it: its zeros too.
+            keptZeroByteCount: segmentIndex < manifest.segments.count - 1 ? preallocatedByteCount : 0)
     }
 
     // MARK: - Installing
@@ -306,12 +312,16 @@ public final class BaseSegmentBuilder {
     private var submittedRecordCount = 0
     private var byteCount = 0
     private var writtenFiles: [String]
+    /// Preallocated zeros in the segments the candidate keeps whole, left out of its size as
+    /// ``LogCompaction/totalByteCount`` leaves them out of the log's.
+    private let keptZeroByteCount: Int
 
     init(
         sourceDirectory: String, step: @escaping (LogCompaction.Step) -> Void, targetDirectory: String, fileName: String, header: SegmentHeader, dictionary: [UInt8]?,
         compressionLevel: Int32, keptRecords: [LogReader.RecordInfo], sourcePath: String, candidateManifest: Manifest,
-        copiesFiles: Bool
+        copiesFiles: Bool, keptZeroByteCount: Int = 0
     ) throws {
+        self.keptZeroByteCount = keptZeroByteCount
         self.sourceDirectory = sourceDirectory
         self.step = step
         self.targetDirectory = targetDirectory
@@ -453,7 +463,7 @@ public final class BaseSegmentBuilder {
         return LogCompaction.Candidate(
             directory: targetDirectory, manifest: candidateManifest, baseFileName: fileName, baseEntryCount: entryCount,
             baseRecordCount: recordCount, baseByteCount: byteCount,
-            totalByteCount: (try? LogCompaction.byteCount(of: candidateManifest, in: targetDirectory)) ?? 0)
+            totalByteCount: max(0, ((try? LogCompaction.byteCount(of: candidateManifest, in: targetDirectory)) ?? 0) - keptZeroByteCount))
     }
 
     /// The files this builder created, for `LogCompaction.abandon`.

@@ -73,27 +73,6 @@ enum FileIO {
         return Array(bytes[0..<count])
     }
 
-    /// How many zero bytes a file ends with (all of it when it holds nothing else): the zeros a
-    /// writer under `always` wrote ahead of its records, when the file is the log's last segment
-    /// (docs/FORMAT.md, "Preallocation"). Reads backwards from the end, 64 KiB at a time.
-    static func trailingZeroByteCount(_ path: String) throws -> Int {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw fail(path, "open") }
-        defer { close(descriptor) }
-        var end = try fileSize(path)
-        var zeros = 0
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while end > 0 {
-            let start = max(0, end - chunk.count)
-            let count = chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress!, end - start, off_t(start)) }
-            guard count == end - start else { throw fail(path, "read") }
-            if let last = chunk[0..<count].lastIndex(where: { $0 != 0 }) { return zeros + count - 1 - last }
-            zeros += count
-            end = start
-        }
-        return zeros
-    }
-
     static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
         var written = 0
         while written < bytes.count {

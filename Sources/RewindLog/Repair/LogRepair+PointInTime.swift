@@ -83,7 +83,9 @@ extension LogRepair {
         var cutRecordCount = 0
         var cutEntryCount = 0
         var lastCutSequence: UInt64 = 0
-        _ = try? LogReader(directory: directory, manifest: manifest).forEachRecord(recovery: .skipDamaged) { info in
+        // The same pass finds the zeros a writer under `always` left after the last segment's last
+        // record (`preallocatedByteCount`): cut too, and reported apart.
+        let cutSummary = try? LogReader(directory: directory, manifest: manifest).forEachRecord(recovery: .skipDamaged) { info in
             guard info.segmentIndex > tail.segmentIndex
                 || (info.segmentIndex == tail.segmentIndex && info.byteOffset >= tail.byteOffset) else { return }
             cutRecordCount += 1
@@ -100,13 +102,7 @@ extension LogRepair {
             let path = FileIO.join(directory, segment.fileName)
             if FileIO.exists(path) { bytesCut += (try? FileIO.fileSize(path)) ?? 0 }
         }
-        // The last segment's trailing zeros are cut too (with it, or with the tail when it is
-        // the last); the report tells them apart from cut records.
-        var zeroBytesCut = 0
-        if let last = manifest.segments.last, FileIO.exists(FileIO.join(directory, last.fileName)) {
-            let zeros = try FileIO.trailingZeroByteCount(FileIO.join(directory, last.fileName))
-            zeroBytesCut = dropped.isEmpty ? min(zeros, max(0, tailSize - tail.byteOffset)) : zeros
-        }
+        let zeroBytesCut = min(cutSummary?.preallocatedByteCount ?? 0, bytesCut)
 
         // (1) Set everything aside first.
         let stamp = FileIO.nowMilliseconds()
