@@ -56,7 +56,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     @exclusivity(unchecked) private var context: ChannelHandlerContext?
     /// Pulls every whole request out of each read, packed (``RESPFrameDecoder/nextPackedRequest()``).
-    @exclusivity(unchecked) private var decoder: RESPFrameDecoder!
+    @exclusivity(unchecked) private var decoder: RESPFrameDecoder
     /// Segments of replies closed (their read was handled), oldest first.
     @exclusivity(unchecked) private var held = CircularBuffer<HeldReplies>()
     /// The segment still collecting the replies of the read being handled; it goes to `held`
@@ -81,12 +81,12 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         machine = ConnectionStateMachine(requiresPassword: core.requirePassword != nil)
         createdMilliseconds = nowMilliseconds
         lastCommandMilliseconds = nowMilliseconds
+        decoder = RESPFrameDecoder(limits: core.configuration.limits)
         // Redis's tighter request bounds apply until the client authenticates (AUTH or HELLO
-        // AUTH; RESET may bring them back).
-        decoder = RESPFrameDecoder(limits: core.configuration.limits,
-                                   // unowned(unsafe): asked once per request, and the decoder lives
-                                   // in this handler, so the closure never outlives it.
-                                   requiresAuthentication: { [unowned(unsafe) self] in !self.machine.isAuthenticated })
+        // AUTH; RESET may bring them back). Set once `self` can be captured: the decoder is not
+        // optional, so reaching it on every request copies nothing. unowned(unsafe): asked once
+        // per request, and the decoder lives in this handler, so the closure never outlives it.
+        decoder.requiresAuthentication = { [unowned(unsafe) self] in !self.machine.isAuthenticated }
     }
 
     var protocolVersion: RESPVersion { machine.protocolVersion }

@@ -22,7 +22,8 @@ public struct RESPFrameDecoder: NIOSingleStepByteToMessageDecoder {
 
     /// Asked before each request: whether the client still has to authenticate, in which case
     /// the parser applies Redis's unauthenticated bounds (``RESPParser/requiresAuthentication``).
-    private let requiresAuthentication: () -> Bool
+    /// Set by the owner once it can capture itself (a connection handler, after its `init`).
+    public var requiresAuthentication: () -> Bool
 
     public init(limits: ServerLimits = ServerLimits(), requiresAuthentication: @escaping () -> Bool = { false }) {
         parser = RESPParser(limits: limits.parserLimits)

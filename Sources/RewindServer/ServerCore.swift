@@ -233,7 +233,6 @@ final class ServerCore: @unchecked Sendable {
 
     /// Runs a command in the engine, logs what it propagated and queues its reply.
     func execute(_ arguments: [[UInt8]], connection: ConnectionHandler, now: Int64) {
-        if executeUsualWrite(arguments, connection: connection, now: now) { return }
         if isReadOnly, isWrite(arguments) {
             // Redis's answer on a read-only replica; inside MULTI it also dooms EXEC.
             statistics.errorReplies += 1
@@ -254,37 +253,35 @@ final class ServerCore: @unchecked Sendable {
                connection: connection, now: now)
     }
 
-    /// SET, INCR, LPUSH, RPUSH, SADD, HSET, HMSET and ZADD in their simple forms, on keys without a
-    /// TTL, through the engine's packed path (``Keyspace/executeUsualWrite(_:db:)``) rather than
-    /// its dispatcher, when nothing else has to see the command (``takesUsualWrites(from:)``).
-    /// Returns false when it did nothing; `execute` then runs the command as usual.
-    private func executeUsualWrite(_ arguments: [[UInt8]], connection: ConnectionHandler, now: Int64) -> Bool {
-        guard takesUsualWrites(from: connection),
-              let result = keyspace.executeUsualWrite(arguments, db: connection.session.databaseIndex) else { return false }
-        finishUsualWrite(result, connection: connection) {
-            log([.command(LoggedCommand(db: connection.session.databaseIndex, arguments: arguments))], at: now)
-        }
-        return true
-    }
-
     /// Runs a request the connection's parser packed (argument `i` is `bytes[ends[i - 1] ..<
     /// ends[i]]`, the name from 0) when it is a usual write the engine's packed path takes
-    /// (``Keyspace/executeUsualWrite(packedBytes:ends:db:)``), in a connection with nothing
-    /// else to apply (not in MULTI, subscribed or waiting for AUTH), exactly as ``handle(_:from:)``
-    /// would run it, without an array per argument. Returns false, having done nothing, for
-    /// every other request: the caller then hands it to ``handle(_:from:)``.
+    /// (``Keyspace/executeUsualWrite(packedBytes:ends:db:)``: SET, INCR, LPUSH, RPUSH, SADD, HSET,
+    /// HMSET and ZADD in their simple forms, on keys without a TTL), in a connection with nothing
+    /// else to apply (not in MULTI, subscribed or waiting for AUTH) and when nothing else has to
+    /// see the command (``takesUsualWrites(from:)``), exactly as ``handle(_:from:)`` would run it
+    /// through the engine's dispatcher, without an array per argument. Returns false, having done
+    /// nothing, for every other request: the caller then hands it to ``handle(_:from:)``. (Requests
+    /// that reach `handle` another way, under CLIENT REPLY OFF/SKIP or queued behind a blocking
+    /// command, take the dispatcher: same replies, same log.)
     func handleUsualWrite(_ bytes: UnsafeRawBufferPointer, ends: UnsafeBufferPointer<Int>, from connection: ConnectionHandler) -> Bool {
         guard connection.machine.state == .normal, takesUsualWrites(from: connection) else { return false }
         let now = currentMilliseconds()
         let db = connection.session.databaseIndex
         guard let result = keyspace.executeUsualWrite(packedBytes: bytes, ends: ends, db: db) else { return false }
         countCommand(from: connection, now: now)
-        finishUsualWrite(result, connection: connection) {
-            guard logFailure == nil, writer != nil else { return 0 }
+        if !connection.queuedForReplyHashes.isEmpty { connection.queuedForReplyHashes = [] }
+        guard result.changed else {
+            connection.send(result.reply, after: appendedSequence)
+            return true
+        }
+        // A writable server with no log failure (``takesUsualWrites(from:)``).
+        var sequence: UInt64 = 0
+        if writer != nil {
             let sequenceCountBefore = staged.sequenceCount
             staged.appendCommand(timestampMilliseconds: now, db: UInt32(db), packedBytes: bytes, ends: ends)
-            return finishLogging(commandCount: 1, loggedEntryCount: 1, sequenceCountBefore: sequenceCountBefore, at: now, entries: [])
+            sequence = finishLogging(commandCount: 1, loggedEntryCount: 1, sequenceCountBefore: sequenceCountBefore, at: now, entries: [])
         }
+        connection.send(result.reply, after: sequence)
         return true
     }
 
@@ -301,18 +298,6 @@ final class ServerCore: @unchecked Sendable {
     private func takesUsualWrites(from connection: ConnectionHandler) -> Bool {
         !isReadOnly && logFailure == nil && !connection.session.isInTransaction && blocking.isEmpty && replicaStreams.isEmpty
             && !configuration.recordsReplies
-    }
-
-    /// Logs a usual write that changed something (`log` returns its sequence) and queues its reply.
-    @inline(__always)
-    private func finishUsualWrite(_ result: Keyspace.UsualWriteResult, connection: ConnectionHandler, log: () -> UInt64) {
-        if !connection.queuedForReplyHashes.isEmpty { connection.queuedForReplyHashes = [] }
-        guard result.changed else {
-            connection.send(result.reply, after: appendedSequence)
-            return
-        }
-        // A writable server with no log failure: `log` takes a sequence number.
-        connection.send(result.reply, after: log())
     }
 
     /// Logs what an engine command propagated and queues its reply. `hashedReply` is the reply

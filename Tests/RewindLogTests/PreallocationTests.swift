@@ -31,6 +31,22 @@ struct PreallocationTests {
         return copy
     }
 
+    /// A writer under `always` with 4 KiB of zeros ahead and small segments (some are sealed
+    /// along the way), holding ``command(_:)`` 1...120.
+    private static func writerOf120Commands(at log: String) throws -> LogWriter {
+        let writer = try LogWriter.open(directory: log, options: .init(
+            durability: .always, segmentByteCountTarget: 3000, trainsDictionary: false, preallocationByteCount: 4096))
+        for index in 1...120 { try writer.append(command(index)) }
+        return writer
+    }
+
+    /// Damages a segment file: flips every bit of the byte at `offset`.
+    private static func flipByte(in path: String, at offset: Int) throws {
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[offset] ^= 0xff
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
     private static func read(_ directory: String, _ recovery: RecoveryMode) throws -> (entries: [LogEntry], summary: LogReader.Summary) {
         var entries: [LogEntry] = []
         let summary = try LogReader(directory: directory).forEachEntry(recovery: recovery) { entries.append($0.materialize()) }
@@ -41,10 +57,7 @@ struct PreallocationTests {
     func zerosAreTheEnd() throws {
         let directory = try TemporaryDirectory()
         let log = directory.appending("log")
-        // Small segments, so that some are sealed along the way.
-        let writer = try LogWriter.open(directory: log, options: .init(
-            durability: .always, segmentByteCountTarget: 3000, trainsDictionary: false, preallocationByteCount: 4096))
-        for index in 1...120 { try writer.append(Self.command(index)) }
+        let writer = try Self.writerOf120Commands(at: log)
         let manifest = try ManifestStore.load(directory: log)
         #expect(manifest.segments.count > 2)
 
@@ -157,9 +170,7 @@ struct PreallocationTests {
     func reportsLeaveOutTheZeros() throws {
         let directory = try TemporaryDirectory()
         let log = directory.appending("log")
-        let writer = try LogWriter.open(directory: log, options: .init(
-            durability: .always, segmentByteCountTarget: 3000, trainsDictionary: false, preallocationByteCount: 4096))
-        for index in 1...120 { try writer.append(Self.command(index)) }
+        let writer = try Self.writerOf120Commands(at: log)
         let crashed = try Self.crashCopy(of: log, into: directory)
         try writer.close()
         let zeros = try Self.read(crashed, .absolute).summary.preallocatedByteCount
@@ -185,10 +196,7 @@ struct PreallocationTests {
         compaction.close()
 
         // Damage in the first segment: the cut drops every later segment, the zeros with the last.
-        let first = crashed + "/" + manifest.segments[0].fileName
-        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: first)))
-        bytes[LogFormat.segmentHeaderByteCount + 60] ^= 0xff
-        try Data(bytes).write(to: URL(fileURLWithPath: first))
+        try Self.flipByte(in: crashed + "/" + manifest.segments[0].fileName, at: LogFormat.segmentHeaderByteCount + 60)
         let pointInTime = try #require(try LogRepair.cutAtFirstDamage(directory: crashed))
         #expect(!pointInTime.droppedSegmentFileNames.isEmpty)
         #expect(pointInTime.zeroBytesCut == zeros)
@@ -213,10 +221,7 @@ struct PreallocationTests {
         let manifest = try ManifestStore.load(directory: log)
         #expect(manifest.segments.count > 2)
         // Damage in the second segment: the first one's records are kept, the rest is cut.
-        let second = log + "/" + manifest.segments[1].fileName
-        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: second)))
-        bytes[LogFormat.segmentHeaderByteCount + 10] ^= 0xff
-        try Data(bytes).write(to: URL(fileURLWithPath: second))
+        try Self.flipByte(in: log + "/" + manifest.segments[1].fileName, at: LogFormat.segmentHeaderByteCount + 10)
         let cut = try #require(try LogRepair.cutAtFirstDamage(directory: log))
         #expect(cut.zeroBytesCut == 0)
         #expect(!cut.description.contains("zeros written ahead"))

@@ -82,8 +82,11 @@ extension LogWriter {
         public mutating func appendCommand(timestampMilliseconds: Int64, db: UInt32, packedBytes: UnsafeRawBufferPointer,
                                            ends: UnsafeBufferPointer<Int>, replyHash: UInt64? = nil) {
             // The caller's buffer: ends must rise within it (the encoder slices by them).
-            precondition(zip(ends.dropFirst(), ends).allSatisfy { $0 >= $1 } && (ends.first ?? 0) >= 0
-                         && (ends.last ?? 0) <= packedBytes.count, "packed argument ends outside their bytes")
+            var previous = 0
+            for end in ends {
+                precondition(end >= previous && end <= packedBytes.count, "packed argument ends outside their bytes")
+                previous = end
+            }
             let start = bytes.count
             if problem == nil, let reason = EntryCodec.validate(kind: .command, packedEnds: ends) { problem = reason }
             let header = encodeHeader(kind: .command, db: db, timestampMilliseconds: timestampMilliseconds, hasReplyHash: replyHash != nil)

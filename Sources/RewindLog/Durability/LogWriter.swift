@@ -837,10 +837,12 @@ public final class LogWriter: @unchecked Sendable {
     /// Called by the thread writing records, after a record: once the background trainer is done,
     /// installs its dictionary from `nextSequence` on.
     func installTrainedDictionary(nextSequence: UInt64) throws {
-        guard trainer != nil, let result = lock.withLock({ trainerResult }) else { return }
+        guard trainer != nil, let result = lock.withLock({ () -> [UInt8]?? in
+            defer { trainerResult = nil }
+            return trainerResult
+        }) else { return }
         trainer?.join()
         trainer = nil
-        lock.withLock { trainerResult = nil }
         if let dictionary = result { try install(dictionary, nextSequence: nextSequence) }
     }
 
