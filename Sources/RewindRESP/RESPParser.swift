@@ -339,8 +339,6 @@ extension RESPParser {
         request.startByteOffset = storageBaseByteOffset + start
         request.remainingArgumentCount = Int(count)
         request.bulkByteCount = -1
-        // Reserve at most one slot per 6 bytes already here (`$0\r\n\r\n` is the smallest argument),
-        // never what the count claims.
         request.isPacked = packsArguments
         if packsArguments {
             // A huge request's buffer is not kept for the small ones after it.
@@ -351,6 +349,8 @@ extension RESPParser {
             return true
         }
         request.arguments = []
+        // Reserve at most one slot per 6 bytes already here (`$0\r\n\r\n` is the smallest argument),
+        // never what the count claims.
         request.arguments.reserveCapacity(min(Int(count), (buffer.count - readIndex) / 6 + 1))
         return true
     }

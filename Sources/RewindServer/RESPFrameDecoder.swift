@@ -6,8 +6,11 @@ import RewindRESP
 
 /// Turns the bytes a client sends into ``RESPRequest``s, exactly as Redis 7.0 reads them.
 ///
-/// All protocol knowledge lives in `RESPParser`; this type only moves bytes from NIO's buffer into
-/// the parser and pulls whole requests out. A malformed frame throws the parser's
+/// All protocol knowledge lives in `RESPParser`; this type only moves bytes into the parser and
+/// pulls whole requests out. The server feeds each read (``feed(_:)``) and takes requests packed
+/// (``nextPackedRequest()``); the `NIOSingleStepByteToMessageDecoder` conformance (`decode`,
+/// `decodeLast`), which NIO's verifier and the chunking tests drive, reads the same parser from
+/// NIO's buffer. Use one way per decoder, not both. A malformed frame throws the parser's
 /// `RESPParseError` (which carries Redis's reply text); a client whose unparsed bytes outgrow
 /// ``ServerLimits/queryBufferByteCountMax`` throws ``QueryBufferLimitExceeded``.
 public struct RESPFrameDecoder: NIOSingleStepByteToMessageDecoder {

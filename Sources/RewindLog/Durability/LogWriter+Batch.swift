@@ -69,9 +69,7 @@ extension LogWriter {
         public mutating func appendCommand(timestampMilliseconds: Int64, db: UInt32, arguments: [[UInt8]],
                                            replyHash: UInt64? = nil, kind: LogEntry.Kind = .command) {
             let start = bytes.count
-            if problem == nil, let reason = EntryCodec.validate(kind: kind, arguments: arguments) { problem = reason }
-            let header = encodeHeader(kind: kind, db: db, timestampMilliseconds: timestampMilliseconds, hasReplyHash: replyHash != nil)
-            EntryCodec.encodeBody(arguments: arguments, replyHash: replyHash, into: &bytes)
+            let header = encode(kind: kind, db: db, timestampMilliseconds: timestampMilliseconds, arguments: arguments, replyHash: replyHash)
             addCommandUnit(start: start, header: header, kind: kind, db: db, timestampMilliseconds: timestampMilliseconds,
                            hasReplyHash: replyHash != nil)
         }
@@ -91,15 +89,15 @@ extension LogWriter {
             if problem == nil, let reason = EntryCodec.validate(kind: .command, packedEnds: ends) { problem = reason }
             let header = encodeHeader(kind: .command, db: db, timestampMilliseconds: timestampMilliseconds, hasReplyHash: replyHash != nil)
             EntryCodec.encodeBody(packedBytes: packedBytes, ends: ends, replyHash: replyHash, into: &bytes)
+            entryEnds.append(bytes.count)
             addCommandUnit(start: start, header: header, kind: .command, db: db, timestampMilliseconds: timestampMilliseconds,
                            hasReplyHash: replyHash != nil)
         }
 
-        /// Ends the entry just encoded from `start` as a unit of its own.
+        /// Makes the entry just encoded from `start` (its end already in `entryEnds`) a unit of its own.
         @inline(__always)
         private mutating func addCommandUnit(start: Int, header: Int, kind: LogEntry.Kind, db: UInt32, timestampMilliseconds: Int64,
                                              hasReplyHash: Bool) {
-            entryEnds.append(bytes.count)
             units.append(Unit(start: start, end: bytes.count, headerByteCount: header, firstKind: kind,
                               firstHasReplyHash: hasReplyHash, firstDb: db, firstTimestampMilliseconds: timestampMilliseconds,
                               entryCount: 1, firstEntryEnd: entryEnds.count - 1))
