@@ -18,7 +18,9 @@ extension Rewind {
                 other damage with its place and the command to run), then serves RESP2 and RESP3 clients such as \
                 redis-cli and redis-benchmark. BGREWRITEAOF (and the automatic trigger below) compacts the log while \
                 clients keep writing. SHUTDOWN, SIGTERM and SIGINT sync and close the log. Exits 0 after \
-                a clean shutdown and 1 when the log cannot be recovered or the port cannot be bound.
+                a clean shutdown and 1 when the log cannot be recovered, the port cannot be bound, or the log \
+                fails while serving (a write or fdatasync error: under appendfsync always the server then stops \
+                at once; under everysec and no it refuses writes with MISCONF and serves reads until stopped).
                 """)
 
         @Option(help: "Keep the log in this directory; it is created when missing.")
@@ -81,6 +83,9 @@ extension Rewind {
 
         public func execute(_ output: CommandOutput) throws -> ExitCode {
             let signals = StopSignals(command: "rewind serve")
+            // A file size limit (ulimit -f) makes a write fail with EFBIG, reported like a full
+            // disk, instead of killing the server with SIGXFSZ.
+            signal(SIGXFSZ, SIG_IGN)
             var configuration = ServerConfiguration()
             configuration.directory = dir
             configuration.bindAddress = bind
@@ -112,7 +117,18 @@ extension Rewind {
             }
             output.error("rewind serve: ready on \(bind):\(server.port) (\(counted(server.startupReport.entriesReplayed, "entry")) replayed, appendfsync \(appendfsync))")
             signals.serving { server.stop() }
-            try server.waitUntilStopped()
+            do {
+                try server.waitUntilStopped()
+            } catch let failure as ServerLogFailure {
+                signals.cancel()
+                output.error("""
+                    rewind serve: the log failed: \(failure.description); stopped. Every write acknowledged \
+                    (through entry #\(failure.lastAcknowledgedSequence)) is in the log, and nothing after it was \
+                    acknowledged. Fix the cause (free space, check the disk), then start again on the same --dir \
+                    to recover from the log.
+                    """)
+                return ExitCode(1)
+            }
             signals.cancel()
             output.error("rewind serve: log synced and closed")
             return .success

@@ -113,6 +113,12 @@ final class DurabilityCommitter: @unchecked Sendable {
         return true
     }
 
+    /// The last sequence number the writer took to the policy's point (fdatasync'ed under
+    /// `always`, written under `everysec` and `no`); after a failure, what it reached before.
+    func reachedSequence() -> UInt64 {
+        durable ? writer.durableSequenceNumber : writer.writtenSequenceNumber
+    }
+
     /// Off the event loop, at shutdown: waits until every entry up to `sequence` meets the policy,
     /// posts it to the event loop, and stops posting (the event loop is about to stop).
     func stop(after sequence: UInt64) {

@@ -194,7 +194,20 @@ public final class RedisServer: @unchecked Sendable {
             }
         }()
         try? group.syncShutdownGracefully()
+        if let failure = core.logFailure {
+            // The event loop has stopped: its state can be read here.
+            throw ServerLogFailure(description: "\(failure)", lastAcknowledgedSequence: core.acknowledgedSequence)
+        }
         core.logger.info(core.writer == nil ? "server stopped" : "log synced and closed; server stopped")
         if let closeError { throw closeError }
     }
+}
+
+/// The log failed while the server ran (a write or fdatasync error: a full disk, an I/O error,
+/// a file size limit); thrown by ``RedisServer/waitUntilStopped()``. Under `always` the server
+/// stops by itself when it happens; under `everysec` and `no` it refuses writes until stopped.
+/// Every entry up to `lastAcknowledgedSequence` is in the log; nothing after it was acknowledged.
+public struct ServerLogFailure: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public var lastAcknowledgedSequence: UInt64
 }

@@ -39,12 +39,12 @@ extension ServerCore {
         switch subcommand {
         case "getreg" where arguments.count == 3:
             guard let registers = denseRegisters() else { return }
-            connection.send(.array(registers.map { .integer(Int64($0)) }), after: appendedSequence)
+            connection.send(.array(registers.map { .integer(Int64($0)) }), after: sequenceSeenByReads)
         case "encoding" where arguments.count == 3:
             reply(connection, .simpleString(isSparse ? "sparse" : "dense"))
         case "todense" where arguments.count == 3:
             guard denseRegisters() != nil else { return }
-            connection.send(.integer(isSparse ? 1 : 0), after: appendedSequence)
+            connection.send(.integer(isSparse ? 1 : 0), after: sequenceSeenByReads)
         case "decode" where arguments.count == 3:
             guard isSparse else {
                 reply(connection, .error("ERR HLL encoding is not sparse"))

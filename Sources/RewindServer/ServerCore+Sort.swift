@@ -34,7 +34,7 @@ extension ServerCore {
             request = parsed
         }
         if request.storeKey != nil && (isReadOnly || logFailure != nil) {
-            reply(connection, .error(isReadOnly ? Self.readOnlyError : "MISCONF Errors writing to the AOF file: \(logFailure!)"))
+            reply(connection, .error(isReadOnly ? Self.readOnlyError : misconfError))
             return
         }
         let key = arguments[1]

@@ -129,8 +129,8 @@ final class ServerCore: @unchecked Sendable {
         pubsub.removeAll(for: connection)
         // Left in `waitingConnections` with its flag cleared: the next ``acknowledge(upTo:)``
         // drops it (a search here was linear per disconnect, quadratic for thousands at once).
-        // Its replies waited for an entry not yet acknowledged, so a commit is on its way (after
-        // a log failure none comes, and the few that waited then stay: writes are refused).
+        // Its replies waited for an entry not yet acknowledged, so a commit is on its way (or a
+        // log failure, which empties the list: ``logFailed(_:)``).
         connection.waitsForAcknowledgement = false
         replicaStreams[connection.id] = nil
     }
@@ -158,6 +158,7 @@ final class ServerCore: @unchecked Sendable {
                 return
             }
         }
+        if logFailure != nil, writer != nil, refusedAfterLogFailure(arguments, connection: connection, now: now) { return }
         if connection.machine.state == .subscribed, arguments.count <= 2, Clock.lowercased(first) == "ping" {
             // Redis answers PING in a RESP2 subscribed context as a pub/sub message.
             connection.send(.array([.bulk("pong"), .bulkString(arguments.count == 2 ? arguments[1] : [])]), after: 0)
@@ -242,7 +243,7 @@ final class ServerCore: @unchecked Sendable {
         }
         if logFailure != nil, isWrite(arguments) {
             statistics.errorReplies += 1
-            connection.send(.error("MISCONF Errors writing to the AOF file: \(logFailure!)"), after: 0)
+            connection.send(.error(misconfError), after: 0)
             return
         }
         let wasInTransaction = connection.session.isInTransaction
@@ -271,7 +272,7 @@ final class ServerCore: @unchecked Sendable {
         countCommand(from: connection, now: now)
         if !connection.queuedForReplyHashes.isEmpty { connection.queuedForReplyHashes = [] }
         guard result.changed else {
-            connection.send(result.reply, after: appendedSequence)
+            connection.send(result.reply, after: sequenceSeenByReads)
             return true
         }
         // A writable server with no log failure (``takesUsualWrites(from:)``).
@@ -325,7 +326,7 @@ final class ServerCore: @unchecked Sendable {
             // A read may see writes of other clients that are not acknowledged yet; its reply
             // waits for them, so no client learns of a write a crash could still undo (Redis
             // sends every reply of an event-loop iteration after that iteration's fsync).
-            connection.send(result.reply, after: appendedSequence)
+            connection.send(result.reply, after: sequenceSeenByReads)
             return
         }
         if !replicaStreams.isEmpty, !wasInTransaction, !isWrite(arguments), Clock.lowercased(arguments[0]) != "exec" {
@@ -333,8 +334,8 @@ final class ServerCore: @unchecked Sendable {
         }
         let sequence = log(result.propagated, at: now, replyHashes: replyHashes)
         replicaFeedSplitsTransactions = false
-        if sequence == 0, let logFailure {
-            connection.send(.error("MISCONF Errors writing to the AOF file: \(logFailure)"), after: 0)
+        if sequence == 0, logFailure != nil {
+            connection.send(.error(misconfError), after: 0)
         } else {
             connection.send(result.reply, after: sequence)
         }
@@ -541,11 +542,76 @@ final class ServerCore: @unchecked Sendable {
         releasingConnections.removeAll(keepingCapacity: true)
     }
 
+    /// The log failed (a write or fdatasync error: a full disk, an I/O error, a file size
+    /// limit). What the writer reached before is acknowledged; every reply still held waits for
+    /// an entry the log did not take and can never be sent, so those connections are closed (their
+    /// clients see the connection drop, as when Redis exits on an AOF error): no client is told of
+    /// a write that is not in the log. From then on writes, PING and EXEC of a queued write get
+    /// Redis's `-MISCONF`. Under `always` the server then stops, as Redis exits ("Can't recover
+    /// from AOF write error when the AOF fsync policy is 'always'"): its state holds writes the log
+    /// does not, and a read could show them. Under `everysec` and `no` it goes on serving reads,
+    /// as Redis does. See docs/SERVER.md, "When the log fails".
     func logFailed(_ error: Error) {
         guard logFailure == nil else { return }
         logFailure = error
-        logger.critical("the log failed; writes are refused from now on: \(error)")
+        if let reached = committer?.reachedSequence(), reached > acknowledgedSequence { acknowledge(upTo: reached) }
+        swap(&releasingConnections, &waitingConnections)
+        var closed = 0
+        for connection in releasingConnections where connection.waitsForAcknowledgement {
+            connection.waitsForAcknowledgement = false
+            connection.closeNow()
+            closed += 1
+        }
+        releasingConnections.removeAll(keepingCapacity: true)
+        let unacknowledged = appendedSequence - acknowledgedSequence
+        let lost = "\(unacknowledged) entr\(unacknowledged == 1 ? "y" : "ies") after #\(acknowledgedSequence) not logged, never acknowledged; \(closed) client\(closed == 1 ? "" : "s") waiting for them disconnected"
+        if configuration.durability == .always {
+            logger.critical("the log failed: \(error); \(lost); appendfsync always cannot go on without its log: stopping")
+            shutdownRequested?()
+        } else {
+            logger.critical("the log failed: \(error); \(lost); writes are refused (MISCONF) from now on, reads are served")
+        }
     }
+
+    /// Redis's reply to a write once the log has failed, with `errno`'s text as Redis gives it
+    /// (`-MISCONF Errors writing to the AOF file: No space left on device`).
+    var misconfError: String {
+        let reason: String
+        if let error = logFailure as? LogError, let number = error.errorNumber {
+            reason = String(cString: strerror(number))
+        } else {
+            reason = logFailure.map { "\($0)" } ?? "unknown error"
+        }
+        return "MISCONF Errors writing to the AOF file: " + reason
+    }
+
+    /// Redis's `writeCommandsDeniedByDiskError` check, once the log has failed: a write, PING (so
+    /// that monitoring notices) and EXEC of a transaction that queued a write are refused with
+    /// ``misconfError``. Inside MULTI the refusal dooms EXEC; a refused EXEC discards its
+    /// transaction (`-EXECABORT Transaction discarded because of: MISCONF ...`). Returns true when
+    /// it replied.
+    private func refusedAfterLogFailure(_ arguments: [[UInt8]], connection: ConnectionHandler, now: Int64) -> Bool {
+        let name = Clock.lowercased(arguments[0])
+        let isExec = name == "exec" && connection.session.isInTransaction
+        let execWrites = isExec && (connection.session.queuedCommands.contains { isWrite($0) }
+            || connection.queuedServerCommands.contains { isWrite($0.arguments) })
+        guard isWrite(arguments) || name == "ping" || execWrites else { return false }
+        statistics.errorReplies += 1
+        if isExec {
+            connection.queuedServerCommands = []
+            _ = keyspace.execute([Array("DISCARD".utf8)], session: &connection.session, nowMilliseconds: now)
+            connection.send(.error("EXECABORT Transaction discarded because of: " + misconfError), after: 0)
+        } else {
+            connection.session.flagTransactionError()
+            connection.send(.error(misconfError), after: 0)
+        }
+        return true
+    }
+
+    /// The sequence number a read's reply waits for: every entry appended so far, which the read
+    /// may have seen (``acknowledge(upTo:)``). After a log failure, what was acknowledged: the
+    /// rest never will be, and a read waiting for it would never be answered.
+    var sequenceSeenByReads: UInt64 { logFailure == nil ? appendedSequence : acknowledgedSequence }
 
     // MARK: - Timers
 

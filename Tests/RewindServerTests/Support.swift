@@ -32,14 +32,23 @@ final class ServerProcess {
     let process: Subprocess
     let errorPath: String
 
-    init(directory: String, arguments: [String] = [], environment: [String: String]? = nil) throws {
+    /// `fileSizeLimitBytes` starts the server under `ulimit -f` (through /bin/sh, which execs it;
+    /// POSIX counts its argument in 512-byte blocks):
+    /// a write past that size fails with EFBIG, as a full disk fails one.
+    init(directory: String, arguments: [String] = [], environment: [String: String]? = nil, fileSizeLimitBytes: Int? = nil) throws {
         self.directory = directory
         let binary = try RewindBinary.path.orThrow("rewind is not built")
         var lastError: Error = TestFailure("rewind serve did not start")
         for _ in 0..<10 {
             let port = Self.freePort()
             let errorPath = directory + ".stderr.\(port)"
-            let process = try Subprocess(binary, ["serve", "--dir", directory, "--port", String(port)] + arguments,
+            var program = binary
+            var serve = ["serve", "--dir", directory, "--port", String(port)] + arguments
+            if let fileSizeLimitBytes {
+                program = "/bin/sh"
+                serve = ["-c", "ulimit -f \(fileSizeLimitBytes / 512) && exec \"$0\" \"$@\"", binary] + serve
+            }
+            let process = try Subprocess(program, serve,
                                          environment: environment.map { ProcessInfo.processInfo.environment.merging($0) { $1 } },
                                          error: .file(errorPath))
             for _ in 0..<1500 where process.isRunning {
@@ -166,6 +175,17 @@ final class RESPClient {
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             guard count > 0 else { return bytes }
             bytes += chunk[0..<count]
+        }
+    }
+
+    /// Whether the server closed the connection (end of stream) before the receive timeout,
+    /// rather than leaving it open with nothing to read. Bytes received meanwhile are dropped.
+    func closedByServer() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count > 0 { continue }
+            return count == 0 || (count < 0 && errno == ECONNRESET)
         }
     }
 

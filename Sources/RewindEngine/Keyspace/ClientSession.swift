@@ -19,7 +19,7 @@ public struct ClientSession: Sendable {
     /// True when a command failed to queue (unknown, wrong arity); EXEC then replies EXECABORT.
     public internal(set) var transactionHasErrors = false
     /// Commands queued since MULTI, in order.
-    var queuedCommands: [[[UInt8]]] = []
+    public internal(set) var queuedCommands: [[[UInt8]]] = []
     /// The keyspace's watcher record for this session's WATCHes, nil when it watches nothing.
     var watcherID: UInt64?
     /// Replay mode: no lazy expiry on access (Redis `server.loading`).

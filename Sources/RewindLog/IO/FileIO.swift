@@ -7,10 +7,10 @@ import Darwin
 /// Thin, checked wrappers over the POSIX calls the log needs. Each failure becomes a `LogError`
 /// naming the path and `errno`'s text.
 enum FileIO {
-    static func errorText() -> String { String(cString: strerror(errno)) }
 
     static func fail(_ path: String, _ what: String) -> LogError {
-        LogError(.fileSystem, path: path, "\(what): \(errorText())")
+        let number = errno
+        return LogError(.fileSystem, path: path, "\(what): \(String(cString: strerror(number)))", errorNumber: number)
     }
 
     static func join(_ directory: String, _ name: String) -> String {

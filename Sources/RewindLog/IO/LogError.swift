@@ -27,12 +27,15 @@ public struct LogError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
     /// The damage behind a `.damaged` error.
     public var damage: LogDamage?
+    /// The `errno` of the system call that failed, for a `.fileSystem` error.
+    public var errorNumber: Int32?
 
-    public init(_ code: Code, path: String, _ message: String, damage: LogDamage? = nil) {
+    public init(_ code: Code, path: String, _ message: String, damage: LogDamage? = nil, errorNumber: Int32? = nil) {
         self.code = code
         self.path = path
         self.message = message
         self.damage = damage
+        self.errorNumber = errorNumber
     }
 
     public var description: String { "\(path): \(message)" }
