@@ -154,7 +154,9 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             // Requests after the current one whose keys are being loaded (``prefetchKeys()``).
             // A read of one request (`-P 1`) has nothing after it, and is not scanned.
             var covered = 0
-            while true {
+            // A request can close the connection (CLIENT KILL of itself, a log failure): the
+            // rest of the read is not run.
+            while !closed {
                 guard try decoder.nextPackedRequest() else { break }
                 if covered > 0 { covered -= 1 }
                 if covered == 0 && decoder.hasBufferedBytes { covered = prefetchKeys() }
@@ -401,7 +403,28 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     func closeNow() {
         guard let context, !closed else { return }
         closed = true
+        machine.closeRequested()
         context.close(promise: nil)
+    }
+
+    /// After a log failure: drops the replies still held (they wait for entries the log did not
+    /// take) and closes once the replies already handed to the socket are written, so a slow
+    /// reader still gets every acknowledged reply (a close at once would drop what NIO holds for
+    /// it), or after 5 s whatever is left.
+    func closeDroppingHeldReplies() {
+        guard let context, !closed else { return }
+        closed = true
+        machine.closeRequested()
+        held.removeAll()
+        openTail = nil
+        heldByteCount = 0
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        let deadline = context.eventLoop.scheduleTask(in: .seconds(5)) { context.close(promise: nil) }
+        promise.futureResult.whenComplete { _ in
+            deadline.cancel()
+            context.close(promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
     }
 
     private static func format(_ address: SocketAddress) -> String {

@@ -120,14 +120,25 @@ final class DurabilityCommitter: @unchecked Sendable {
     }
 
     /// Off the event loop, at shutdown: waits until every entry up to `sequence` meets the policy,
-    /// posts it to the event loop, and stops posting (the event loop is about to stop).
-    func stop(after sequence: UInt64) {
+    /// posts it to the event loop, and stops posting (the event loop is about to stop). Returns
+    /// the writer's failure, if it failed (before or during this wait): then nothing is posted,
+    /// since entries numbered up to `sequence` may never have reached the writer.
+    @discardableResult
+    func stop(after sequence: UInt64) -> Error? {
         writer.requestProgress(through: sequence, durable: durable)
         let result = Result { durable ? try writer.waitUntilDurable(sequence) : try writer.waitUntilWritten(sequence) }
+        let failure: Error?
+        if let writerFailure = writer.publishedProgress.failure {
+            failure = writerFailure
+        } else if case .failure(let error) = result {
+            failure = error
+        } else {
+            failure = nil
+        }
         pthread_mutex_lock(&mutex)
         let alreadyStopped = stopped
         stopped = true
-        let post = !alreadyStopped && sequence > posted && (try? result.get()) != nil
+        let post = !alreadyStopped && sequence > posted && failure == nil
         if post { posted = sequence }
         pthread_mutex_unlock(&mutex)
         writer.setProgressHandler(nil)
@@ -135,6 +146,7 @@ final class DurabilityCommitter: @unchecked Sendable {
             let acknowledged = self.acknowledged
             eventLoop.execute { acknowledged(sequence) }
         }
+        return failure
     }
 
     /// On the flusher's thread: posts the progress to the event loop when it waits for it.

@@ -179,7 +179,7 @@ public final class RedisServer: @unchecked Sendable {
             self.core.commitStaged()
             return self.core.appendedSequence
         }.wait()
-        committer?.stop(after: last)
+        let stopFailure = committer?.stop(after: last)
         try eventLoop.submit { self.core.closeAllClients() }.wait()
         try? eventLoop.scheduleTask(in: .milliseconds(50)) {}.futureResult.wait()
         // A compaction still running fails at its swap (the writer is closed) and removes its base;
@@ -194,9 +194,11 @@ public final class RedisServer: @unchecked Sendable {
             }
         }()
         try? group.syncShutdownGracefully()
-        if let failure = core.logFailure {
-            // The event loop has stopped: its state can be read here.
-            throw ServerLogFailure(description: "\(failure)", lastAcknowledgedSequence: core.acknowledgedSequence)
+        if let failure = core.logFailure ?? stopFailure {
+            // The event loop has stopped: its state can be read here. (A failure in the final
+            // flush reaches only `stop`.) What was acknowledged, never past what the writer took.
+            let reached = min(core.acknowledgedSequence, committer?.reachedSequence() ?? core.acknowledgedSequence)
+            throw ServerLogFailure(description: "\(failure)", lastAcknowledgedSequence: reached)
         }
         core.logger.info(core.writer == nil ? "server stopped" : "log synced and closed; server stopped")
         if let closeError { throw closeError }

@@ -158,7 +158,14 @@ final class ServerCore: @unchecked Sendable {
                 return
             }
         }
-        if logFailure != nil, writer != nil, refusedAfterLogFailure(arguments, connection: connection, now: now) { return }
+        if logFailure != nil, writer != nil {
+            if configuration.durability == .always {
+                // Stopping (``logFailed(_:)``): nothing more is answered.
+                connection.closeDroppingHeldReplies()
+                return
+            }
+            if refusedAfterLogFailure(arguments, connection: connection, now: now) { return }
+        }
         if connection.machine.state == .subscribed, arguments.count <= 2, Clock.lowercased(first) == "ping" {
             // Redis answers PING in a RESP2 subscribed context as a pub/sub message.
             connection.send(.array([.bulk("pong"), .bulkString(arguments.count == 2 ? arguments[1] : [])]), after: 0)
@@ -239,11 +246,6 @@ final class ServerCore: @unchecked Sendable {
             statistics.errorReplies += 1
             connection.session.flagTransactionError()
             connection.send(.error(Self.readOnlyError), after: 0)
-            return
-        }
-        if logFailure != nil, isWrite(arguments) {
-            statistics.errorReplies += 1
-            connection.send(.error(misconfError), after: 0)
             return
         }
         let wasInTransaction = connection.session.isInTransaction
@@ -335,7 +337,11 @@ final class ServerCore: @unchecked Sendable {
         let sequence = log(result.propagated, at: now, replyHashes: replyHashes)
         replicaFeedSplitsTransactions = false
         if sequence == 0, logFailure != nil {
-            connection.send(.error(misconfError), after: 0)
+            // A read's lazy-expiry DEL finds the log failed: the read still gets its reply (the
+            // key's TTL is in the log, so a restart expires it again), as in Redis.
+            // (An EXEC here queued no write: ``refusedAfterLogFailure`` refused those.)
+            let reads = !isWrite(arguments)
+            connection.send(reads ? result.reply : .error(misconfError), after: reads ? sequenceSeenByReads : 0)
         } else {
             connection.send(result.reply, after: sequence)
         }
@@ -559,7 +565,7 @@ final class ServerCore: @unchecked Sendable {
         var closed = 0
         for connection in releasingConnections where connection.waitsForAcknowledgement {
             connection.waitsForAcknowledgement = false
-            connection.closeNow()
+            connection.closeDroppingHeldReplies()
             closed += 1
         }
         releasingConnections.removeAll(keepingCapacity: true)
@@ -567,6 +573,9 @@ final class ServerCore: @unchecked Sendable {
         let lost = "\(unacknowledged) entr\(unacknowledged == 1 ? "y" : "ies") after #\(acknowledgedSequence) not logged, never acknowledged; \(closed) client\(closed == 1 ? "" : "s") waiting for them disconnected"
         if configuration.durability == .always {
             logger.critical("the log failed: \(error); \(lost); appendfsync always cannot go on without its log: stopping")
+            // Every client goes now, not at the shutdown: a read in between could show a write
+            // the log does not hold. (Redis exits at once.) ``handle(_:from:)`` closes any later one.
+            for connection in clients.values { connection.closeDroppingHeldReplies() }
             shutdownRequested?()
         } else {
             logger.critical("the log failed: \(error); \(lost); writes are refused (MISCONF) from now on, reads are served")
@@ -592,14 +601,18 @@ final class ServerCore: @unchecked Sendable {
     /// it replied.
     private func refusedAfterLogFailure(_ arguments: [[UInt8]], connection: ConnectionHandler, now: Int64) -> Bool {
         let name = Clock.lowercased(arguments[0])
+        // Redis checks the arity first: `SET a` is still a wrong number of arguments.
+        guard let spec = Keyspace.commandSpec(named: name),
+              spec.arity > 0 ? arguments.count == spec.arity : arguments.count >= -spec.arity else { return false }
         let isExec = name == "exec" && connection.session.isInTransaction
         let execWrites = isExec && (connection.session.queuedCommands.contains { isWrite($0) }
             || connection.queuedServerCommands.contains { isWrite($0.arguments) })
-        guard isWrite(arguments) || name == "ping" || execWrites else { return false }
+        guard spec.flags.contains(.write) || name == "ping" || execWrites else { return false }
         statistics.errorReplies += 1
         if isExec {
             connection.queuedServerCommands = []
             _ = keyspace.execute([Array("DISCARD".utf8)], session: &connection.session, nowMilliseconds: now)
+            connection.machine.transactionStateChanged(isInTransaction: connection.session.isInTransaction)
             connection.send(.error("EXECABORT Transaction discarded because of: " + misconfError), after: 0)
         } else {
             connection.session.flagTransactionError()
