@@ -149,6 +149,9 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Closing (its close waits for replies already handed to the socket): what it sends is
+        // not run, and not kept either.
+        guard !closed else { return }
         decoder.feed(unwrapInboundIn(data))
         do {
             // Requests after the current one whose keys are being loaded (``prefetchKeys()``).
@@ -196,8 +199,12 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         context.fireChannelReadComplete()
     }
 
+    /// Closed, or closing: nothing it sent is run any more.
+    var isClosed: Bool { closed }
+
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
+        machine.closeRequested()
         core.unregister(self)
         context.fireChannelInactive()
     }

@@ -181,7 +181,12 @@ public final class RedisServer: @unchecked Sendable {
         }.wait()
         let stopFailure = committer?.stop(after: last)
         try eventLoop.submit { self.core.closeAllClients() }.wait()
-        try? eventLoop.scheduleTask(in: .milliseconds(50)) {}.futureResult.wait()
+        // Connections close once their replies are written: a slow reader gets up to 5 s (the
+        // limit ``ConnectionHandler/closeDroppingHeldReplies()`` sets after a log failure too).
+        for _ in 0..<100 {
+            guard let open = try? eventLoop.submit({ self.core.clients.count }).wait(), open > 0 else { break }
+            try? eventLoop.scheduleTask(in: .milliseconds(50)) {}.futureResult.wait()
+        }
         // A compaction still running fails at its swap (the writer is closed) and removes its base;
         // its end is no longer reported to the event loop, which is about to stop.
         core.rewriteHandoff.close()
@@ -194,14 +199,14 @@ public final class RedisServer: @unchecked Sendable {
             }
         }()
         try? group.syncShutdownGracefully()
-        if let failure = core.logFailure ?? stopFailure {
+        if let failure = core.logFailure ?? stopFailure ?? closeError {
             // The event loop has stopped: its state can be read here. (A failure in the final
-            // flush reaches only `stop`.) What was acknowledged, never past what the writer took.
+            // flush reaches only `stop`, one in the final sync only the close.) What was
+            // acknowledged, never past what the writer took.
             let reached = min(core.acknowledgedSequence, committer?.reachedSequence() ?? core.acknowledgedSequence)
             throw ServerLogFailure(description: "\(failure)", lastAcknowledgedSequence: reached)
         }
         core.logger.info(core.writer == nil ? "server stopped" : "log synced and closed; server stopped")
-        if let closeError { throw closeError }
     }
 }
 

@@ -143,7 +143,10 @@ extension ServerCore {
         connection.isBlocked = false
         connection.push(reply, after: sequence)
         eventLoop.execute { [self] in
-            while !connection.isBlocked && !connection.deferredRequests.isEmpty {
+            // A connection that closed meanwhile (it is unregistered) runs nothing more: a
+            // blocking pop run for it would wait in the blocking table and take an element
+            // for nobody.
+            while !connection.isBlocked && !connection.isClosed && !connection.deferredRequests.isEmpty {
                 let arguments = connection.deferredRequests.removeFirst()
                 handle(arguments, from: connection)
             }

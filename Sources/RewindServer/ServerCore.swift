@@ -144,6 +144,16 @@ final class ServerCore: @unchecked Sendable {
         let now = currentMilliseconds()
         countCommand(from: connection, now: now)
         let serverCommand = ServerCommand(name: first)
+        if logFailure != nil, writer != nil, connection.machine.state != .authenticationPending,
+           connection.machine.state != .closing {
+            if configuration.durability == .always {
+                // Stopping (``logFailed(_:)``): nothing more is answered.
+                connection.closeDroppingHeldReplies()
+                return
+            }
+            // Before the pub/sub context's check, as Redis orders them (`processCommand`).
+            if refusedAfterLogFailure(arguments, connection: connection, now: now) { return }
+        }
         switch connection.machine.state {
         case .normal, .transaction:
             break
@@ -157,14 +167,6 @@ final class ServerCore: @unchecked Sendable {
                 connection.send(error, after: 0)
                 return
             }
-        }
-        if logFailure != nil, writer != nil {
-            if configuration.durability == .always {
-                // Stopping (``logFailed(_:)``): nothing more is answered.
-                connection.closeDroppingHeldReplies()
-                return
-            }
-            if refusedAfterLogFailure(arguments, connection: connection, now: now) { return }
         }
         if connection.machine.state == .subscribed, arguments.count <= 2, Clock.lowercased(first) == "ping" {
             // Redis answers PING in a RESP2 subscribed context as a pub/sub message.
