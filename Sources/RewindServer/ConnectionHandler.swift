@@ -340,7 +340,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             tail.closesAfter = true
             held.append(tail)
         } else {
-            closeNow()
+            closeOnceWritten()
         }
     }
 
@@ -386,7 +386,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             // Small buffers only (`-P 1` replies): 10,000 idle connections keep 10 MB at most.
             if last.capacity <= Self.spareReplyBufferByteCountMax { spareReplyBuffer = last }
         }
-        if closes { closeNow() }
+        if closes { closeOnceWritten() }
         return held.isEmpty && openTail == nil
     }
 
@@ -419,12 +419,20 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// reader still gets every acknowledged reply (a close at once would drop what NIO holds for
     /// it), or after 5 s whatever is left.
     func closeDroppingHeldReplies() {
-        guard let context, !closed else { return }
-        closed = true
-        machine.closeRequested()
+        guard !closed else { return }
         held.removeAll()
         openTail = nil
         heldByteCount = 0
+        closeOnceWritten()
+    }
+
+    /// Closes once what was handed to the socket is written (NIO's close drops writes it still
+    /// holds, so a slow reader would lose its last replies: QUIT's +OK, a limit's error), or
+    /// after 5 s whatever is left. Nothing more is run or sent meanwhile.
+    private func closeOnceWritten() {
+        guard let context, !closed else { return }
+        closed = true
+        machine.closeRequested()
         let promise = context.eventLoop.makePromise(of: Void.self)
         let deadline = context.eventLoop.scheduleTask(in: .seconds(5)) { context.close(promise: nil) }
         promise.futureResult.whenComplete { _ in

@@ -237,6 +237,25 @@ struct EndToEndTests {
         #expect(try files().filter { $0.key != "LOCK" } == before.filter { $0.key != "LOCK" })
     }
 
+    @Test("QUIT behind megabytes of replies a client has not read yet: every reply arrives, then +OK, then the close")
+    func quitAfterLargeReplies() throws {
+        let directory = try TemporaryDirectory(prefix: "rewind-e2e")
+        let server = try ServerProcess(directory: directory.appending("log"))
+        let client = try RESPClient(port: server.port)
+        let value = String(repeating: "v", count: 1 << 20)
+        #expect(try client.command(["SET", "big", value]) == .ok)
+        var requests: [UInt8] = []
+        for _ in 0..<24 { RESPEncoder.encodeCommand([Array("GET".utf8), Array("big".utf8)], into: &requests) }
+        RESPEncoder.encodeCommand([Array("QUIT".utf8)], into: &requests)
+        try client.sendRaw(requests)
+        // Not reading yet: most of the 24 MB stay in the server's hands when QUIT is handled.
+        usleep(500_000)
+        let received = client.readUntilClosed()
+        let reply = Array("$\(value.utf8.count)\r\n\(value)\r\n".utf8)
+        #expect(received.count == 24 * reply.count + 5, "\(received.count) bytes")
+        #expect(received.suffix(5) == Array("+OK\r\n".utf8))
+    }
+
     @Test("Startup refuses a log damaged in the middle, naming the place and what to run")
     func refusesDamage() throws {
         let directory = try TemporaryDirectory(prefix: "rewind-e2e")
