@@ -416,8 +416,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// After a log failure: drops the replies still held (they wait for entries the log did not
     /// take) and closes once the replies already handed to the socket are written, so a slow
-    /// reader still gets every acknowledged reply (a close at once would drop what NIO holds for
-    /// it), or after 5 s whatever is left.
+    /// reader still gets every acknowledged reply (``closeOnceWritten()``).
     func closeDroppingHeldReplies() {
         guard !closed else { return }
         held.removeAll()
@@ -426,15 +425,19 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         closeOnceWritten()
     }
 
+    /// How long a closing connection's written replies may take to leave before it closes anyway
+    /// (``closeOnceWritten()``; the shutdown waits as long for them, ``RedisServer/waitUntilStopped()``).
+    static let closeDrainTimeLimit = TimeAmount.seconds(5)
+
     /// Closes once what was handed to the socket is written (NIO's close drops writes it still
     /// holds, so a slow reader would lose its last replies: QUIT's +OK, a limit's error), or
-    /// after 5 s whatever is left. Nothing more is run or sent meanwhile.
+    /// after ``closeDrainTimeLimit`` whatever is left. Nothing more is run or sent meanwhile.
     private func closeOnceWritten() {
         guard let context, !closed else { return }
         closed = true
         machine.closeRequested()
         let promise = context.eventLoop.makePromise(of: Void.self)
-        let deadline = context.eventLoop.scheduleTask(in: .seconds(5)) { context.close(promise: nil) }
+        let deadline = context.eventLoop.scheduleTask(in: Self.closeDrainTimeLimit) { context.close(promise: nil) }
         promise.futureResult.whenComplete { _ in
             deadline.cancel()
             context.close(promise: nil)

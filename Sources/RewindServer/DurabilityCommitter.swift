@@ -127,14 +127,8 @@ final class DurabilityCommitter: @unchecked Sendable {
     func stop(after sequence: UInt64) -> Error? {
         writer.requestProgress(through: sequence, durable: durable)
         let result = Result { durable ? try writer.waitUntilDurable(sequence) : try writer.waitUntilWritten(sequence) }
-        let failure: Error?
-        if let writerFailure = writer.publishedProgress.failure {
-            failure = writerFailure
-        } else if case .failure(let error) = result {
-            failure = error
-        } else {
-            failure = nil
-        }
+        var failure: Error? = writer.publishedProgress.failure
+        if failure == nil, case .failure(let error) = result { failure = error }
         pthread_mutex_lock(&mutex)
         let alreadyStopped = stopped
         stopped = true

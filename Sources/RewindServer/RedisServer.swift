@@ -181,10 +181,11 @@ public final class RedisServer: @unchecked Sendable {
         }.wait()
         let stopFailure = committer?.stop(after: last)
         try eventLoop.submit { self.core.closeAllClients() }.wait()
-        // Connections close once their replies are written: a slow reader gets up to 5 s (the
-        // limit ``ConnectionHandler/closeDroppingHeldReplies()`` sets after a log failure too).
-        for _ in 0..<100 {
-            guard let open = try? eventLoop.submit({ self.core.clients.count }).wait(), open > 0 else { break }
+        // Connections close once their replies are written, a slow reader's within
+        // ``ConnectionHandler/closeDrainTimeLimit``: wait as long for them.
+        let drainDeadline = NIODeadline.now() + ConnectionHandler.closeDrainTimeLimit
+        while NIODeadline.now() < drainDeadline,
+              let open = try? eventLoop.submit({ self.core.clients.count }).wait(), open > 0 {
             try? eventLoop.scheduleTask(in: .milliseconds(50)) {}.futureResult.wait()
         }
         // A compaction still running fails at its swap (the writer is closed) and removes its base;

@@ -144,7 +144,7 @@ final class ServerCore: @unchecked Sendable {
         let now = currentMilliseconds()
         countCommand(from: connection, now: now)
         let serverCommand = ServerCommand(name: first)
-        if logFailure != nil, writer != nil, connection.machine.state != .authenticationPending,
+        if logFailure != nil, connection.machine.state != .authenticationPending,
            connection.machine.state != .closing {
             if configuration.durability == .always {
                 // Stopping (``logFailed(_:)``): nothing more is answered.
@@ -562,7 +562,10 @@ final class ServerCore: @unchecked Sendable {
     func logFailed(_ error: Error) {
         guard logFailure == nil else { return }
         logFailure = error
-        if let reached = committer?.reachedSequence(), reached > acknowledgedSequence { acknowledge(upTo: reached) }
+        // (Never past what this server appended: the writer has nothing else to reach.)
+        if let reached = committer.map({ min($0.reachedSequence(), appendedSequence) }), reached > acknowledgedSequence {
+            acknowledge(upTo: reached)
+        }
         swap(&releasingConnections, &waitingConnections)
         var closed = 0
         for connection in releasingConnections where connection.waitsForAcknowledgement {
@@ -571,7 +574,7 @@ final class ServerCore: @unchecked Sendable {
             closed += 1
         }
         releasingConnections.removeAll(keepingCapacity: true)
-        let unacknowledged = appendedSequence - acknowledgedSequence
+        let unacknowledged = appendedSequence > acknowledgedSequence ? appendedSequence - acknowledgedSequence : 0
         let lost = "\(unacknowledged) entr\(unacknowledged == 1 ? "y" : "ies") after #\(acknowledgedSequence) not logged, never acknowledged; \(closed) client\(closed == 1 ? "" : "s") waiting for them disconnected"
         if configuration.durability == .always {
             logger.critical("the log failed: \(error); \(lost); appendfsync always cannot go on without its log: stopping")
@@ -604,8 +607,7 @@ final class ServerCore: @unchecked Sendable {
     private func refusedAfterLogFailure(_ arguments: [[UInt8]], connection: ConnectionHandler, now: Int64) -> Bool {
         let name = Clock.lowercased(arguments[0])
         // Redis checks the arity first: `SET a` is still a wrong number of arguments.
-        guard let spec = Keyspace.commandSpec(named: name),
-              spec.arity > 0 ? arguments.count == spec.arity : arguments.count >= -spec.arity else { return false }
+        guard let spec = Keyspace.commandSpec(named: name), spec.acceptsArgumentCount(arguments.count) else { return false }
         let isExec = name == "exec" && connection.session.isInTransaction
         let execWrites = isExec && (connection.session.queuedCommands.contains { isWrite($0) }
             || connection.queuedServerCommands.contains { isWrite($0.arguments) })

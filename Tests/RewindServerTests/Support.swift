@@ -168,24 +168,20 @@ final class RESPClient {
     }
 
     /// Every byte until the server closes the connection (or the timeout).
-    func readUntilClosed() -> [UInt8] {
+    func readUntilClosed() -> [UInt8] { drain().bytes }
+
+    /// Whether the server closed the connection (end of stream) before the receive timeout,
+    /// rather than leaving it open with nothing to read. Bytes received meanwhile are dropped.
+    func closedByServer() -> Bool { drain().closedByServer }
+
+    /// Receives until the stream ends or the receive timeout passes.
+    private func drain() -> (bytes: [UInt8], closedByServer: Bool) {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { return bytes }
+            guard count > 0 else { return (bytes, count == 0 || errno == ECONNRESET) }
             bytes += chunk[0..<count]
-        }
-    }
-
-    /// Whether the server closed the connection (end of stream) before the receive timeout,
-    /// rather than leaving it open with nothing to read. Bytes received meanwhile are dropped.
-    func closedByServer() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count > 0 { continue }
-            return count == 0 || (count < 0 && errno == ECONNRESET)
         }
     }
 

@@ -14,10 +14,11 @@ find_rewind() {
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# Waits up to `$2` tenths of a second (default 150) for a server on port `$1` to answer PING.
+# Waits up to `$2` tenths of a second (default 150) for a server on port `$1` to answer PONG
+# (redis-cli exits 0 on an error reply too, such as redis-server's -LOADING while it loads).
 wait_for() {
     local tries="${2:-150}"
-    for _ in $(seq 1 "$tries"); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+    for _ in $(seq 1 "$tries"); do [[ "$(redis-cli -p "$1" ping 2>/dev/null)" == PONG ]] && return 0; sleep 0.1; done
     echo "server on $1 did not start" >&2
     exit 1
 }

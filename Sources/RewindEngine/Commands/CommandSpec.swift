@@ -102,7 +102,7 @@ public final class CommandSpec {
     let bypassesTransactionQueue: Bool
 
     /// Whether `argumentCount` (including the name) satisfies the arity (Redis `commandCheckArity`).
-    func acceptsArgumentCount(_ argumentCount: Int) -> Bool {
+    public func acceptsArgumentCount(_ argumentCount: Int) -> Bool {
         arity > 0 ? argumentCount == arity : argumentCount >= -arity
     }
 
