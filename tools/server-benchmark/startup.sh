@@ -5,24 +5,32 @@
 # redis-server's time on a 5M-entry log.
 #
 #   tools/server-benchmark/startup.sh [--directory D] [--requests N] [--rounds 3] [--rewind PATH]
+#   tools/server-benchmark/startup.sh --replay-bench-workload D [--rounds 3] [--rewind PATH]
 #
 # The workload is made once in D (default /tmp/rewind-startup), and reused while D holds it:
 # redis-benchmark sends `-t set,incr,lpush,hset,sadd,zadd -n N -r 100000 -P 16` (N = 833,334 by
 # default: 5,000,004 commands) to a fresh redis-server with `appendonly yes` (no automatic
 # rewrite, no RDB preamble), whose AOF directory is kept; `rewind import --format aof` turns that directory into a Rewind log. Both servers then
 # start on their own copy of the same commands, alternating which goes first, --rounds times.
+#
+# --replay-bench-workload D times the WorkloadGenerator's workload instead (Zipf keys over many
+# small values, TTLs, MULTI/EXEC), as `rewind-replay-bench --commands 5000000 --directory D` left
+# it: D/workload.aof (a single-file AOF, which redis-server 7 loads and then upgrades to its AOF
+# directory) and D/workload.rwlog.
 set -euo pipefail
 
 directory=/tmp/rewind-startup
 requests=833334
 rounds=3
 rewind=""
+bench_workload=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --directory) directory="$2"; shift 2 ;;
         --requests) requests="$2"; shift 2 ;;
         --rounds) rounds="$2"; shift 2 ;;
         --rewind) rewind="$2"; shift 2 ;;
+        --replay-bench-workload) bench_workload="$2"; directory="$2"; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -48,7 +56,12 @@ until_pong() {
     awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'
 }
 
-if [[ ! -d "$directory/redis/appendonlydir" || ! -d "$directory/workload.rwlog" ]]; then
+if [[ -n "$bench_workload" ]]; then
+    [[ -f "$directory/workload.aof" && -d "$directory/workload.rwlog" ]] || {
+        echo "$directory has no workload.aof and workload.rwlog: run rewind-replay-bench --commands 5000000 --directory $directory first" >&2
+        exit 2
+    }
+elif [[ ! -d "$directory/redis/appendonlydir" || ! -d "$directory/workload.rwlog" ]]; then
     rm -rf "$directory"; mkdir -p "$directory/redis"
     port="$(free_port)"
     # No automatic rewrite and no RDB preamble: the AOF keeps every command sent.
@@ -63,16 +76,24 @@ if [[ ! -d "$directory/redis/appendonlydir" || ! -d "$directory/workload.rwlog" 
     pid=""
     "$rewind" import --format aof "$directory/redis/appendonlydir" "$directory/workload.rwlog" >&2
 fi
-aof_bytes="$(du -sb "$directory/redis/appendonlydir" | cut -f1)"
+aof_source="$directory/redis/appendonlydir"
+[[ -n "$bench_workload" ]] && aof_source="$directory/workload.aof"
+aof_bytes="$(du -sb "$aof_source" | cut -f1)"
 log_bytes="$(du -sb "$directory/workload.rwlog" | cut -f1)"
 echo "workload: $directory (AOF $((aof_bytes / 1000000)) MB, Rewind log $((log_bytes / 1000000)) MB); rewind: $rewind"
 
 start_redis() {
     rm -rf "$directory/run"; mkdir -p "$directory/run"
-    cp -r "$directory/redis/appendonlydir" "$directory/run/"
+    local extra=()
+    if [[ -n "$bench_workload" ]]; then
+        cp "$aof_source" "$directory/run/appendonly.aof"
+        extra=(--appendfilename appendonly.aof)
+    else
+        cp -r "$aof_source" "$directory/run/"
+    fi
     local port; port="$(free_port)"
     local start; start="$(now)"
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$directory/run" --save '' --appendonly yes >/dev/null 2>&1 &
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$directory/run" --save '' --appendonly yes "${extra[@]}" >/dev/null 2>&1 &
     pid=$!
     until_pong "$start" "$port"
     redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true

@@ -196,6 +196,12 @@ struct SlotMap<Value> {
         return Slot(key: keyBytes(entry), value: value)
     }
 
+    /// Calls `body` with the bytes of the key at an occupied slot, without copying them out.
+    func withKeyBytes<Result>(at slotIndex: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        let entry = entries[slotIndex]
+        return arena.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[entry.keyOffset..<entry.keyOffset + Int(entry.keyLength)])) }
+    }
+
     private func keyBytes(_ entry: Entry) -> [UInt8] {
         Array(arena[entry.keyOffset..<entry.keyOffset + Int(entry.keyLength)])
     }
@@ -377,6 +383,18 @@ struct SlotMap<Value> {
 
     mutating func removeAll() {
         removeAllKeepingGeneration()
+        generation &+= 1
+    }
+
+    /// ``removeAll()`` that keeps the arrays' capacity when the map is still linear (no index to
+    /// clear): a small map emptied and refilled many times allocates nothing.
+    mutating func removeAllKeepingSmallCapacity() {
+        guard buckets.isEmpty else { return removeAll() }
+        entries.removeAll(keepingCapacity: true)
+        arena.removeAll(keepingCapacity: true)
+        garbageByteCount = 0
+        freeSlotIndexes.removeAll(keepingCapacity: true)
+        liveCount = 0
         generation &+= 1
     }
 

@@ -34,6 +34,7 @@ package enum LoadProfile {
                 entryCount += 1
             }
         }
+        run.finish()
         let applySeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         var keyCount = 0
         for db in 0..<keyspace.databaseCount { keyCount += keyspace.keyCount(db: db) }

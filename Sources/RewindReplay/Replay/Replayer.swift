@@ -208,6 +208,8 @@ public struct Replayer {
                                     seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
         }
         var readSummary: LogReader.Summary?
+        // A failed read leaves the keyspace as far as it got, gathered ZADDs included.
+        do {
         if options.decodesConcurrently {
             let packed: ((PackedBatch, Int) -> Bool?)? = state.run.appliesPacked ? { batch, index in
                 guard let goesOn = state.run.acceptPacked(batch, index) else { return nil }
@@ -228,6 +230,10 @@ public struct Replayer {
                     report(view.sequence)
                 }
             } catch is Stop {}
+        }
+        } catch {
+            state.run.finish()
+            throw error
         }
         state.run.finish()
         var summary = state.run.summary
@@ -293,6 +299,9 @@ struct ReplayRun {
     /// Where to take periodic checkpoints, if anywhere.
     var checkpoints: ReplayCheckpoints?
     private var readCountAtCheckpoint = 0
+    /// Consecutive plain ZADDs to one key, placed member by member once the run ends
+    /// (``SortedSetScoreRun``; packed applying only).
+    var scoreRun = SortedSetScoreRun()
 
     init(keyspace: Keyspace, options: ReplayOptions, observer: ((AppliedCommand) -> Void)?, segmentNames: [String]) {
         self.keyspace = keyspace
@@ -311,6 +320,7 @@ struct ReplayRun {
 
     /// Handles one entry; false means the stopping point is passed.
     mutating func accept(_ entry: DecodedEntry) -> Bool {
+        endScoreRun()
         if let until = options.untilSequence, entry.sequence > until { return false }
         if let untilTime = options.untilTimestampMilliseconds, entry.timestampMilliseconds > untilTime { return false }
         summary.readEntryCount += 1
@@ -373,8 +383,20 @@ struct ReplayRun {
             return true
         }
         batch.prefetchAhead(of: index, in: keyspace)
-        applyPackedCommand(batch, index)
+        if scoreRun.isOpen, batch.withPackedCommand(index, { scoreRun.take($0, db: entry.db) }) {
+            summary.lastSequence = entry.sequence
+            summary.lastTimestampMilliseconds = entry.timestampMilliseconds
+            summary.appliedCommandCount += 1
+        } else {
+            keyspace.applyScoreRun(&scoreRun)
+            let reply = applyPackedCommand(batch, index)
+            if scoreRun.isOpen || entry.argumentCount == 4 {
+                let keyspace = keyspace
+                batch.withPackedCommand(index) { keyspace.openScoreRun(&scoreRun, after: $0, db: entry.db, reply: reply) }
+            }
+        }
         if let checkpoints, summary.readEntryCount - readCountAtCheckpoint >= checkpoints.intervalEntryCount {
+            keyspace.applyScoreRun(&scoreRun)
             readCountAtCheckpoint = summary.readEntryCount
             checkpoints.capture(keyspace, sequence: entry.sequence, timestampMilliseconds: entry.timestampMilliseconds)
         }
@@ -382,7 +404,8 @@ struct ReplayRun {
     }
 
     /// ``apply(_:)`` for a command still packed in its batch.
-    private mutating func applyPackedCommand(_ batch: PackedBatch, _ index: Int) {
+    @discardableResult
+    private mutating func applyPackedCommand(_ batch: PackedBatch, _ index: Int) -> RESPValue {
         let entry = batch.entries[index]
         summary.lastSequence = entry.sequence
         summary.lastTimestampMilliseconds = entry.timestampMilliseconds
@@ -397,9 +420,20 @@ struct ReplayRun {
                                                       error: message.trimmingCharacters(in: .whitespaces)))
             }
         }
+        return reply
+    }
+
+    /// Places what the open ZADD run gathered and closes it: before anything else reads or
+    /// changes the keyspace.
+    @inline(__always)
+    private mutating func endScoreRun() {
+        guard scoreRun.isOpen else { return }
+        keyspace.applyScoreRun(&scoreRun)
+        scoreRun.close()
     }
 
     mutating func finish() {
+        endScoreRun()
         if let pending = pendingTransaction {
             let last = pendingPacked.last.map { $0.batch.entries[$0.index].sequence } ?? pending.last?.sequence ?? transactionStart
             summary.unappliedTransaction = transactionStart...max(last, transactionStart)

@@ -258,6 +258,188 @@ struct DecodingPipelineTests {
     }
 }
 
+@Suite("Replayer: runs of ZADD to one key, each member placed once")
+struct ScoreRunReplayTests {
+    /// Runs of `ZADD board score member` of random lengths, between other commands, in transactions,
+    /// with invalid scores, options, a second database, and the key changing type for a while.
+    /// Returns how many entries and how many commands it wrote.
+    static func writeLog(at log: String, seed: UInt64) throws -> (entries: Int, commands: Int) {
+        var random = SeededRandom(seed: seed)
+        func pick<T>(_ values: [T]) -> T { values[Int(random.next() % UInt64(values.count))] }
+        let writer = try LogWriter.open(directory: log, options: .init(durability: .no))
+        var time = ReplayerTests.t0
+        var count = 0, commands = 0
+        func zadd(_ key: String) -> [String] {
+            ["ZADD", key, pick(["0", "-0", "1", "2", "3", "inf", "-5", "1.5", String(random.next() % 9), String(random.next() % 9), "nan", "x"]),
+             "m\(random.next() % 150)"]
+        }
+        while count < 8_000 {
+            time += Int64(random.next() % 3)
+            let db = UInt32(random.next() % 6 == 0 ? 1 : 0)
+            let key = pick(["board", "board", "board", "other"])
+            switch random.next() % 12 {
+            case 0:
+                try writer.append(contentsOf: [zadd(key), zadd(key), ["INCR", "n"]].map { LogEntry.command($0, at: time, db: db) }, transaction: true)
+                count += 5
+                commands += 3
+            case 1: try writer.append(.command(pick([["SET", key, "s"], ["DEL", key], ["ZREM", key, "m1"], ["ZINCRBY", key, "1", "m2"]]), at: time, db: db)); count += 1; commands += 1
+            case 2: try writer.append(.command(["ZADD", key, pick(["NX", "XX", "CH"]), "4", "m3"], at: time, db: db)); count += 1; commands += 1
+            default:
+                for _ in 0..<Int(1 + random.next() % 60) {
+                    time += Int64(random.next() % 2)
+                    try writer.append(.command(zadd(key), at: time, db: db))
+                    count += 1
+                    commands += 1
+                }
+            }
+        }
+        try writer.close()
+        return (count, commands)
+    }
+
+    static func expectSame(_ one: ReplaySummary, _ two: ReplaySummary, _ context: String) {
+        #expect(one.digest == two.digest, "digest, \(context)")
+        #expect(one.lastSequence == two.lastSequence, "last sequence, \(context)")
+        #expect(one.lastTimestampMilliseconds == two.lastTimestampMilliseconds, "last time, \(context)")
+        #expect(one.appliedCommandCount == two.appliedCommandCount, "applied, \(context)")
+        #expect(one.readEntryCount == two.readEntryCount, "read, \(context)")
+        #expect(one.failureCount == two.failureCount, "failure count, \(context)")
+        #expect(one.failures == two.failures, "failures, \(context)")
+        #expect(one.unappliedTransaction == two.unappliedTransaction, "unapplied transaction, \(context)")
+        #expect(one.keysPerDatabase == two.keysPerDatabase, "keys, \(context)")
+    }
+
+    @Test("The packed path with ZADD runs gives the state and summary of the one-by-one path, at any stopping point",
+          arguments: [1 as UInt64, 2])
+    func sameAsOneByOne(seed: UInt64) throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("runs.rwlog")
+        let count = try Self.writeLog(at: log, seed: seed).entries
+        var random = SeededRandom(seed: seed &+ 100)
+        let stops: [UInt64?] = [nil] + (0..<6).map { _ in UInt64(1 + random.next() % UInt64(count)) }
+        for until in stops {
+            var sequential = ReplayOptions(untilSequence: until)
+            sequential.decodesConcurrently = false
+            var concurrent = ReplayOptions(untilSequence: until)
+            concurrent.decodesConcurrently = true
+            let (_, one) = try replayed(log, sequential)
+            let (_, two) = try replayed(log, concurrent)
+            #expect(one.failureCount > 0, "the log has failing commands")
+            Self.expectSame(one, two, "until \(until.map(String.init) ?? "the end")")
+        }
+        let (_, whole) = try replayed(log)
+        for _ in 0..<4 {
+            let time = ReplayerTests.t0 + Int64(random.next() % UInt64(max(1, whole.lastTimestampMilliseconds - ReplayerTests.t0)))
+            var sequential = ReplayOptions()
+            sequential.untilTimestampMilliseconds = time
+            sequential.decodesConcurrently = false
+            var concurrent = sequential
+            concurrent.decodesConcurrently = true
+            Self.expectSame(try replayed(log, sequential).1, try replayed(log, concurrent).1, "until time \(time)")
+        }
+    }
+
+    @Test("A damaged record in the middle of runs: skip-damaged gives the same state and summary on both paths")
+    func damagedRecord() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("runs.rwlog")
+        _ = try Self.writeLog(at: log, seed: 5)
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: log).filter { $0.hasSuffix(".rwseg") }.sorted().first)
+        let path = log + "/" + segment
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: UInt64(size / 2))
+        try handle.write(contentsOf: [0xFF, 0xFF, 0xFF, 0xFF])
+        try handle.close()
+        var sequential = ReplayOptions(recovery: .skipDamaged)
+        sequential.decodesConcurrently = false
+        var concurrent = sequential
+        concurrent.decodesConcurrently = true
+        let (_, one) = try replayed(log, sequential)
+        let (_, two) = try replayed(log, concurrent)
+        #expect(!one.damages.isEmpty)
+        Self.expectSame(one, two, "skip-damaged")
+        let keyspace = Keyspace(randomSeed: 0)
+        _ = try Replayer.applyEveryCommand(of: LogReader(directory: log), recovery: .skipDamaged, into: keyspace)
+        var three = ReplaySummary()
+        Replayer.summarizeState(of: keyspace, into: &three)
+        #expect(three.digest == one.digest, "a server's startup under skip-damaged")
+        concurrent.recovery = .absolute
+        #expect(throws: LogError.self) { try replayed(log, concurrent) }
+    }
+
+    @Test("A set converting to a skiplist between a member's scores: -0 stays -0 on every path")
+    func conversionBetweenScores() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("conversion.rwlog")
+        let long = String(repeating: "long", count: 20)
+        try writeTestLog(at: log, [
+            .command(["ZADD", "z", "1", "a"]), .command(["ZADD", "z", "2", "a"]), .command(["ZADD", "z", "1", long]),
+            .command(["ZADD", "z", "-0", "a"]), .command(["ZADD", "z", "7", "b"]), .command(["ZADD", "z", "3", "b"]),
+            .command(["ZADD", "z", "-0.0", "b"]),
+        ])
+        var sequential = ReplayOptions()
+        sequential.decodesConcurrently = false
+        let (one, first) = try replayed(log, sequential)
+        let (two, second) = try replayed(log)
+        #expect(first.digest == second.digest)
+        let keyspace = Keyspace(randomSeed: 0)
+        _ = try Replayer.applyEveryCommand(of: LogReader(directory: log), recovery: .tolerateTail, into: keyspace)
+        for replayedKeyspace in [one, two, keyspace] {
+            var session = ClientSession()
+            for member in ["a", "b"] {
+                let reply = replayedKeyspace.execute(["ZSCORE", "z", member].map { Array($0.utf8) }, session: &session, nowMilliseconds: ReplayerTests.t0).reply
+                guard case .double(let score) = reply else { Issue.record("ZSCORE z \(member): \(reply)"); continue }
+                #expect(score == 0 && score.sign == .minus, "ZSCORE z \(member) is -0 as one by one")
+            }
+        }
+    }
+
+    @Test("A server's startup (every command as it comes) reaches the state of a one-by-one replay")
+    func serverStartup() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("runs.rwlog")
+        let count = try Self.writeLog(at: log, seed: 4).commands
+        var sequential = ReplayOptions()
+        sequential.decodesConcurrently = false
+        let (_, one) = try replayed(log, sequential)
+        let keyspace = Keyspace(randomSeed: 0)
+        let (_, applied) = try Replayer.applyEveryCommand(of: LogReader(directory: log), recovery: .tolerateTail, into: keyspace)
+        #expect(applied == count)
+        var two = ReplaySummary()
+        Replayer.summarizeState(of: keyspace, into: &two)
+        #expect(one.digest == two.digest)
+        #expect(one.keysPerDatabase == two.keysPerDatabase)
+    }
+
+    @Test("Checkpoints taken in the middle of a run hold the run so far, and replays restored from them agree")
+    func checkpointsInRuns() throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("runs.rwlog")
+        let count = try Self.writeLog(at: log, seed: 3).entries
+        let checkpoints = ReplayCheckpoints(everyEntryCount: 97)
+        var options = ReplayOptions()
+        options.decodesConcurrently = true
+        _ = try Replayer(log: log).replay(into: Keyspace(randomSeed: 0), options: options, checkpoints: checkpoints)
+        #expect(checkpoints.checkpoints.count > 50)
+        var random = SeededRandom(seed: 9)
+        for _ in 0..<6 {
+            let until = UInt64(200 + random.next() % UInt64(count - 200))
+            var sequential = ReplayOptions(untilSequence: until)
+            sequential.decodesConcurrently = false
+            var restored = ReplayOptions(untilSequence: until)
+            restored.decodesConcurrently = true
+            let (_, one) = try replayed(log, sequential)
+            let keyspace = Keyspace(randomSeed: 0)
+            var two = try Replayer(log: log).replay(into: keyspace, options: restored, checkpoints: checkpoints)
+            Replayer.summarizeState(of: keyspace, into: &two)
+            #expect(two.startedFromCheckpoint != nil, "until #\(until) restored a checkpoint")
+            #expect(one.digest == two.digest, "until #\(until)")
+            #expect(one.lastSequence == two.lastSequence, "until #\(until)")
+        }
+    }
+}
+
 @Suite("Replayer --check: checkpoint digests")
 struct CheckpointCheckTests {
     /// Commands with checkpoints after #2 (right digest) and after #5 (`wrongAt5` decides).
