@@ -1,6 +1,6 @@
-// SortedSetScoreRun (a replay's run of plain ZADDs to one key, each member placed once) against
-// the same commands applied one by one: the same replies for what is not gathered, the same state
-// in slot order, the same encodings, the same digest.
+// SortedSetScoreRuns (a replay's runs of plain ZADDs, one per sorted set, each member placed once)
+// against the same commands applied one by one: the same replies for what is not gathered, the
+// same state in slot order, the same encodings, the same digest.
 
 import Foundation
 @_spi(Testing) import RewindEngine
@@ -8,12 +8,13 @@ import RewindRESP
 import RewindTestSupport
 import Testing
 
-@Suite("SortedSetScoreRun replays a run of ZADDs exactly as one by one")
+@Suite("SortedSetScoreRuns replays runs of ZADDs exactly as one by one")
 struct ScoreRunTests {
     private static let now: Int64 = 1_700_000_000_000
 
-    /// Mostly `ZADD key score member` to a few keys, with every form that must end a run: options,
-    /// several pairs, invalid scores, other commands on the same key (a type change, a delete).
+    /// Mostly `ZADD key score member` to a few keys, with every form that must place a run:
+    /// options, several pairs, invalid scores, other commands on the same key (a type change, a
+    /// delete), and commands that touch keys other than their first argument, or every key.
     static func command(_ random: inout SeededRandom, key: String, memberCount: Int) -> [String] {
         func pick<T>(_ values: [T]) -> T { values[Int(random.next() % UInt64(values.count))] }
         // Zeros of both signs and spellings, so runs move members away from and back to 0.
@@ -23,7 +24,15 @@ struct ScoreRunTests {
                     String(random.next() % 50), String(random.next() % 50)])
         // A long member makes the set a skiplist (runs open only on those).
         let member = random.next() % 15 == 0 ? String(repeating: "long", count: 20) : "m\(random.next() % UInt64(memberCount))"
-        switch random.next() % 40 {
+        switch random.next() % 48 {
+        case 40: return pick([["RENAME", key, pick(["zset", "z2", "other"])], ["MOVE", key, "1"], ["SWAPDB", "0", "1"],
+                              ["COPY", key, pick(["zset", "z2"]), "DB", "1", "REPLACE"], ["ZUNIONSTORE", pick(["zset", "z2"]), "1", key],
+                              ["SORT", key, "BY", "nosort", "STORE", "z2"]])
+        case 41: return random.next() % 6 == 0 ? [pick(["FLUSHDB", "FLUSHALL"])] : ["ZSCORE", key, member]
+        case 42: return ["DEL", pick(["zset", "z2", "other", "nokey"]), key]
+        case 43: return [pick(["EXPIRE", "PERSIST"]), key] + (random.next() % 2 == 0 ? ["100"] : [])
+        case 44: return ["SADD", pick(["zset", "s", "other"]), member]
+        case 45: return ["ZINCRBY", key, "1", member]
         case 0: return ["ZADD", key, pick(["NX", "XX", "CH", "GT", "LT", "INCR"]), score, member]
         case 1: return ["ZADD", key, score, member, pick(["1", "-0", "0"]), "m\(random.next() % UInt64(memberCount))"]
         case 2: return ["ZREM", key, member]
@@ -36,14 +45,16 @@ struct ScoreRunTests {
         }
     }
 
-    /// Applies `arguments` through the run as a replay does; returns the reply when the command
-    /// was not gathered (a gathered one's reply is not known until the run is applied).
+    /// Applies `arguments` through the runs as a replay does; returns the reply when the command
+    /// was not gathered (a gathered one's reply is not known until its run is placed).
     static func applyThroughRun(_ arguments: [[UInt8]], db: Int, sharedName: Bool, to keyspace: Keyspace,
-                                run: inout SortedSetScoreRun) -> RESPValue? {
-        if PackedApplyTests.withPacked(arguments, sharedName: sharedName, { run.take($0, db: db) }) { return nil }
-        keyspace.applyScoreRun(&run)
+                                run runs: inout SortedSetScoreRuns) -> RESPValue? {
+        if runs.hasOpenRuns {
+            if PackedApplyTests.withPacked(arguments, sharedName: sharedName, { runs.take($0, db: db) }) { return nil }
+            PackedApplyTests.withPacked(arguments, sharedName: sharedName) { keyspace.prepareScoreRuns(&runs, for: $0, db: db) }
+        }
         let reply = PackedApplyTests.withPacked(arguments, sharedName: sharedName) { keyspace.applyPacked($0, db: db, nowMilliseconds: now) }
-        PackedApplyTests.withPacked(arguments, sharedName: sharedName) { keyspace.openScoreRun(&run, after: $0, db: db, reply: reply) }
+        PackedApplyTests.withPacked(arguments, sharedName: sharedName) { keyspace.openScoreRun(&runs, after: $0, db: db, reply: reply) }
         return reply
     }
 
@@ -53,13 +64,14 @@ struct ScoreRunTests {
         var random = SeededRandom(seed: seed)
         let plain = Keyspace(randomSeed: seed, databaseCount: 4)
         let coalesced = Keyspace(randomSeed: seed, databaseCount: 4)
-        var run = SortedSetScoreRun()
+        var run = SortedSetScoreRuns()
         var forks: [(Keyspace, KeyspaceSnapshot)] = []
         var gathered = 0
         var key = "zset", db = 0
         for step in 0..<12_000 {
-            // Runs: the key and the database change now and then.
-            if random.next() % 25 == 0 { key = ["zset", "zset", "z2", "other"][Int(random.next() % 4)] }
+            // Runs, one set at a time or several in turn: the key and the database change now
+            // and then, or at every command for a while.
+            if random.next() % (step % 3_000 < 1_500 ? 25 : 2) == 0 { key = ["zset", "zset", "z2", "other"][Int(random.next() % 4)] }
             if random.next() % 40 == 0 { db = 1 - db }
             let arguments = Self.command(&random, key: key, memberCount: memberCount).map { Array($0.utf8) }
             let expected = plain.apply(LoggedCommand(db: db, arguments: arguments), nowMilliseconds: Self.now)
@@ -69,11 +81,14 @@ struct ScoreRunTests {
             } else {
                 gathered += 1
             }
-            // What a replay does before a checkpoint or another kind of entry: apply the run,
-            // sometimes closing it.
+            // A fork while members wait: placing them later must not reach it.
+            if random.next() % 700 == 0 {
+                let fork = coalesced.fork()
+                forks.append((fork, fork.snapshot(inSlotOrder: true)))
+            }
+            // What a replay does before a checkpoint or another kind of entry: place every run.
             if random.next() % 500 == 0 {
-                coalesced.applyScoreRun(&run)
-                if random.next() % 2 == 0 { run.close() }
+                coalesced.applyScoreRuns(&run)
                 #expect(coalesced.snapshot(inSlotOrder: true) == plain.snapshot(inSlotOrder: true), "state after step \(step)")
                 if coalesced.snapshot(inSlotOrder: true) != plain.snapshot(inSlotOrder: true) { return }
                 if random.next() % 4 == 0 {
@@ -82,7 +97,7 @@ struct ScoreRunTests {
                 }
             }
         }
-        coalesced.applyScoreRun(&run)
+        coalesced.applyScoreRuns(&run)
         #expect(gathered > 2_000, "the runs gathered many of the ZADDs (\(gathered) of 12,000 commands)")
         #expect(coalesced.snapshot(inSlotOrder: true) == plain.snapshot(inSlotOrder: true))
         #expect(coalesced.digest() == plain.digest())
@@ -118,7 +133,7 @@ struct ScoreRunTests {
         for fillerCount in [0, 200] {
           for (before, scores) in cases {
             let plain = Keyspace(randomSeed: 1), coalesced = Keyspace(randomSeed: 1)
-            var run = SortedSetScoreRun()
+            var run = SortedSetScoreRuns()
             var commands: [[String]] = [["ZADD", "z", "1", "anchor"] + (0..<fillerCount).flatMap { ["1", "filler\($0)"] }]
             if let before { commands.append(["ZADD", "z", before, "m"]) }
             // ZCARD ends the run, so `m` is in the set before the next run; ZADD anchor opens that
@@ -130,7 +145,7 @@ struct ScoreRunTests {
                 _ = plain.apply(LoggedCommand(db: 0, arguments: arguments), nowMilliseconds: Self.now)
                 _ = Self.applyThroughRun(arguments, db: 0, sharedName: false, to: coalesced, run: &run)
             }
-            coalesced.applyScoreRun(&run)
+            coalesced.applyScoreRuns(&run)
             let score = [Array("ZSCORE".utf8), Array("z".utf8), Array("m".utf8)]
             var one = ClientSession(), two = ClientSession()
             // Compared as bits: 0 == -0 for Double.
@@ -146,37 +161,71 @@ struct ScoreRunTests {
     /// A member over 64 bytes: the set holding it is a skiplist.
     static let long = String(repeating: "long", count: 20)
 
-    @Test("Only a plain ZADD that succeeded on a skiplist opens a run; a run takes only its own key and database")
+    @Test("Only a plain ZADD that succeeded on a skiplist opens a run; a run lasts until a command may touch its set")
     func opening() {
         let keyspace = Keyspace(randomSeed: 1, databaseCount: 2)
-        var run = SortedSetScoreRun()
+        var run = SortedSetScoreRuns()
         func through(_ command: [String], db: Int = 0) -> RESPValue? {
             Self.applyThroughRun(command.map { Array($0.utf8) }, db: db, sharedName: false, to: keyspace, run: &run)
         }
+        func score(_ key: String, _ member: String, db: Int = 0) -> RESPValue {
+            var session = ClientSession()
+            _ = keyspace.execute(["SELECT", String(db)].map { Array($0.utf8) }, session: &session, nowMilliseconds: Self.now)
+            return keyspace.execute(["ZSCORE", key, member].map { Array($0.utf8) }, session: &session, nowMilliseconds: Self.now).reply
+        }
         _ = through(["SET", "s", "x"])
-        #expect(!run.isOpen)
+        #expect(!run.hasOpenRuns)
         #expect(through(["ZADD", "s", "1", "m"]) == .error("WRONGTYPE Operation against a key holding the wrong kind of value"))
-        #expect(!run.isOpen, "a failed ZADD opens nothing")
+        #expect(!run.hasOpenRuns, "a failed ZADD opens nothing")
         #expect(through(["ZADD", "z", "1", "m"]) == .integer(1))
-        #expect(!run.isOpen, "a compact set opens nothing")
+        #expect(!run.hasOpenRuns, "a compact set opens nothing")
         #expect(through(["ZADD", "z", "1", "m2"]) == .integer(1), "not gathered")
         #expect(through(["ZADD", "z", "1", Self.long]) == .integer(1))
-        #expect(run.isOpen, "the set is a skiplist now")
+        #expect(run.runCount == 1, "the set is a skiplist now")
         #expect(through(["ZADD", "z", "2", "m"]) == nil, "gathered")
         #expect(through(["ZADD", "z", "3", "n"]) == nil, "gathered")
         #expect(run.pendingCount == 2)
         #expect(through(["ZADD", "z", "nan", "m"]) != nil, "an invalid score is not gathered")
-        #expect(run.pendingCount == 0, "the run was applied before it")
+        #expect(run.pendingCount == 0 && !run.hasOpenRuns, "the run was placed and closed before it")
+        #expect(score("z", "m") == .double(2))
         #expect(through(["ZADD", "z", "4", "m"]) == .integer(0), "a ZADD after a failure applies as usual, and reopens")
         #expect(through(["ZADD", "z", "5", "m"]) == nil)
-        #expect(through(["ZADD", "z", "5", Self.long], db: 1) == .integer(1), "another database ends the run")
-        #expect(run.isOpen)
-        #expect(through(["ZADD", "y", "5", Self.long], db: 1) == .integer(1), "another key ends the run")
-        #expect(through(["ZADD", "y", "XX", "6", "m"], db: 1) == .integer(0), "options end the run")
-        #expect(!run.isOpen)
-        var session = ClientSession()
-        let score = keyspace.execute(["ZSCORE", "z", "m"].map { Array($0.utf8) }, session: &session, nowMilliseconds: Self.now).reply
-        #expect(score == .double(5))
+        #expect(through(["ZADD", "z", "5", Self.long], db: 1) == .integer(1), "the same key in another database is another set")
+        #expect(run.runCount == 2)
+        #expect(through(["ZADD", "z", "6", "m"], db: 1) == nil)
+        #expect(through(["SET", "other", "x"]) == .ok, "a write to another key leaves the runs open")
+        #expect(through(["DEL", "nokey", "other"]) == .integer(1))
+        #expect(run.runCount == 2 && run.pendingCount == 2)
+        #expect(score("z", "m") == .double(4), "not placed yet")
+        #expect(through(["ZINCRBY", "z", "1", "m"]) == .double(6), "a command on the set places its run first")
+        #expect(run.runCount == 1)
+        #expect(through(["ZADD", "z", "XX", "6", "m"], db: 1) == .integer(0), "options place the run")
+        #expect(!run.hasOpenRuns)
+        #expect(score("z", "m", db: 1) == .double(6))
+        #expect(through(["ZADD", "z", "7", "m"]) == .integer(0))
+        #expect(through(["ZADD", "z", "8", "m"]) == nil)
+        #expect(through(["FLUSHDB"], db: 1) == .ok, "a command whose keys are not its arguments places every run")
+        #expect(!run.hasOpenRuns)
+        #expect(score("z", "m") == .double(8))
+    }
+
+    @Test("At most runCountMax runs are open; the others' ZADDs apply as usual")
+    func runLimit() {
+        let plain = Keyspace(randomSeed: 1), coalesced = Keyspace(randomSeed: 1)
+        var run = SortedSetScoreRuns(runCountMax: 2)
+        var random = SeededRandom(seed: 11)
+        var commands: [[String]] = (0..<5).map { ["ZADD", "z\($0)", "1", Self.long] }
+        for _ in 0..<600 { commands.append(["ZADD", "z\(random.next() % 5)", String(random.next() % 5), "m\(random.next() % 10)"]) }
+        var gathered = 0
+        for command in commands {
+            let arguments = command.map { Array($0.utf8) }
+            _ = plain.apply(LoggedCommand(db: 0, arguments: arguments), nowMilliseconds: Self.now)
+            if Self.applyThroughRun(arguments, db: 0, sharedName: false, to: coalesced, run: &run) == nil { gathered += 1 }
+            #expect(run.runCount <= 2)
+        }
+        coalesced.applyScoreRuns(&run)
+        #expect(gathered > 100)
+        #expect(coalesced.snapshot(inSlotOrder: true) == plain.snapshot(inSlotOrder: true))
     }
 
     @Test("A set that converts to a skiplist where a run would be: the scores of the members before keep their zero sign",
@@ -188,13 +237,13 @@ struct ScoreRunTests {
         commands += [["ZADD", "z", "1", "a"], ["ZADD", "z", "2", "a"], ["ZADD", "z", "1", way == 0 ? Self.long : "new"],
                      ["ZADD", "z", "-0", "a"], ["ZADD", "z", "-0.0", "a"]]
         let plain = Keyspace(randomSeed: 1), coalesced = Keyspace(randomSeed: 1)
-        var run = SortedSetScoreRun()
+        var run = SortedSetScoreRuns()
         for command in commands {
             let arguments = command.map { Array($0.utf8) }
             _ = plain.apply(LoggedCommand(db: 0, arguments: arguments), nowMilliseconds: Self.now)
             _ = Self.applyThroughRun(arguments, db: 0, sharedName: false, to: coalesced, run: &run)
         }
-        coalesced.applyScoreRun(&run)
+        coalesced.applyScoreRuns(&run)
         #expect(coalesced.digest() == plain.digest())
         #expect(coalesced.snapshot(inSlotOrder: true) == plain.snapshot(inSlotOrder: true))
     }
@@ -202,7 +251,7 @@ struct ScoreRunTests {
     @Test("A run holding its most members is applied and goes on")
     func pendingLimit() {
         let plain = Keyspace(randomSeed: 1), coalesced = Keyspace(randomSeed: 1)
-        var run = SortedSetScoreRun(pendingCountMax: 3)
+        var run = SortedSetScoreRuns(pendingCountMax: 3)
         var random = SeededRandom(seed: 7)
         var gathered = 0
         var commands: [[String]] = [["ZADD", "z", "1", Self.long]]
@@ -213,7 +262,7 @@ struct ScoreRunTests {
             if Self.applyThroughRun(arguments, db: 0, sharedName: false, to: coalesced, run: &run) == nil { gathered += 1 }
             #expect(run.pendingCount <= 3)
         }
-        coalesced.applyScoreRun(&run)
+        coalesced.applyScoreRuns(&run)
         #expect(gathered > 300)
         #expect(coalesced.snapshot(inSlotOrder: true) == plain.snapshot(inSlotOrder: true))
     }
@@ -222,14 +271,14 @@ struct ScoreRunTests {
     func watched() {
         let keyspace = Keyspace(randomSeed: 1)
         var session = ClientSession()
-        var run = SortedSetScoreRun()
+        var run = SortedSetScoreRuns()
         _ = Self.applyThroughRun(["ZADD", "z", "1", Self.long].map { Array($0.utf8) }, db: 0, sharedName: false, to: keyspace, run: &run)
-        #expect(run.isOpen)
+        #expect(run.hasOpenRuns)
         for command in [["WATCH", "z"], ["MULTI"], ["ZCARD", "z"]] {
             _ = keyspace.execute(command.map { Array($0.utf8) }, session: &session, nowMilliseconds: Self.now)
         }
         #expect(Self.applyThroughRun(["ZADD", "z", "2", "n"].map { Array($0.utf8) }, db: 0, sharedName: false, to: keyspace, run: &run) == nil)
-        keyspace.applyScoreRun(&run)
+        keyspace.applyScoreRuns(&run)
         #expect(keyspace.execute([Array("EXEC".utf8)], session: &session, nowMilliseconds: Self.now).reply == .nullArray)
     }
 }

@@ -8,90 +8,158 @@ import Darwin
 #endif
 import RewindRESP
 
-/// Consecutive `ZADD key score member` commands to one sorted set, as a replay meets them, gathered
-/// so that ``Keyspace/applyScoreRun(_:)`` places each member once.
+/// Runs of plain `ZADD key score member` commands, one per sorted set, as a replay meets them,
+/// gathered so that ``Keyspace/applyScoreRuns(_:)`` places each member of each set once.
 ///
 /// Why: moving a member of a big skiplist costs two descents, each a chain of cache misses, and
 /// only the last score a run gives a member survives it. redis-benchmark's ZADD test logs 833,334
-/// ZADDs into one 100,000-member set; moving each member once instead of at every change took
-/// its replay from 2.9-3.4 s to 1.1-1.2 s (docs/REPLAY.md, "Runs of ZADD").
+/// ZADDs into one 100,000-member set; a leaderboard workload updates a few big sets in turn
+/// between other commands. Moving each member once instead of at every change took the first
+/// replay from 2.6-3.0 s to 1.4-1.6 s (docs/REPLAY.md, "Runs of ZADD").
 ///
-/// How a replay uses it, per plain command outside a transaction:
-/// 1. ``take(_:db:)``: true means the command is now part of the run (counted as applied, its
-///    reply is `:0` or `:1`, which a replay does not look at);
-/// 2. otherwise ``Keyspace/applyScoreRun(_:)``, then the command as usual, then
-///    ``Keyspace/openScoreRun(_:after:db:reply:)`` with its reply, which starts a run on its key
-///    if it was a plain ZADD that succeeded on a set in the skiplist encoding (replay never
-///    expires keys on access, and a skiplist never converts back, so the run's key stays that).
+/// A set's run lasts until a command that may read or change that set: the runs of other sets
+/// stay open across commands on other keys. How a replay uses it, for each command (a
+/// transaction's commands too, when they are applied):
+/// 1. ``take(_:db:)``: true means the command is now part of its set's run (counted as applied,
+///    its reply is `:0` or `:1`, which a replay does not look at);
+/// 2. otherwise ``Keyspace/prepareScoreRuns(_:for:db:)``, which places the runs the command may
+///    touch (its keys, for the usual single-key writes and DEL/UNLINK; every run for anything
+///    else);
+/// 3. the command, applied as usual;
+/// 4. ``Keyspace/openScoreRun(_:after:db:reply:)`` with its reply, which opens a run on its key if
+///    it was a plain ZADD that succeeded on a set in the skiplist encoding (replay never expires
+///    keys on access, and a skiplist never converts back, so the run's key stays that).
 ///
-/// Anything else that reads or changes the keyspace (another kind of entry, a transaction, a
-/// checkpoint, the end of the replay) must come after ``Keyspace/applyScoreRun(_:)``.
+/// Anything else that reads or changes the keyspace (another kind of entry, a checkpoint, the end
+/// of the replay, a read error) must come after ``Keyspace/applyScoreRuns(_:)``.
 ///
-/// Only the plain form is gathered: four arguments, a score ``parseDouble(_:)`` accepts. Any
-/// other ZADD (options, several pairs, an invalid score, another key or database) ends the run
-/// and is applied as it is, so its reply and failure are the dispatcher's.
-public struct SortedSetScoreRun {
+/// Only the plain form is gathered: four arguments, a score ``parseDouble(_:)`` accepts, a key
+/// with a run. Any other ZADD (options, several pairs, an invalid score) places its key's run and
+/// is applied as it is, so its reply and failure are the dispatcher's.
+public struct SortedSetScoreRuns {
     /// A gathered member's score, and whether the run changed it from the first score it gave.
     struct Pending {
         var score: Double
         var changed: Bool
     }
 
-    public private(set) var isOpen = false
-    private(set) var db = -1
-    private(set) var key: [UInt8] = []
-    /// The members gathered since the run was last applied, each once.
-    private(set) var pending = SlotMap<Pending>()
+    /// One set's run: the members gathered since it opened, each once.
+    struct Run {
+        var db: Int
+        var key: [UInt8]
+        var keyHash: UInt32
+        var pending = SlotMap<Pending>()
+    }
 
-    /// At most this many distinct members wait (then the run is applied and goes on): bounds the
-    /// memory a long run of distinct members holds, about that of the members themselves.
+    private(set) var runs: [Run] = []
+    /// For each database, the key of each open run -> its index in ``runs``.
+    private var indexes: [SlotMap<Int>] = []
+    /// How many open runs have a key hash with these low bits: most commands touch no run's key,
+    /// and this says so without a lookup.
+    private var hashCounts = [UInt16](repeating: 0, count: SortedSetScoreRuns.hashCountsSize)
+    private static let hashCountsSize = 4096
+    /// Distinct members waiting, over all runs.
+    public private(set) var pendingCount = 0
+
+    /// At most this many distinct members wait, over all runs (then the runs are placed and go
+    /// on): bounds the memory the runs hold, about that of the members themselves.
     public let pendingCountMax: Int
+    /// At most this many runs are open at once.
+    public let runCountMax: Int
 
     static let zaddCommandID: Int32 = Int32(CommandTable.index(forName: Array("zadd".utf8))!)
 
-    public init(pendingCountMax: Int = 1 << 20) {
+    public init(pendingCountMax: Int = 1 << 20, runCountMax: Int = 1_024) {
         self.pendingCountMax = max(1, pendingCountMax)
+        self.runCountMax = max(1, min(runCountMax, Int(UInt16.max)))
     }
 
-    /// How many distinct members wait to be placed.
-    public var pendingCount: Int { pending.count }
+    /// Whether any run is open.
+    public var hasOpenRuns: Bool { !runs.isEmpty }
+    /// How many runs are open.
+    public var runCount: Int { runs.count }
 
-    /// Takes `command` into the run when it is `ZADD key score member` on the run's key and
-    /// database with a valid score; false for anything else (nothing gathered).
+    /// Takes `command` into its key's run when it is `ZADD key score member` with a valid score
+    /// and the key in `db` has an open run; false for anything else (nothing gathered).
     public mutating func take(_ command: PackedCommand, db: Int) -> Bool {
-        guard isOpen, db == self.db, command.count == 4, Self.isZadd(command), pending.count < pendingCountMax,
+        guard !runs.isEmpty, command.count == 4, Self.isZadd(command),
               let score = parseDouble(command.argument(2)), !score.isNaN else { return false }
         let key = command.argument(1)
-        let sameKey = self.key.withUnsafeBytes { stored in
-            stored.count == key.count && (key.isEmpty || memcmp(stored.baseAddress!, key.baseAddress!, key.count) == 0)
-        }
-        guard sameKey else { return false }
+        guard let runIndex = runIndex(db: db, key: key, hash: command.keyHash ?? ByteStringHash.hash(key)) else { return false }
         let member = command.argument(3)
-        let (slot, inserted) = pending.insertIfAbsent(keyBytes: member, value: Pending(score: score, changed: false))
-        // As ZADD does to a member present: a score equal to the current one changes nothing,
-        // not even the sign of a zero.
-        if !inserted, var waiting = pending.value(at: slot), waiting.score != score {
+        // At the limit, only a member already waiting joins.
+        if pendingCount >= pendingCountMax && runs[runIndex].pending.slotIndex(ofBytes: member) == nil { return false }
+        let (slot, inserted) = runs[runIndex].pending.insertIfAbsent(keyBytes: member, value: Pending(score: score, changed: false))
+        if inserted {
+            pendingCount += 1
+        } else if var waiting = runs[runIndex].pending.value(at: slot), waiting.score != score {
+            // As ZADD does to a member present: a score equal to the current one changes
+            // nothing, not even the sign of a zero.
             waiting.score = score
             waiting.changed = true
-            pending.setValue(waiting, at: slot)
+            runs[runIndex].pending.setValue(waiting, at: slot)
         }
         return true
     }
 
-    /// Opens the run on `key` in `db` (``Keyspace/openScoreRun(_:after:db:reply:)`` decides when).
-    mutating func open(db: Int, key: UnsafeRawBufferPointer) {
-        precondition(pending.isEmpty, "a run is applied before the command that ends it")
-        isOpen = true
-        self.db = db
-        self.key.removeAll(keepingCapacity: true)
-        self.key.append(contentsOf: key)
+    /// The index in ``runs`` of the run on `key` in `db`, if one is open.
+    @inline(__always)
+    func runIndex(db: Int, key: UnsafeRawBufferPointer, hash: UInt32) -> Int? {
+        guard hashCounts[Int(hash) & (Self.hashCountsSize - 1)] > 0, db >= 0, db < indexes.count else { return nil }
+        guard let slot = indexes[db].slotIndex(ofBytes: key) else { return nil }
+        return indexes[db].value(at: slot)
     }
 
-    /// Ends the run (after ``Keyspace/applyScoreRun(_:)``): the next command opens none until
-    /// ``open(after:db:reply:)``.
-    public mutating func close() {
-        precondition(pending.isEmpty, "a run is applied before it is closed")
-        isOpen = false
+    /// Opens a run on `key` in `db` (``Keyspace/openScoreRun(_:after:db:reply:)`` decides when).
+    mutating func open(db: Int, key: UnsafeRawBufferPointer, hash: UInt32) {
+        guard runIndex(db: db, key: key, hash: hash) == nil else { return }
+        while indexes.count <= db { indexes.append(SlotMap()) }
+        _ = indexes[db].insertNew(keyBytes: key, value: runs.count)
+        runs.append(Run(db: db, key: Array(key), keyHash: hash))
+        hashCounts[Int(hash) & (Self.hashCountsSize - 1)] += 1
+    }
+
+    /// Closes the run at `runIndex`, whose members were placed.
+    mutating func close(at runIndex: Int) {
+        let run = runs[runIndex]
+        precondition(run.pending.isEmpty, "a run is placed before it is closed")
+        hashCounts[Int(run.keyHash) & (Self.hashCountsSize - 1)] -= 1
+        _ = run.key.withUnsafeBytes { indexes[run.db].removeValue(forKeyBytes: $0) }
+        let last = runs.count - 1
+        if runIndex != last {
+            runs.swapAt(runIndex, last)
+            let moved = runs[runIndex]
+            moved.key.withUnsafeBytes { key in
+                if let slot = indexes[moved.db].slotIndex(ofBytes: key) { indexes[moved.db].setValue(runIndex, at: slot) }
+            }
+        }
+        runs.removeLast()
+    }
+
+    /// Closes every run, whose members were placed.
+    mutating func closeAll() {
+        precondition(pendingCount == 0, "runs are placed before they are closed")
+        for run in runs {
+            hashCounts[Int(run.keyHash) & (Self.hashCountsSize - 1)] -= 1
+            _ = run.key.withUnsafeBytes { indexes[run.db].removeValue(forKeyBytes: $0) }
+        }
+        runs.removeAll(keepingCapacity: true)
+    }
+
+    /// The members waiting in the run at `runIndex`, moved out (so that placing them copies
+    /// nothing); ``returnPending(_:at:)`` hands the emptied map back.
+    mutating func takePending(at runIndex: Int) -> SlotMap<Pending> {
+        let pending = runs[runIndex].pending
+        runs[runIndex].pending = SlotMap()
+        pendingCount -= pending.count
+        return pending
+    }
+
+    /// Gives the run at `runIndex` its map back, emptied, keeping a small one's storage.
+    mutating func returnPending(_ pending: consuming SlotMap<Pending>, at runIndex: Int) {
+        guard pending.slotCount <= 64 else { return }
+        pending.removeAllKeepingSmallCapacity()
+        runs[runIndex].pending = pending
     }
 
     static func isZadd(_ command: PackedCommand) -> Bool {
@@ -100,32 +168,82 @@ public struct SortedSetScoreRun {
         return CommandTable.index(forNameBytes: command.argument(0)) == Int(zaddCommandID)
     }
 
-    mutating func clearPending() {
-        if pending.slotCount <= 64 { pending.removeAllKeepingSmallCapacity() } else { pending = SlotMap() }
-    }
 }
 
 extension Keyspace {
-    /// After `command` was applied with `reply` (the run applied before it): opens `run` on the
-    /// command's key when it was a plain ZADD that succeeded and the set is in the skiplist
-    /// encoding; closes it otherwise.
+    /// The commands whose only effect is on the keys among their arguments, in the database they
+    /// run in, and which ``Keyspace/prepareScoreRuns(_:for:db:)`` may let past other sets' runs:
+    /// the key is argument 1 (`single`), or every argument from 1 on (`all`).
+    enum ScoreRunKeys: UInt8 { case unknown, single, all }
+
+    static let scoreRunKeys: [ScoreRunKeys] = CommandTable.all.map { spec in
+        switch spec.name {
+        case "set", "sadd", "hset", "hmset", "rpush", "lpush", "incr", "append", "pexpireat", "zadd",
+             "setnx", "setex", "psetex", "getset", "getdel", "getex", "setrange", "setbit", "incrby", "decr", "decrby",
+             "incrbyfloat", "hdel", "hsetnx", "hincrby", "hincrbyfloat", "lpushx", "rpushx", "lpop", "rpop", "lrem",
+             "lset", "ltrim", "linsert", "srem", "spop", "zrem", "zincrby", "zremrangebyscore", "zremrangebyrank",
+             "zremrangebylex", "zpopmin", "zpopmax", "expire", "pexpire", "expireat", "persist", "pfadd":
+            return .single
+        case "del", "unlink": return .all
+        default: return .unknown
+        }
+    }
+
+    /// Before `command` is applied in `db` (and after ``SortedSetScoreRuns/take(_:db:)`` declined
+    /// it): places and closes the runs it may read or change. A usual single-key write or a
+    /// DEL/UNLINK touches only its keys' runs; any other command places and closes every run.
+    public func prepareScoreRuns(_ runs: inout SortedSetScoreRuns, for command: PackedCommand, db: Int) {
+        guard runs.hasOpenRuns else { return }
+        let index: Int?
+        if let id = command.commandID {
+            index = id >= 0 && Int(id) < CommandTable.all.count ? Int(id) : nil
+        } else if let name = command.sharedName {
+            index = CommandTable.index(forName: name)
+        } else {
+            index = CommandTable.index(forNameBytes: command.argument(0))
+        }
+        let keys = index.map { Self.scoreRunKeys[$0] } ?? .unknown
+        if runs.pendingCount >= runs.pendingCountMax || keys == .unknown || command.count < 2 {
+            return applyScoreRuns(&runs)
+        }
+        let keyEnd = keys == .single ? 2 : command.count
+        for position in 1..<keyEnd {
+            let key = command.argument(position)
+            let hash = position == 1 ? command.keyHash ?? ByteStringHash.hash(key) : ByteStringHash.hash(key)
+            guard let runIndex = runs.runIndex(db: db, key: key, hash: hash) else { continue }
+            place(&runs, at: runIndex)
+            runs.close(at: runIndex)
+        }
+    }
+
+    /// After `command` was applied with `reply` (the runs it touches placed before it): opens a
+    /// run on the command's key when it was a plain ZADD that succeeded and the set is in the
+    /// skiplist encoding.
     ///
     /// Why only a skiplist: a compact set that converts in the middle of a run would take the
     /// scores of members that came before the converting member through the compact encoding,
     /// which stores `-0` as `0`, where one by one their later scores land in the skiplist, which
     /// keeps it. A skiplist never converts back, and the big sets are the ones worth a run.
-    public func openScoreRun(_ run: inout SortedSetScoreRun, after command: PackedCommand, db: Int, reply: RESPValue) {
-        guard command.count == 4, case .integer = reply, SortedSetScoreRun.isZadd(command), db >= 0, db < databases.count,
-              let slot = databases[db].entries.findSlot(ofBytes: command.argument(1), hash: command.keyHash),
-              case .sortedSet(let sortedSet) = databases[db].entries.value(at: slot), sortedSet.elements.encoding == .skiplist else {
-            if run.isOpen { run.close() }
-            return
-        }
-        run.open(db: db, key: command.argument(1))
+    public func openScoreRun(_ runs: inout SortedSetScoreRuns, after command: PackedCommand, db: Int, reply: RESPValue) {
+        guard command.count == 4, case .integer = reply, SortedSetScoreRuns.isZadd(command), db >= 0, db < databases.count,
+              runs.runCount < runs.runCountMax else { return }
+        let key = command.argument(1)
+        let hash = command.keyHash ?? ByteStringHash.hash(key)
+        guard let slot = databases[db].entries.findSlot(ofBytes: key, hash: hash),
+              case .sortedSet(let sortedSet) = databases[db].entries.value(at: slot), sortedSet.elements.encoding == .skiplist else { return }
+        runs.open(db: db, key: key, hash: hash)
     }
 
-    /// Places the members `run` gathered, each at the score the run's commands leave it with, as
-    /// applying those commands one by one would; the run stays open.
+    /// Places the members every run gathered and closes the runs: before anything that may read
+    /// or change any key.
+    public func applyScoreRuns(_ runs: inout SortedSetScoreRuns) {
+        guard runs.hasOpenRuns else { return }
+        for runIndex in runs.runs.indices { place(&runs, at: runIndex) }
+        runs.closeAll()
+    }
+
+    /// Places the members one run gathered, each at the score the run's commands leave it with,
+    /// as applying those commands one by one would.
     ///
     /// The state is exactly that of the commands one by one: a sorted set's contents depend only
     /// on each member's final score; the set is a skiplist, which no ZADD converts, and new
@@ -133,30 +251,32 @@ extension Keyspace {
     /// moved away and back to a numerically equal score takes the run's last representation of
     /// it (`0` against `-0`), which a single ZADD of that score to a member at the other zero
     /// would not give, so such a member is moved away first.
-    public func applyScoreRun(_ run: inout SortedSetScoreRun) {
-        guard !run.pending.isEmpty else { return }
-        defer { run.clearPending() }
-        let db = run.db
-        guard db >= 0, db < databases.count, let slot = databases[db].entries.findSlot(of: run.key),
+    private func place(_ runs: inout SortedSetScoreRuns, at runIndex: Int) {
+        guard !runs.runs[runIndex].pending.isEmpty else { return }
+        let pending = runs.takePending(at: runIndex)
+        defer { runs.returnPending(pending, at: runIndex) }
+        let db = runs.runs[runIndex].db, key = runs.runs[runIndex].key
+        guard db >= 0, db < databases.count, let slot = databases[db].entries.findSlot(of: key),
               let value = ownedValue(db: db, slotIndex: slot), case .sortedSet(let sortedSet) = value else {
-            // Cannot happen: a run opens on a sorted set and gathers nothing else. Should it, each
-            // member still ends at its final score, through the dispatcher (which answers
-            // whatever the key holds; the run's history of each member is not kept).
-            for index in 0..<run.pending.slotCount {
-                guard let waiting = run.pending.value(at: index) else { continue }
-                let member = run.pending.withKeyBytes(at: index) { Array($0) }
+            // Cannot happen: a run opens on a sorted set and nothing else touches the key while
+            // it is open. Should it, each member still ends at its final score, through the
+            // dispatcher (which answers whatever the key holds; the run's history of each member
+            // is not kept).
+            for index in 0..<pending.slotCount {
+                guard let waiting = pending.value(at: index) else { continue }
+                let member = pending.withKeyBytes(at: index) { Array($0) }
                 let zadd = Array("ZADD".utf8)
                 if waiting.changed && waiting.score == 0 {
-                    apply(LoggedCommand(db: db, arguments: [zadd, run.key, Array("1".utf8), member]), nowMilliseconds: 0)
+                    apply(LoggedCommand(db: db, arguments: [zadd, key, Array("1".utf8), member]), nowMilliseconds: 0)
                 }
-                apply(LoggedCommand(db: db, arguments: [zadd, run.key, formatScore(waiting.score), member]), nowMilliseconds: 0)
+                apply(LoggedCommand(db: db, arguments: [zadd, key, formatScore(waiting.score), member]), nowMilliseconds: 0)
             }
             return
         }
         var changed = false
-        for index in 0..<run.pending.slotCount {
-            guard let waiting = run.pending.value(at: index) else { continue }
-            run.pending.withKeyBytes(at: index) { member in
+        for index in 0..<pending.slotCount {
+            guard let waiting = pending.value(at: index) else { continue }
+            pending.withKeyBytes(at: index) { member in
                 if waiting.changed && waiting.score == 0 {
                     _ = sortedSet.elements.add(bytes: member, score: 1)
                 }
@@ -166,6 +286,6 @@ extension Keyspace {
                 }
             }
         }
-        if changed { signalModified(db: db, run.key) }
+        if changed { signalModified(db: db, key) }
     }
 }

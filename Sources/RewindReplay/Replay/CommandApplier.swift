@@ -12,7 +12,7 @@ extension Replayer {
     /// on a second thread while this one applies them (``DecodingPipeline``), and the usual
     /// commands are applied from the decoded bytes without copying their arguments
     /// (``Keyspace/applyPacked(_:db:nowMilliseconds:)``), looking a few entries ahead as a replay does;
-    /// a run of plain ZADDs to one key places each member once (``SortedSetScoreRun``).
+    /// runs of plain ZADDs place each member of a set once (``SortedSetScoreRuns``).
     ///
     /// - Throws: What the reader throws for damage `recovery` refuses, or an unreadable log.
     public static func applyEveryCommand(of reader: LogReader, recovery: RecoveryMode, reporter: DamageReporter? = nil,
@@ -23,10 +23,10 @@ extension Replayer {
         // with a dynamic exclusivity check on every access.
         final class State {
             @exclusivity(unchecked) var applied = 0
-            /// Runs of plain ZADDs to one key place each member once (``SortedSetScoreRun``);
-            /// what a run gathered is placed before the next command of any other kind, and at
-            /// the end.
-            @exclusivity(unchecked) var run = SortedSetScoreRun()
+            /// Runs of plain ZADDs, one per sorted set, place each member once
+            /// (``SortedSetScoreRuns``); a run is placed before a command that may touch its
+            /// set, and at the end.
+            @exclusivity(unchecked) var runs = SortedSetScoreRuns()
         }
         let state = State()
         let summary: LogReader.Summary?
@@ -36,19 +36,21 @@ extension Replayer {
                 guard entry.kind == .command else { return true }
                 batch.prefetchAhead(of: index, in: keyspace)
                 state.applied += 1
-                if state.run.isOpen, batch.withPackedCommand(index, { state.run.take($0, db: entry.db) }) { return true }
-                keyspace.applyScoreRun(&state.run)
+                if state.runs.hasOpenRuns {
+                    if batch.withPackedCommand(index, { state.runs.take($0, db: entry.db) }) { return true }
+                    batch.withPackedCommand(index) { keyspace.prepareScoreRuns(&state.runs, for: $0, db: entry.db) }
+                }
                 let reply = batch.withPackedCommand(index) { keyspace.applyPacked($0, db: entry.db, nowMilliseconds: entry.timestampMilliseconds) }
-                if state.run.isOpen || entry.argumentCount == 4 {
-                    batch.withPackedCommand(index) { keyspace.openScoreRun(&state.run, after: $0, db: entry.db, reply: reply) }
+                if entry.argumentCount == 4 {
+                    batch.withPackedCommand(index) { keyspace.openScoreRun(&state.runs, after: $0, db: entry.db, reply: reply) }
                 }
                 return true
             }, apply: { _ in true })
         } catch {
-            keyspace.applyScoreRun(&state.run)
+            keyspace.applyScoreRuns(&state.runs)
             throw error
         }
-        keyspace.applyScoreRun(&state.run)
+        keyspace.applyScoreRuns(&state.runs)
         let applied = state.applied
         guard let summary else { throw LogError(.fileSystem, path: reader.directory, "the log reader stopped before the end") }
         return (summary, applied)

@@ -299,9 +299,9 @@ struct ReplayRun {
     /// Where to take periodic checkpoints, if anywhere.
     var checkpoints: ReplayCheckpoints?
     private var readCountAtCheckpoint = 0
-    /// Consecutive plain ZADDs to one key, placed member by member once the run ends
-    /// (``SortedSetScoreRun``; packed applying only).
-    var scoreRun = SortedSetScoreRun()
+    /// Runs of plain ZADDs, one per sorted set, placed member by member once a command may touch
+    /// the set (``SortedSetScoreRuns``; packed applying only).
+    var scoreRuns = SortedSetScoreRuns()
 
     init(keyspace: Keyspace, options: ReplayOptions, observer: ((AppliedCommand) -> Void)?, segmentNames: [String]) {
         self.keyspace = keyspace
@@ -320,7 +320,8 @@ struct ReplayRun {
 
     /// Handles one entry; false means the stopping point is passed.
     mutating func accept(_ entry: DecodedEntry) -> Bool {
-        endScoreRun()
+        // A transaction's markers change nothing; its commands are checked one by one below.
+        if entry.kind != .transactionBegin && entry.kind != .transactionEnd { keyspace.applyScoreRuns(&scoreRuns) }
         if let until = options.untilSequence, entry.sequence > until { return false }
         if let untilTime = options.untilTimestampMilliseconds, entry.timestampMilliseconds > untilTime { return false }
         summary.readEntryCount += 1
@@ -333,8 +334,9 @@ struct ReplayRun {
             pendingPacked.removeAll(keepingCapacity: true)
             transactionStart = entry.sequence
         case .transactionEnd:
+            if pendingTransaction?.isEmpty == false { keyspace.applyScoreRuns(&scoreRuns) }
             for command in pendingTransaction ?? [] { apply(command) }
-            for (batch, index) in pendingPacked { applyPackedCommand(batch, index) }
+            for (batch, index) in pendingPacked { applyThroughScoreRuns(batch, index) }
             pendingPacked.removeAll(keepingCapacity: true)
             pendingTransaction = nil
             advance(entry)
@@ -347,6 +349,8 @@ struct ReplayRun {
         }
         if let checkpoints, pendingTransaction == nil {
             if summary.readEntryCount - readCountAtCheckpoint >= checkpoints.intervalEntryCount {
+                // A transaction's end may leave runs open (its commands went through them).
+                keyspace.applyScoreRuns(&scoreRuns)
                 readCountAtCheckpoint = summary.readEntryCount
                 checkpoints.capture(keyspace, sequence: entry.sequence, timestampMilliseconds: entry.timestampMilliseconds)
             }
@@ -383,24 +387,34 @@ struct ReplayRun {
             return true
         }
         batch.prefetchAhead(of: index, in: keyspace)
-        if scoreRun.isOpen, batch.withPackedCommand(index, { scoreRun.take($0, db: entry.db) }) {
-            summary.lastSequence = entry.sequence
-            summary.lastTimestampMilliseconds = entry.timestampMilliseconds
-            summary.appliedCommandCount += 1
-        } else {
-            keyspace.applyScoreRun(&scoreRun)
-            let reply = applyPackedCommand(batch, index)
-            if scoreRun.isOpen || entry.argumentCount == 4 {
-                let keyspace = keyspace
-                batch.withPackedCommand(index) { keyspace.openScoreRun(&scoreRun, after: $0, db: entry.db, reply: reply) }
-            }
-        }
+        applyThroughScoreRuns(batch, index)
         if let checkpoints, summary.readEntryCount - readCountAtCheckpoint >= checkpoints.intervalEntryCount {
-            keyspace.applyScoreRun(&scoreRun)
+            keyspace.applyScoreRuns(&scoreRuns)
             readCountAtCheckpoint = summary.readEntryCount
             checkpoints.capture(keyspace, sequence: entry.sequence, timestampMilliseconds: entry.timestampMilliseconds)
         }
         return true
+    }
+
+    /// ``applyPackedCommand(_:_:)`` through the ZADD runs (``SortedSetScoreRuns``): a plain ZADD
+    /// to a set with an open run joins it; anything else places the runs it may touch first, and
+    /// a plain ZADD that succeeded on a skiplist opens a run.
+    private mutating func applyThroughScoreRuns(_ batch: PackedBatch, _ index: Int) {
+        let entry = batch.entries[index]
+        let keyspace = keyspace
+        if scoreRuns.hasOpenRuns {
+            if batch.withPackedCommand(index, { scoreRuns.take($0, db: entry.db) }) {
+                summary.lastSequence = entry.sequence
+                summary.lastTimestampMilliseconds = entry.timestampMilliseconds
+                summary.appliedCommandCount += 1
+                return
+            }
+            batch.withPackedCommand(index) { keyspace.prepareScoreRuns(&scoreRuns, for: $0, db: entry.db) }
+        }
+        let reply = applyPackedCommand(batch, index)
+        if entry.argumentCount == 4 {
+            batch.withPackedCommand(index) { keyspace.openScoreRun(&scoreRuns, after: $0, db: entry.db, reply: reply) }
+        }
     }
 
     /// ``apply(_:)`` for a command still packed in its batch.
@@ -423,17 +437,8 @@ struct ReplayRun {
         return reply
     }
 
-    /// Places what the open ZADD run gathered and closes it: before anything else reads or
-    /// changes the keyspace.
-    @inline(__always)
-    private mutating func endScoreRun() {
-        guard scoreRun.isOpen else { return }
-        keyspace.applyScoreRun(&scoreRun)
-        scoreRun.close()
-    }
-
     mutating func finish() {
-        endScoreRun()
+        keyspace.applyScoreRuns(&scoreRuns)
         if let pending = pendingTransaction {
             let last = pendingPacked.last.map { $0.batch.entries[$0.index].sequence } ?? pending.last?.sequence ?? transactionStart
             summary.unappliedTransaction = transactionStart...max(last, transactionStart)

@@ -276,18 +276,24 @@ struct ScoreRunReplayTests {
         while count < 8_000 {
             time += Int64(random.next() % 3)
             let db = UInt32(random.next() % 6 == 0 ? 1 : 0)
-            let key = pick(["board", "board", "board", "other"])
+            let key = pick(["board", "board", "board", "board2", "other"])
             switch random.next() % 12 {
             case 0:
                 try writer.append(contentsOf: [zadd(key), zadd(key), ["INCR", "n"]].map { LogEntry.command($0, at: time, db: db) }, transaction: true)
                 count += 5
                 commands += 3
-            case 1: try writer.append(.command(pick([["SET", key, "s"], ["DEL", key], ["ZREM", key, "m1"], ["ZINCRBY", key, "1", "m2"]]), at: time, db: db)); count += 1; commands += 1
+            case 1:
+                // Commands on a run's key, and ones that place every run.
+                try writer.append(.command(pick([["SET", key, "s"], ["DEL", key], ["ZREM", key, "m1"], ["ZINCRBY", key, "1", "m2"],
+                                                 ["DEL", "nokey", pick(["board", "board2", "board3"])], ["ZUNIONSTORE", "board4", "1", key],
+                                                 ["RENAME", "board4", "board5"], ["SET", "unrelated", "v"]]), at: time, db: db))
+                count += 1; commands += 1
             case 2: try writer.append(.command(["ZADD", key, pick(["NX", "XX", "CH"]), "4", "m3"], at: time, db: db)); count += 1; commands += 1
             default:
                 for _ in 0..<Int(1 + random.next() % 60) {
                     time += Int64(random.next() % 2)
-                    try writer.append(.command(zadd(key), at: time, db: db))
+                    // Sometimes several sets in turn, as a leaderboard per region.
+                    try writer.append(.command(zadd(random.next() % 3 == 0 ? pick(["board", "board2", "board3"]) : key), at: time, db: db))
                     count += 1
                     commands += 1
                 }
@@ -410,6 +416,34 @@ struct ScoreRunReplayTests {
         Replayer.summarizeState(of: keyspace, into: &two)
         #expect(one.digest == two.digest)
         #expect(one.keysPerDatabase == two.keysPerDatabase)
+    }
+
+    @Test("A checkpoint taken at a transaction's end holds what the runs gathered", arguments: [1, 4])
+    func checkpointAtTransactionEnd(interval: Int) throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.appending("exec.rwlog")
+        let long = String(repeating: "long", count: 20)
+        try writeTestLog(at: log, [
+            .command(["ZADD", "z", "1", long]), .command(["ZADD", "z", "2", "b"]),
+            .transaction([["ZADD", "z", "1", "a"], ["ZADD", "z", "2", "a"], ["SET", "x", "1"]]),
+            .command(["SET", "y", "1"]),
+        ])
+        let checkpoints = ReplayCheckpoints(everyEntryCount: interval)
+        var options = ReplayOptions()
+        options.decodesConcurrently = true
+        _ = try Replayer(log: log).replay(into: Keyspace(randomSeed: 0), options: options, checkpoints: checkpoints)
+        #expect(checkpoints.checkpoints.contains { $0.sequence == 7 }, "a checkpoint at the EXEC (#7)")
+        for until in 3...8 as ClosedRange<UInt64> {
+            var sequential = ReplayOptions(untilSequence: until)
+            sequential.decodesConcurrently = false
+            var restored = ReplayOptions(untilSequence: until)
+            restored.decodesConcurrently = true
+            let (_, one) = try replayed(log, sequential)
+            let keyspace = Keyspace(randomSeed: 0)
+            var two = try Replayer(log: log).replay(into: keyspace, options: restored, checkpoints: checkpoints)
+            Replayer.summarizeState(of: keyspace, into: &two)
+            #expect(one.digest == two.digest, "until #\(until), restored from #\(two.startedFromCheckpoint.map(String.init) ?? "none")")
+        }
     }
 
     @Test("Checkpoints taken in the middle of a run hold the run so far, and replays restored from them agree")
