@@ -209,21 +209,30 @@ struct ScoreRunTests {
         #expect(score("z", "m") == .double(8))
     }
 
+    /// Applies `commands` (database 0) one by one to one keyspace and through `runs` to another,
+    /// calling `check` after each; places the runs at the end. Returns both keyspaces and how many
+    /// commands the runs gathered.
+    static func bothWays(_ commands: [[String]], runs: inout SortedSetScoreRuns,
+                         check: (SortedSetScoreRuns) -> Void = { _ in }) -> (plain: Keyspace, coalesced: Keyspace, gathered: Int) {
+        let plain = Keyspace(randomSeed: 1), coalesced = Keyspace(randomSeed: 1)
+        var gathered = 0
+        for command in commands {
+            let arguments = command.map { Array($0.utf8) }
+            _ = plain.apply(LoggedCommand(db: 0, arguments: arguments), nowMilliseconds: now)
+            if applyThroughRun(arguments, db: 0, sharedName: false, to: coalesced, run: &runs) == nil { gathered += 1 }
+            check(runs)
+        }
+        coalesced.applyScoreRuns(&runs)
+        return (plain, coalesced, gathered)
+    }
+
     @Test("At most runCountMax runs are open; the others' ZADDs apply as usual")
     func runLimit() {
-        let plain = Keyspace(randomSeed: 1), coalesced = Keyspace(randomSeed: 1)
         var run = SortedSetScoreRuns(runCountMax: 2)
         var random = SeededRandom(seed: 11)
         var commands: [[String]] = (0..<5).map { ["ZADD", "z\($0)", "1", Self.long] }
         for _ in 0..<600 { commands.append(["ZADD", "z\(random.next() % 5)", String(random.next() % 5), "m\(random.next() % 10)"]) }
-        var gathered = 0
-        for command in commands {
-            let arguments = command.map { Array($0.utf8) }
-            _ = plain.apply(LoggedCommand(db: 0, arguments: arguments), nowMilliseconds: Self.now)
-            if Self.applyThroughRun(arguments, db: 0, sharedName: false, to: coalesced, run: &run) == nil { gathered += 1 }
-            #expect(run.runCount <= 2)
-        }
-        coalesced.applyScoreRuns(&run)
+        let (plain, coalesced, gathered) = Self.bothWays(commands, runs: &run) { #expect($0.runCount <= 2) }
         #expect(gathered > 100)
         #expect(coalesced.snapshot(inSlotOrder: true) == plain.snapshot(inSlotOrder: true))
     }
@@ -236,33 +245,19 @@ struct ScoreRunTests {
         var commands: [[String]] = way == 0 ? [] : (0..<127).map { ["ZADD", "z", "1", "filler\($0)"] }
         commands += [["ZADD", "z", "1", "a"], ["ZADD", "z", "2", "a"], ["ZADD", "z", "1", way == 0 ? Self.long : "new"],
                      ["ZADD", "z", "-0", "a"], ["ZADD", "z", "-0.0", "a"]]
-        let plain = Keyspace(randomSeed: 1), coalesced = Keyspace(randomSeed: 1)
         var run = SortedSetScoreRuns()
-        for command in commands {
-            let arguments = command.map { Array($0.utf8) }
-            _ = plain.apply(LoggedCommand(db: 0, arguments: arguments), nowMilliseconds: Self.now)
-            _ = Self.applyThroughRun(arguments, db: 0, sharedName: false, to: coalesced, run: &run)
-        }
-        coalesced.applyScoreRuns(&run)
+        let (plain, coalesced, _) = Self.bothWays(commands, runs: &run)
         #expect(coalesced.digest() == plain.digest())
         #expect(coalesced.snapshot(inSlotOrder: true) == plain.snapshot(inSlotOrder: true))
     }
 
     @Test("A run holding its most members is applied and goes on")
     func pendingLimit() {
-        let plain = Keyspace(randomSeed: 1), coalesced = Keyspace(randomSeed: 1)
         var run = SortedSetScoreRuns(pendingCountMax: 3)
         var random = SeededRandom(seed: 7)
-        var gathered = 0
         var commands: [[String]] = [["ZADD", "z", "1", Self.long]]
         for _ in 0..<400 { commands.append(["ZADD", "z", String(random.next() % 5), "m\(random.next() % 10)"]) }
-        for command in commands {
-            let arguments = command.map { Array($0.utf8) }
-            _ = plain.apply(LoggedCommand(db: 0, arguments: arguments), nowMilliseconds: Self.now)
-            if Self.applyThroughRun(arguments, db: 0, sharedName: false, to: coalesced, run: &run) == nil { gathered += 1 }
-            #expect(run.pendingCount <= 3)
-        }
-        coalesced.applyScoreRuns(&run)
+        let (plain, coalesced, gathered) = Self.bothWays(commands, runs: &run) { #expect($0.pendingCount <= 3) }
         #expect(gathered > 300)
         #expect(coalesced.snapshot(inSlotOrder: true) == plain.snapshot(inSlotOrder: true))
     }

@@ -147,16 +147,17 @@ extension Keyspace {
     /// The packed path for `command`, or nil (before any change) when it has none.
     func packedFastApply(_ command: PackedCommand, db: Int) -> RESPValue? { fastApply(command, db: db) }
 
+    /// The ``CommandTable/all`` row `command` names: the one the reading thread resolved, or
+    /// looked up here; nil for an unknown command.
+    @inline(__always)
+    static func tableIndex(of command: PackedCommand) -> Int? {
+        if let id = command.commandID { return id >= 0 && Int(id) < CommandTable.all.count ? Int(id) : nil }
+        if let name = command.sharedName { return CommandTable.index(forName: name) }
+        return CommandTable.index(forNameBytes: command.argument(0))
+    }
+
     private func fastApply(_ command: PackedCommand, db: Int) -> RESPValue? {
-        let index: Int?
-        if let id = command.commandID {
-            index = id >= 0 && Int(id) < CommandTable.all.count ? Int(id) : nil
-        } else if let name = command.sharedName {
-            index = CommandTable.index(forName: name)
-        } else {
-            index = CommandTable.index(forNameBytes: command.argument(0))
-        }
-        guard let index else { return nil }
+        guard let index = Self.tableIndex(of: command) else { return nil }
         switch Self.packedPaths[index] {
         case .none: return nil
         case .set: return command.count == 3 || command.count == 5 ? packedSet(command, db: db) : nil

@@ -163,9 +163,7 @@ public struct SortedSetScoreRuns {
     }
 
     static func isZadd(_ command: PackedCommand) -> Bool {
-        if let id = command.commandID { return id == zaddCommandID }
-        if let name = command.sharedName { return CommandTable.index(forName: name) == Int(zaddCommandID) }
-        return CommandTable.index(forNameBytes: command.argument(0)) == Int(zaddCommandID)
+        Keyspace.tableIndex(of: command) == Int(zaddCommandID)
     }
 
 }
@@ -194,15 +192,7 @@ extension Keyspace {
     /// DEL/UNLINK touches only its keys' runs; any other command places and closes every run.
     public func prepareScoreRuns(_ runs: inout SortedSetScoreRuns, for command: PackedCommand, db: Int) {
         guard runs.hasOpenRuns else { return }
-        let index: Int?
-        if let id = command.commandID {
-            index = id >= 0 && Int(id) < CommandTable.all.count ? Int(id) : nil
-        } else if let name = command.sharedName {
-            index = CommandTable.index(forName: name)
-        } else {
-            index = CommandTable.index(forNameBytes: command.argument(0))
-        }
-        let keys = index.map { Self.scoreRunKeys[$0] } ?? .unknown
+        let keys = Self.tableIndex(of: command).map { Self.scoreRunKeys[$0] } ?? .unknown
         if runs.pendingCount >= runs.pendingCountMax || keys == .unknown || command.count < 2 {
             return applyScoreRuns(&runs)
         }

@@ -418,6 +418,20 @@ struct ScoreRunReplayTests {
         #expect(one.keysPerDatabase == two.keysPerDatabase)
     }
 
+    /// `log` replayed to `until` one by one (sequential decoding), and packed from the nearest of
+    /// `checkpoints`, each summary with its digest.
+    static func oneByOneAndRestored(_ log: String, until: UInt64, checkpoints: ReplayCheckpoints) throws -> (ReplaySummary, ReplaySummary) {
+        var sequential = ReplayOptions(untilSequence: until)
+        sequential.decodesConcurrently = false
+        var restored = ReplayOptions(untilSequence: until)
+        restored.decodesConcurrently = true
+        let (_, one) = try replayed(log, sequential)
+        let keyspace = Keyspace(randomSeed: 0)
+        var two = try Replayer(log: log).replay(into: keyspace, options: restored, checkpoints: checkpoints)
+        Replayer.summarizeState(of: keyspace, into: &two)
+        return (one, two)
+    }
+
     @Test("A checkpoint taken at a transaction's end holds what the runs gathered", arguments: [1, 4])
     func checkpointAtTransactionEnd(interval: Int) throws {
         let directory = try TemporaryDirectory()
@@ -434,14 +448,7 @@ struct ScoreRunReplayTests {
         _ = try Replayer(log: log).replay(into: Keyspace(randomSeed: 0), options: options, checkpoints: checkpoints)
         #expect(checkpoints.checkpoints.contains { $0.sequence == 7 }, "a checkpoint at the EXEC (#7)")
         for until in 3...8 as ClosedRange<UInt64> {
-            var sequential = ReplayOptions(untilSequence: until)
-            sequential.decodesConcurrently = false
-            var restored = ReplayOptions(untilSequence: until)
-            restored.decodesConcurrently = true
-            let (_, one) = try replayed(log, sequential)
-            let keyspace = Keyspace(randomSeed: 0)
-            var two = try Replayer(log: log).replay(into: keyspace, options: restored, checkpoints: checkpoints)
-            Replayer.summarizeState(of: keyspace, into: &two)
+            let (one, two) = try Self.oneByOneAndRestored(log, until: until, checkpoints: checkpoints)
             #expect(one.digest == two.digest, "until #\(until), restored from #\(two.startedFromCheckpoint.map(String.init) ?? "none")")
         }
     }
@@ -459,14 +466,7 @@ struct ScoreRunReplayTests {
         var random = SeededRandom(seed: 9)
         for _ in 0..<6 {
             let until = UInt64(200 + random.next() % UInt64(count - 200))
-            var sequential = ReplayOptions(untilSequence: until)
-            sequential.decodesConcurrently = false
-            var restored = ReplayOptions(untilSequence: until)
-            restored.decodesConcurrently = true
-            let (_, one) = try replayed(log, sequential)
-            let keyspace = Keyspace(randomSeed: 0)
-            var two = try Replayer(log: log).replay(into: keyspace, options: restored, checkpoints: checkpoints)
-            Replayer.summarizeState(of: keyspace, into: &two)
+            let (one, two) = try Self.oneByOneAndRestored(log, until: until, checkpoints: checkpoints)
             #expect(two.startedFromCheckpoint != nil, "until #\(until) restored a checkpoint")
             #expect(one.digest == two.digest, "until #\(until)")
             #expect(one.lastSequence == two.lastSequence, "until #\(until)")
