@@ -49,13 +49,7 @@ struct ScoreRunTests {
     /// was not gathered (a gathered one's reply is not known until its run is placed).
     static func applyThroughRun(_ arguments: [[UInt8]], db: Int, sharedName: Bool, to keyspace: Keyspace,
                                 run runs: inout SortedSetScoreRuns) -> RESPValue? {
-        if runs.hasOpenRuns {
-            if PackedApplyTests.withPacked(arguments, sharedName: sharedName, { runs.take($0, db: db) }) { return nil }
-            PackedApplyTests.withPacked(arguments, sharedName: sharedName) { keyspace.prepareScoreRuns(&runs, for: $0, db: db) }
-        }
-        let reply = PackedApplyTests.withPacked(arguments, sharedName: sharedName) { keyspace.applyPacked($0, db: db, nowMilliseconds: now) }
-        PackedApplyTests.withPacked(arguments, sharedName: sharedName) { keyspace.openScoreRun(&runs, after: $0, db: db, reply: reply) }
-        return reply
+        PackedApplyTests.withPacked(arguments, sharedName: sharedName) { keyspace.applyPacked($0, db: db, nowMilliseconds: now, through: &runs) }
     }
 
     @Test("Random runs: same replies, same state in slot order, same encodings, same digest",

@@ -1,5 +1,5 @@
 # Shared by the server benchmarks (sourced): the rewind binary to measure, a free port, waiting
-# for a server to answer PING.
+# for a server to answer PING, a median.
 
 # Sets `rewind`, when it is empty, to a release build under the repository (the last of
 # `.build*/release/rewind` in name order), and stops the script when there is none.
@@ -22,3 +22,6 @@ wait_for() {
     echo "server on $1 did not start" >&2
     exit 1
 }
+
+# The median of the numbers given as arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

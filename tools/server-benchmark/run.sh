@@ -68,8 +68,6 @@ bench() {
     echo "${ops:-0} $(awk -v t=$(( after - before )) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.2f", t / hz / n * 1e6 }')"
 }
 
-# The median of the numbers given as arguments.
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "appendfsync $policy, $requests requests per command, $rounds round(s), rewind: $rewind"
 if [[ "$rounds" -gt 1 ]]; then

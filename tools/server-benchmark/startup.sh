@@ -119,5 +119,4 @@ for round in $(seq 1 "$rounds"); do
     ratios+=("$ratio")
     echo "round $round: rewind serve ${ours} s, redis-server ${theirs} s to the first PONG: ${ratio}x"
 done
-median="$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
-echo "median ratio rewind/redis: ${median}x (target: at most 0.5x)"
+echo "median ratio rewind/redis: $(median "${ratios[@]}")x (target: at most 0.5x)"

@@ -18,20 +18,11 @@ import RewindRESP
 /// replay from 2.6-3.0 s to 1.4-1.6 s (docs/REPLAY.md, "Runs of ZADD").
 ///
 /// A set's run lasts until a command that may read or change that set: the runs of other sets
-/// stay open across commands on other keys. How a replay uses it, for each command (a
-/// transaction's commands too, when they are applied):
-/// 1. ``take(_:db:)``: true means the command is now part of its set's run (counted as applied,
-///    its reply is `:0` or `:1`, which a replay does not look at);
-/// 2. otherwise ``Keyspace/prepareScoreRuns(_:for:db:)``, which places the runs the command may
-///    touch (its keys, for the usual single-key writes and DEL/UNLINK; every run for anything
-///    else);
-/// 3. the command, applied as usual;
-/// 4. ``Keyspace/openScoreRun(_:after:db:reply:)`` with its reply, which opens a run on its key if
-///    it was a plain ZADD that succeeded on a set in the skiplist encoding (replay never expires
-///    keys on access, and a skiplist never converts back, so the run's key stays that).
-///
-/// Anything else that reads or changes the keyspace (another kind of entry, a checkpoint, the end
-/// of the replay, a read error) must come after ``Keyspace/applyScoreRuns(_:)``.
+/// stay open across commands on other keys. A replay applies each command (a transaction's
+/// commands too, when they are applied) with
+/// ``Keyspace/applyPacked(_:db:nowMilliseconds:through:)``, and places every run with
+/// ``Keyspace/applyScoreRuns(_:)`` before anything else reads or changes the keyspace (another
+/// kind of entry, a checkpoint, the end of the replay, a read error).
 ///
 /// Only the plain form is gathered: four arguments, a score ``parseDouble(_:)`` accepts, a key
 /// with a run. Any other ZADD (options, several pairs, an invalid score) places its key's run and
@@ -81,11 +72,11 @@ public struct SortedSetScoreRuns {
 
     /// Takes `command` into its key's run when it is `ZADD key score member` with a valid score
     /// and the key in `db` has an open run; false for anything else (nothing gathered).
-    public mutating func take(_ command: PackedCommand, db: Int) -> Bool {
-        guard !runs.isEmpty, command.count == 4, Self.isZadd(command),
-              let score = parseDouble(command.argument(2)), !score.isNaN else { return false }
+    mutating func take(_ command: PackedCommand, db: Int) -> Bool {
+        guard !runs.isEmpty, command.count == 4, Self.isZadd(command) else { return false }
         let key = command.argument(1)
-        guard let runIndex = runIndex(db: db, key: key, hash: command.keyHash ?? ByteStringHash.hash(key)) else { return false }
+        guard let runIndex = runIndex(db: db, key: key, hash: command.keyHash ?? ByteStringHash.hash(key)),
+              let score = parseDouble(command.argument(2)), !score.isNaN else { return false }
         let member = command.argument(3)
         // At the limit, only a member already waiting joins.
         if pendingCount >= pendingCountMax && runs[runIndex].pending.slotIndex(ofBytes: member) == nil { return false }
@@ -169,6 +160,22 @@ public struct SortedSetScoreRuns {
 }
 
 extension Keyspace {
+    /// ``applyPacked(_:db:nowMilliseconds:)`` through `runs`: a plain ZADD to a set with an open
+    /// run joins it and returns nil (its reply, `:0` or `:1`, is not known until the run is
+    /// placed; it cannot fail); any other command first places the runs it may touch
+    /// (``prepareScoreRuns(_:for:db:)``), is applied, and, when it was a plain ZADD that
+    /// succeeded on a skiplist, opens a run on its key (``openScoreRun(_:after:db:reply:)``).
+    public func applyPacked(_ command: PackedCommand, db: Int, nowMilliseconds: Int64,
+                            through runs: inout SortedSetScoreRuns) -> RESPValue? {
+        if runs.hasOpenRuns {
+            if runs.take(command, db: db) { return nil }
+            prepareScoreRuns(&runs, for: command, db: db)
+        }
+        let reply = applyPacked(command, db: db, nowMilliseconds: nowMilliseconds)
+        openScoreRun(&runs, after: command, db: db, reply: reply)
+        return reply
+    }
+
     /// The commands whose only effect is on the keys among their arguments, in the database they
     /// run in, and which ``Keyspace/prepareScoreRuns(_:for:db:)`` may let past other sets' runs:
     /// the key is argument 1 (`single`), or every argument from 1 on (`all`).
@@ -188,9 +195,9 @@ extension Keyspace {
     }
 
     /// Before `command` is applied in `db` (and after ``SortedSetScoreRuns/take(_:db:)`` declined
-    /// it): places and closes the runs it may read or change. A usual single-key write or a
+    /// it), when runs are open: places and closes the runs it may read or change. A usual single-key write or a
     /// DEL/UNLINK touches only its keys' runs; any other command places and closes every run.
-    public func prepareScoreRuns(_ runs: inout SortedSetScoreRuns, for command: PackedCommand, db: Int) {
+    func prepareScoreRuns(_ runs: inout SortedSetScoreRuns, for command: PackedCommand, db: Int) {
         guard runs.hasOpenRuns else { return }
         let keys = Self.tableIndex(of: command).map { Self.scoreRunKeys[$0] } ?? .unknown
         if runs.pendingCount >= runs.pendingCountMax || keys == .unknown || command.count < 2 {
@@ -214,7 +221,7 @@ extension Keyspace {
     /// scores of members that came before the converting member through the compact encoding,
     /// which stores `-0` as `0`, where one by one their later scores land in the skiplist, which
     /// keeps it. A skiplist never converts back, and the big sets are the ones worth a run.
-    public func openScoreRun(_ runs: inout SortedSetScoreRuns, after command: PackedCommand, db: Int, reply: RESPValue) {
+    func openScoreRun(_ runs: inout SortedSetScoreRuns, after command: PackedCommand, db: Int, reply: RESPValue) {
         guard command.count == 4, case .integer = reply, SortedSetScoreRuns.isZadd(command), db >= 0, db < databases.count,
               runs.runCount < runs.runCountMax else { return }
         let key = command.argument(1)

@@ -29,30 +29,19 @@ extension Replayer {
             @exclusivity(unchecked) var runs = SortedSetScoreRuns()
         }
         let state = State()
-        let summary: LogReader.Summary?
-        do {
-            summary = try DecodingPipeline.run(reader: reader, from: 1, recovery: recovery, reporter: reporter, applyPacked: { batch, index in
-                let entry = batch.entries[index]
-                guard entry.kind == .command else { return true }
-                batch.prefetchAhead(of: index, in: keyspace)
-                state.applied += 1
-                if state.runs.hasOpenRuns {
-                    if batch.withPackedCommand(index, { state.runs.take($0, db: entry.db) }) { return true }
-                    batch.withPackedCommand(index) { keyspace.prepareScoreRuns(&state.runs, for: $0, db: entry.db) }
-                }
-                let reply = batch.withPackedCommand(index) { keyspace.applyPacked($0, db: entry.db, nowMilliseconds: entry.timestampMilliseconds) }
-                if entry.argumentCount == 4 {
-                    batch.withPackedCommand(index) { keyspace.openScoreRun(&state.runs, after: $0, db: entry.db, reply: reply) }
-                }
-                return true
-            }, apply: { _ in true })
-        } catch {
-            keyspace.applyScoreRuns(&state.runs)
-            throw error
-        }
-        keyspace.applyScoreRuns(&state.runs)
-        let applied = state.applied
+        // What the runs gathered is placed at the end, or where a read fails.
+        defer { keyspace.applyScoreRuns(&state.runs) }
+        let summary = try DecodingPipeline.run(reader: reader, from: 1, recovery: recovery, reporter: reporter, applyPacked: { batch, index in
+            let entry = batch.entries[index]
+            guard entry.kind == .command else { return true }
+            batch.prefetchAhead(of: index, in: keyspace)
+            state.applied += 1
+            _ = batch.withPackedCommand(index) {
+                keyspace.applyPacked($0, db: entry.db, nowMilliseconds: entry.timestampMilliseconds, through: &state.runs)
+            }
+            return true
+        }, apply: { _ in true })
         guard let summary else { throw LogError(.fileSystem, path: reader.directory, "the log reader stopped before the end") }
-        return (summary, applied)
+        return (summary, state.applied)
     }
 }

@@ -210,27 +210,27 @@ public struct Replayer {
         var readSummary: LogReader.Summary?
         // A failed read leaves the keyspace as far as it got, gathered ZADDs included.
         do {
-        if options.decodesConcurrently {
-            let packed: ((PackedBatch, Int) -> Bool?)? = state.run.appliesPacked ? { batch, index in
-                guard let goesOn = state.run.acceptPacked(batch, index) else { return nil }
-                if goesOn { report(batch.entries[index].sequence) }
-                return goesOn
-            } : nil
-            readSummary = try DecodingPipeline.run(reader: reader, from: from, recovery: options.recovery, applyPacked: packed) { entry in
-                guard state.run.accept(entry) else { return false }
-                report(entry.sequence)
-                return true
-            }
-        } else {
-            struct Stop: Error {}
-            do {
-                readSummary = try reader.forEachEntry(from: from, recovery: options.recovery, onRecord: { state.record = $0 }) { view in
-                    guard let record = state.record else { return }
-                    if !state.run.accept(DecodedEntry(view, record: record)) { throw Stop() }
-                    report(view.sequence)
+            if options.decodesConcurrently {
+                let packed: ((PackedBatch, Int) -> Bool?)? = state.run.appliesPacked ? { batch, index in
+                    guard let goesOn = state.run.acceptPacked(batch, index) else { return nil }
+                    if goesOn { report(batch.entries[index].sequence) }
+                    return goesOn
+                } : nil
+                readSummary = try DecodingPipeline.run(reader: reader, from: from, recovery: options.recovery, applyPacked: packed) { entry in
+                    guard state.run.accept(entry) else { return false }
+                    report(entry.sequence)
+                    return true
                 }
-            } catch is Stop {}
-        }
+            } else {
+                struct Stop: Error {}
+                do {
+                    readSummary = try reader.forEachEntry(from: from, recovery: options.recovery, onRecord: { state.record = $0 }) { view in
+                        guard let record = state.record else { return }
+                        if !state.run.accept(DecodedEntry(view, record: record)) { throw Stop() }
+                        report(view.sequence)
+                    }
+                } catch is Stop {}
+            }
         } catch {
             state.run.finish()
             throw error
@@ -336,7 +336,7 @@ struct ReplayRun {
         case .transactionEnd:
             if pendingTransaction?.isEmpty == false { keyspace.applyScoreRuns(&scoreRuns) }
             for command in pendingTransaction ?? [] { apply(command) }
-            for (batch, index) in pendingPacked { applyThroughScoreRuns(batch, index) }
+            for (batch, index) in pendingPacked { applyPackedCommand(batch, index) }
             pendingPacked.removeAll(keepingCapacity: true)
             pendingTransaction = nil
             advance(entry)
@@ -387,7 +387,7 @@ struct ReplayRun {
             return true
         }
         batch.prefetchAhead(of: index, in: keyspace)
-        applyThroughScoreRuns(batch, index)
+        applyPackedCommand(batch, index)
         if let checkpoints, summary.readEntryCount - readCountAtCheckpoint >= checkpoints.intervalEntryCount {
             keyspace.applyScoreRuns(&scoreRuns)
             readCountAtCheckpoint = summary.readEntryCount
@@ -396,37 +396,18 @@ struct ReplayRun {
         return true
     }
 
-    /// ``applyPackedCommand(_:_:)`` through the ZADD runs (``SortedSetScoreRuns``): a plain ZADD
-    /// to a set with an open run joins it; anything else places the runs it may touch first, and
-    /// a plain ZADD that succeeded on a skiplist opens a run.
-    private mutating func applyThroughScoreRuns(_ batch: PackedBatch, _ index: Int) {
-        let entry = batch.entries[index]
-        let keyspace = keyspace
-        if scoreRuns.hasOpenRuns {
-            if batch.withPackedCommand(index, { scoreRuns.take($0, db: entry.db) }) {
-                summary.lastSequence = entry.sequence
-                summary.lastTimestampMilliseconds = entry.timestampMilliseconds
-                summary.appliedCommandCount += 1
-                return
-            }
-            batch.withPackedCommand(index) { keyspace.prepareScoreRuns(&scoreRuns, for: $0, db: entry.db) }
-        }
-        let reply = applyPackedCommand(batch, index)
-        if entry.argumentCount == 4 {
-            batch.withPackedCommand(index) { keyspace.openScoreRun(&scoreRuns, after: $0, db: entry.db, reply: reply) }
-        }
-    }
-
-    /// ``apply(_:)`` for a command still packed in its batch.
-    @discardableResult
-    private mutating func applyPackedCommand(_ batch: PackedBatch, _ index: Int) -> RESPValue {
+    /// ``apply(_:)`` for a command still packed in its batch, through the ZADD runs
+    /// (``SortedSetScoreRuns``: a plain ZADD that joins a run has no reply yet, and cannot fail).
+    private mutating func applyPackedCommand(_ batch: PackedBatch, _ index: Int) {
         let entry = batch.entries[index]
         summary.lastSequence = entry.sequence
         summary.lastTimestampMilliseconds = entry.timestampMilliseconds
         let keyspace = keyspace
-        let reply = batch.withPackedCommand(index) { keyspace.applyPacked($0, db: entry.db, nowMilliseconds: entry.timestampMilliseconds) }
+        let reply = batch.withPackedCommand(index) {
+            keyspace.applyPacked($0, db: entry.db, nowMilliseconds: entry.timestampMilliseconds, through: &scoreRuns)
+        }
         summary.appliedCommandCount += 1
-        if case .error(let message) = reply {
+        if case .error(let message)? = reply {
             summary.failureCount += 1
             if summary.failures.count < ReplaySummary.failureCountMax {
                 let decoded = batch.decoded(index)
@@ -434,7 +415,6 @@ struct ReplayRun {
                                                       error: message.trimmingCharacters(in: .whitespaces)))
             }
         }
-        return reply
     }
 
     mutating func finish() {
